@@ -1,0 +1,101 @@
+"""The composition root: builds the database, the hub, the platforms and the HTTP app."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+from aiohttp import web
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.app.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from hearth.bot.outbox_sender import OutboxSender
+from hearth.bot.settings import Settings
+from hearth.bot.slack import adapter as slack_adapter
+from hearth.bot.slack.messenger import SlackMessenger
+from hearth.handlers import build_registry
+from hearth.handlers.context import Defaults
+from hearth.handlers.hub import Hearth
+from hearth.handlers.ports import Clock, Messenger, SystemClock
+from hearth.storage import migrate
+from hearth.storage.db import Database
+
+log = logging.getLogger(__name__)
+
+SETTINGS = web.AppKey("settings", Settings)
+CLOCK = web.AppKey("clock", Clock)
+DATABASE = web.AppKey("database", Database)
+HUB = web.AppKey("hub", Hearth)
+SENDER = web.AppKey("sender", OutboxSender)
+SLACK_ROUTE = web.AppKey("slack_route", Callable[[web.Request], Awaitable[web.StreamResponse]])
+
+
+def init_app(settings: Settings, clock: Clock | None = None) -> web.Application:
+    """The aiohttp application: resources open in cleanup_ctx, in order, and close in reverse."""
+    app = web.Application()
+    app[SETTINGS] = settings
+    app[CLOCK] = clock or SystemClock()
+    app.cleanup_ctx.append(_database)
+    app.cleanup_ctx.append(_hearth)
+    app.router.add_get("/healthz", healthz)
+    if settings.slack_enabled and not settings.slack_socket_mode:
+        app.router.add_post("/slack/events", _slack_events)
+    return app
+
+
+async def _database(app: web.Application) -> AsyncIterator[None]:
+    db = Database(app[SETTINGS].database_url)
+    await migrate.upgrade(db)
+    app[DATABASE] = db
+    yield
+    await db.close()
+
+
+async def _hearth(app: web.Application) -> AsyncIterator[None]:
+    settings, clock, db = app[SETTINGS], app[CLOCK], app[DATABASE]
+    messengers: dict[str, Messenger] = {}
+    bolt = None
+    if settings.slack_enabled:
+        client = AsyncWebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
+        messengers["slack"] = SlackMessenger(client)
+        bolt = AsyncApp(
+            client=client,
+            signing_secret=settings.slack_signing_secret or "socket-mode",
+            request_verification_enabled=not settings.slack_socket_mode,
+        )
+    sender = OutboxSender(db, messengers, clock)
+    hub = Hearth(db, build_registry(), messengers, clock, Defaults(settings.timezone), sender.wake)
+    app[HUB], app[SENDER] = hub, sender
+    socket_mode = None
+    if bolt is not None:
+        slack_adapter.register(bolt, hub, clock)
+        app[SLACK_ROUTE] = slack_adapter.route(bolt, settings.slack_signing_secret or "")
+        if settings.slack_socket_mode:
+            socket_mode = AsyncSocketModeHandler(bolt, settings.slack_app_token)
+            await socket_mode.connect_async()
+    delivering = asyncio.create_task(sender.run(), name="outbox-sender")
+    yield
+    if socket_mode is not None:
+        await socket_mode.close_async()
+    sender.stop()
+    with contextlib.suppress(asyncio.CancelledError):
+        await delivering
+
+
+async def _slack_events(request: web.Request) -> web.StreamResponse:
+    return await request.app[SLACK_ROUTE](request)
+
+
+async def healthz(request: web.Request) -> web.Response:
+    """200 when the database answers, 503 when it does not."""
+    try:
+        async with request.app[DATABASE].engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+    except (SQLAlchemyError, OSError) as error:
+        return web.json_response({"ok": False, "database": str(error)}, status=503)
+    return web.json_response({"ok": True})

@@ -1,0 +1,147 @@
+"""`hearth run | serve | console | db upgrade`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+import tempfile
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from aiohttp import web
+
+from hearth.bot.app import init_app
+from hearth.bot.console.script import ScriptError
+from hearth.bot.console.session import ConsoleSession
+from hearth.bot.settings import Settings, SettingsError
+from hearth.handlers.context import Defaults
+from hearth.storage import migrate
+from hearth.storage.db import Database
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = Settings.from_env(os.environ)
+    except SettingsError as error:
+        print(f"hearth: {error}", file=sys.stderr)
+        return 2
+    quiet = args.command in (None, "run", "console") and not settings.slack_enabled
+    logging.basicConfig(
+        level=logging.WARNING if quiet else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    match args.command:
+        case "serve":
+            return serve(settings, args.port)
+        case "console":
+            return console(settings, args.script, args.start, args.database)
+        case "db":
+            asyncio.run(_upgrade(settings.database_url))
+            print("database is up to date")
+            return 0
+        case _:  # run
+            if settings.slack_enabled:
+                return serve(settings, None)
+            print("No Slack or Teams credentials set: starting the console (see README).")
+            return console(settings, None, None, None)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hearth", description="Hearth, the CoP facilitator bot")
+    sub = parser.add_subparsers(dest="command")
+    sub.add_parser("run", help="serve if credentials are set, else open the console")
+    serve_parser = sub.add_parser("serve", help="serve Slack (and Teams) over HTTP")
+    serve_parser.add_argument("--port", type=int, help="overrides PORT")
+    console_parser = sub.add_parser("console", help="try Hearth in a simulated workspace")
+    console_parser.add_argument("--script", type=Path, help="run this script and exit")
+    console_parser.add_argument("--start", type=_iso_time, help="simulated start time (ISO 8601)")
+    console_parser.add_argument(
+        "--database", help="database URL (default: DATABASE_URL; a fresh one for --script)"
+    )
+    db_parser = sub.add_parser("db", help="database tasks")
+    db_parser.add_argument("action", choices=["upgrade"])
+    return parser
+
+
+def _iso_time(value: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {value!r}") from error
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def serve(settings: Settings, port: int | None) -> int:
+    web.run_app(init_app(settings), host="0.0.0.0", port=port or settings.port)
+    return 0
+
+
+async def _upgrade(url: str) -> None:
+    db = Database(url)
+    try:
+        await migrate.upgrade(db)
+    finally:
+        await db.close()
+
+
+def console(
+    settings: Settings, script: Path | None, start: datetime | None, database: str | None
+) -> int:
+    if script is not None and not script.is_file():
+        print(f"hearth: no such script: {script}", file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory() as scratch:
+        url = database or (
+            f"sqlite+aiosqlite:///{scratch}/console.db" if script else settings.database_url
+        )
+        return asyncio.run(_console(url, settings, script, start or datetime.now(UTC)))
+
+
+async def _console(url: str, settings: Settings, script: Path | None, start: datetime) -> int:
+    db = Database(url)
+    try:
+        await migrate.upgrade(db)
+        session = ConsoleSession(
+            db, start.replace(second=0, microsecond=0), print, Defaults(settings.timezone)
+        )
+        await session.start()
+        if script is not None:
+            return await _run_script(session, script)
+        await _interactive(session)
+        return 0
+    finally:
+        await db.close()
+
+
+async def _run_script(session: ConsoleSession, script: Path) -> int:
+    for number, line in enumerate(script.read_text().splitlines(), start=1):
+        try:
+            await session.run_line(line)
+        except ScriptError as error:
+            print(f"{script}:{number}: {error}", file=sys.stderr)
+            return 2
+    return 0
+
+
+async def _interactive(session: ConsoleSession) -> None:
+    print("Type script lines (e.g. `alice joins`, `alice: hello`, `wait 1d`); Ctrl-D to quit.")
+    while True:
+        try:
+            line = await asyncio.to_thread(input, "> ")
+        except EOFError:
+            print()
+            return
+        try:
+            await session.run_line(line)
+        except ScriptError as error:
+            print(f"! {error}")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,30 @@
+"""Cards as console text: a headline, indented lines, buttons as `[Label]`."""
+
+from __future__ import annotations
+
+import re
+
+from hearth.handlers.cards import Actions, Card, ContextLine, Section
+
+MENTION = re.compile(r"<@([^|>]+)(?:\|[^>]*)?>")
+INDENT = "    "
+
+
+def mentions_as_names(text: str) -> str:
+    """`<@alice>` → `@alice` (console user ids are their names)."""
+    return MENTION.sub(lambda m: f"@{m.group(1)}", text)
+
+
+def render(card: Card) -> list[str]:
+    """The headline first, then one indented line per line of every block."""
+    lines = [mentions_as_names(card.text)]
+    for block in card.blocks:
+        match block:
+            case Section(text, fields):
+                body = [*text.splitlines(), *fields]
+            case ContextLine(text):
+                body = [f"({line})" for line in text.splitlines()]
+            case Actions(buttons):
+                body = [" ".join(f"[{'✓ ' if b.selected else ''}{b.label}]" for b in buttons)]
+        lines += [INDENT + mentions_as_names(line) for line in body if line.strip()]
+    return lines

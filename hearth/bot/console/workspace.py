@@ -1,0 +1,116 @@
+"""A simulated workspace: a Messenger that prints a numbered transcript, and a settable clock."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from hearth.bot.console.render import render
+from hearth.handlers.cards import Card
+from hearth.handlers.events import MessageRef
+from hearth.handlers.ports import Profile, Target
+
+PLATFORM = "console"
+WORKSPACE = "console"
+CHANNEL = "community"
+
+
+class SimClock:
+    """Simulated time that moves only when told to."""
+
+    def __init__(self, start: datetime) -> None:
+        self.current = start
+
+    def now(self) -> datetime:
+        return self.current
+
+
+@dataclass
+class Item:
+    """One numbered transcript item."""
+
+    number: int
+    conversation: str
+    root: int
+    """The message this item is (for an update, the message it replaces)."""
+    author: str
+    card: Card | None = None
+    thread: int | None = None
+
+
+@dataclass
+class ConsoleWorkspace:
+    """The console's platform: members, their time zones, and what has been said."""
+
+    write: Callable[[str], None]
+    time_zones: dict[str, str] = field(default_factory=dict)
+    items: dict[int, Item] = field(default_factory=dict)
+    muted: bool = False
+
+    platform = PLATFORM
+    command_prefix = "/cop"
+    min_send_interval = 0.0
+
+    def add(self, conversation: str, author: str, lines: list[str], **extra: object) -> Item:
+        """Number and print a new item (while muted: neither)."""
+        number = 0 if self.muted else len(self.items) + 1
+        thread = extra.get("thread")
+        root = extra.get("root", number)
+        item = Item(number, conversation, int(root), author, extra.get("card"), thread)  # type: ignore[arg-type]
+        if self.muted:
+            return item
+        self.items[number] = item
+        where = _where(conversation)
+        if thread is not None:
+            where += f" thread [{thread}]"
+        if "replaces" in extra:
+            where = f"(update of [{extra['replaces']}]) {where}"
+        self.write(f"[{number}] {where} {author}: {lines[0]}")
+        for line in lines[1:]:
+            self.write(line)
+        return item
+
+    def note(self, text: str) -> None:
+        """An unnumbered line (joins, reactions)."""
+        if not self.muted:
+            self.write(f"* {text}")
+
+    # Messenger port
+
+    async def post(self, workspace: str, target: Target, card: Card) -> MessageRef:
+        conversation = f"dm:{target.id}" if target.kind == "dm" else target.id
+        thread = int(target.thread) if target.thread else None
+        item = self.add(conversation, "bot", render(card), card=card, thread=thread)
+        return MessageRef(conversation, str(item.number))
+
+    async def update(self, workspace: str, ref: MessageRef, card: Card) -> None:
+        original = self.items[int(ref.message_id)]
+        self.add(
+            original.conversation,
+            "bot",
+            render(card),
+            card=card,
+            root=original.root,
+            replaces=original.number,
+            thread=original.thread,
+        )
+
+    async def reply_privately(
+        self, workspace: str, channel: str, user: str, card: Card, reply_token: str | None
+    ) -> None:
+        self.add(f"only:{user}", "bot", render(card), card=card)
+
+    async def join(self, workspace: str, channel: str) -> None:
+        return None
+
+    async def profile(self, workspace: str, user_id: str) -> Profile | None:
+        return Profile(user_id, user_id.capitalize(), tz=self.time_zones.get(user_id))
+
+
+def _where(conversation: str) -> str:
+    if conversation.startswith("dm:"):
+        return f"DM @{conversation[3:]}"
+    if conversation.startswith("only:"):
+        return f"(only @{conversation[5:]})"
+    return f"#{conversation}"

@@ -1,0 +1,195 @@
+"""Slack in: bolt listeners that turn payloads into neutral events, and the HTTP route."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
+from slack_bolt.app.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_sdk.signature import SignatureVerifier
+
+from hearth.bot.slack.messenger import RESPONSE_URL
+from hearth.bot.slack.render import action_of
+from hearth.handlers.events import (
+    ActionClicked,
+    CommandInvoked,
+    Event,
+    MemberJoined,
+    MemberLeft,
+    MessageDeleted,
+    MessageEdited,
+    MessagePosted,
+    MessageRef,
+    ProfileChanged,
+    ReactionAdded,
+)
+from hearth.handlers.hub import Hearth
+from hearth.handlers.ports import Clock
+
+PLATFORM = "slack"
+COMMAND = "/cop"
+POSTED_SUBTYPES = {None, "thread_broadcast", "file_share", "bot_message", "me_message"}
+
+
+def register(bolt: AsyncApp, hearth: Hearth, clock: Clock) -> None:
+    """Wire every Slack input Hearth understands to the hub."""
+
+    async def dispatch(event: Event | None) -> None:
+        if event is not None:
+            await hearth.handle(event)
+
+    @bolt.event("member_joined_channel")
+    async def joined(body: dict[str, Any]) -> None:
+        await dispatch(_membership(MemberJoined, body))
+
+    @bolt.event("member_left_channel")
+    async def left(body: dict[str, Any]) -> None:
+        await dispatch(_membership(MemberLeft, body))
+
+    @bolt.event("message")
+    async def message(body: dict[str, Any]) -> None:
+        await dispatch(message_event(body))
+
+    @bolt.event("reaction_added")
+    async def reacted(body: dict[str, Any]) -> None:
+        event = body["event"]
+        if event.get("item", {}).get("type") == "message":
+            await dispatch(
+                ReactionAdded(
+                    **_common(body, event["item"]["channel"], event["user"]),
+                    message_id=event["item"]["ts"],
+                    emoji=event["reaction"],
+                )
+            )
+
+    @bolt.event("user_change")
+    async def user_changed(body: dict[str, Any]) -> None:
+        await dispatch(ProfileChanged(**_common(body, "", body["event"]["user"]["id"])))
+
+    @bolt.command(COMMAND)
+    async def command(ack: Any, body: dict[str, Any]) -> None:
+        await ack()
+        await dispatch(command_event(body, clock.now()))
+
+    @bolt.action(re.compile(".+"))
+    async def action(ack: Any, body: dict[str, Any]) -> None:
+        await ack()
+        await dispatch(action_event(body, clock.now()))
+
+
+def message_event(body: dict[str, Any]) -> Event | None:
+    """A `message` event as MessagePosted, MessageEdited or MessageDeleted (None: not ours)."""
+    event = body["event"]
+    subtype = event.get("subtype")
+    channel = event["channel"]
+    is_dm = event.get("channel_type") == "im"
+    if subtype == "message_changed":
+        changed = event["message"]
+        return MessageEdited(
+            **_common(body, channel, changed.get("user") or changed.get("bot_id", "")),
+            message_id=changed["ts"],
+            text=changed.get("text", ""),
+        )
+    if subtype == "message_deleted":
+        previous = event.get("previous_message", {})
+        return MessageDeleted(
+            **_common(body, channel, previous.get("user", "")), message_id=event["deleted_ts"]
+        )
+    if subtype not in POSTED_SUBTYPES:
+        return None
+    author = event.get("user") or event.get("bot_id")
+    if not author:
+        return None
+    return MessagePosted(
+        **_common(body, channel, author),
+        message_id=event["ts"],
+        text=event.get("text", ""),
+        thread_id=event.get("thread_ts") if event.get("thread_ts") != event["ts"] else None,
+        is_dm=is_dm,
+        from_bot=subtype == "bot_message" or "bot_id" in event,
+    )
+
+
+def command_event(body: dict[str, Any], now: datetime) -> CommandInvoked:
+    channel = body["channel_id"]
+    return CommandInvoked(
+        platform=PLATFORM,
+        workspace=body["team_id"],
+        channel=channel,
+        user=body["user_id"],
+        at=now,
+        reply_token=body.get("response_url"),
+        text=body.get("text", ""),
+        is_dm=channel.startswith("D") or body.get("channel_name") == "directmessage",
+        channel_name=body.get("channel_name"),
+    )
+
+
+def action_event(body: dict[str, Any], now: datetime) -> ActionClicked:
+    clicked = body["actions"][0]
+    container = body.get("container", {})
+    channel = container.get("channel_id") or body.get("channel", {}).get("id", "")
+    if container.get("is_ephemeral") and body.get("response_url"):
+        ref = MessageRef(RESPONSE_URL, body["response_url"])
+    elif container.get("message_ts"):
+        ref = MessageRef(channel, container["message_ts"])
+    else:
+        ref = None
+    return ActionClicked(
+        platform=PLATFORM,
+        workspace=body.get("team", {}).get("id") or body["user"].get("team_id", ""),
+        channel=channel,
+        user=body["user"]["id"],
+        at=now,
+        reply_token=body.get("response_url"),
+        action=action_of(clicked.get("action_id", "")),
+        value=clicked.get("value") or clicked.get("selected_option", {}).get("value", ""),
+        message=ref,
+    )
+
+
+def _membership(kind: type[MemberJoined] | type[MemberLeft], body: dict[str, Any]) -> Event:
+    event = body["event"]
+    return kind(**_common(body, event["channel"], event["user"]))
+
+
+def _common(body: dict[str, Any], channel: str, user: str) -> dict[str, Any]:
+    event = body.get("event", {})
+    workspace = body.get("team_id") or event.get("team") or ""
+    return {
+        "platform": PLATFORM,
+        "workspace": workspace,
+        "channel": channel,
+        "user": user,
+        "at": datetime.fromtimestamp(float(event.get("event_ts") or body["event_time"]), UTC),
+        "event_id": body.get("event_id"),
+    }
+
+
+def route(bolt: AsyncApp, signing_secret: str) -> web.RequestHandler:
+    """POST /slack/events: signature first (401), then shape (400), then bolt."""
+    verifier = SignatureVerifier(signing_secret)
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        raw = await request.read()
+        if not verifier.is_valid_request(raw, dict(request.headers)):
+            return web.json_response({"error": "invalid signature or stale timestamp"}, status=401)
+        try:
+            body = raw.decode("utf-8")
+            bolt_request = AsyncBoltRequest(
+                body=body, query=request.query_string, headers=dict(request.headers)
+            )
+        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+            return web.json_response({"error": f"malformed body: {error}"}, status=400)
+        if not isinstance(bolt_request.body, dict) or not bolt_request.body:
+            return web.json_response(
+                {"error": "expected a JSON object or a form payload"}, status=400
+            )
+        return await to_aiohttp_response(await bolt.async_dispatch(bolt_request))
+
+    return handle

@@ -1,0 +1,142 @@
+"""The Messenger port on Slack's Web API."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import aiohttp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
+
+from hearth.bot.slack.render import blocks, fallback_text
+from hearth.handlers.cards import Card
+from hearth.handlers.events import MessageRef
+from hearth.handlers.ports import (
+    PermanentFailure,
+    Profile,
+    RateLimited,
+    Target,
+    TemporaryFailure,
+)
+
+log = logging.getLogger(__name__)
+
+RESPONSE_URL = "@response_url"
+"""MessageRef.conversation for a message that can only be replaced through its response_url."""
+TRANSIENT_ERRORS = frozenset(
+    {"ratelimited", "service_unavailable", "fatal_error", "internal_error", "request_timeout"}
+)
+
+
+class SlackMessenger:
+    """Posts, updates and looks people up through slack_sdk, mapping failures to ours."""
+
+    platform = "slack"
+    command_prefix = "/cop"
+    min_send_interval = 1.0  # Slack: about one message per second per channel
+
+    def __init__(self, client: AsyncWebClient) -> None:
+        self.client = client
+
+    async def post(self, workspace: str, target: Target, card: Card) -> MessageRef:
+        async with _translated():
+            channel = target.id
+            if target.kind == "dm":
+                opened = await self.client.conversations_open(users=target.id)
+                channel = opened["channel"]["id"]
+            response = await self.client.chat_postMessage(
+                channel=channel,
+                text=fallback_text(card),
+                blocks=blocks(card),
+                thread_ts=target.thread,
+            )
+            return MessageRef(response["channel"], response["ts"])
+
+    async def update(self, workspace: str, ref: MessageRef, card: Card) -> None:
+        async with _translated():
+            if ref.conversation == RESPONSE_URL:
+                await _respond(ref.message_id, card, replace_original=True)
+            else:
+                await self.client.chat_update(
+                    channel=ref.conversation,
+                    ts=ref.message_id,
+                    text=fallback_text(card),
+                    blocks=blocks(card),
+                )
+
+    async def reply_privately(
+        self, workspace: str, channel: str, user: str, card: Card, reply_token: str | None
+    ) -> None:
+        async with _translated():
+            if reply_token:
+                await _respond(reply_token, card, replace_original=False)
+            else:
+                await self.client.chat_postEphemeral(
+                    channel=channel, user=user, text=fallback_text(card), blocks=blocks(card)
+                )
+
+    async def join(self, workspace: str, channel: str) -> None:
+        async with _translated():
+            await self.client.conversations_join(channel=channel)
+
+    async def profile(self, workspace: str, user_id: str) -> Profile | None:
+        try:
+            async with _translated():
+                user = (await self.client.users_info(user=user_id))["user"]
+        except PermanentFailure as error:
+            if error.code in {"user_not_found", "bot_not_found"}:
+                return None
+            raise
+        details = user.get("profile", {})
+        name = (
+            details.get("real_name")
+            or user.get("real_name")
+            or details.get("display_name")
+            or user.get("name")
+            or user_id
+        )
+        return Profile(
+            user_id=user_id,
+            name=name,
+            tz=user.get("tz"),
+            is_bot=bool(user.get("is_bot")) or user_id == "USLACKBOT",
+            deleted=bool(user.get("deleted")),
+        )
+
+
+async def _respond(url: str, card: Card, *, replace_original: bool) -> None:
+    response = await AsyncWebhookClient(url).send(
+        text=fallback_text(card),
+        blocks=blocks(card),
+        response_type="ephemeral",
+        replace_original=replace_original,
+    )
+    if response.status_code == 429:
+        raise RateLimited(float(response.headers.get("Retry-After", "1")))
+    if response.status_code >= 500:
+        raise TemporaryFailure(f"response_url answered {response.status_code}")
+    if response.status_code >= 400:
+        raise PermanentFailure(response.body or f"http_{response.status_code}")
+
+
+class _translated:
+    """Turn slack_sdk and network errors into the port's DeliveryError family."""
+
+    async def __aenter__(self) -> None:
+        return None
+
+    async def __aexit__(self, kind: type | None, error: BaseException | None, _tb: object) -> bool:
+        if isinstance(error, SlackApiError):
+            status = error.response.status_code
+            code = str(error.response.get("error", f"http_{status}"))
+            if status == 429:
+                retry_after = error.response.headers.get("Retry-After", "1")
+                raise RateLimited(float(retry_after)) from error
+            if status >= 500 or code in TRANSIENT_ERRORS:
+                raise TemporaryFailure(code) from error
+            raise PermanentFailure(code) from error
+        if isinstance(error, aiohttp.ClientError | asyncio.TimeoutError):
+            raise TemporaryFailure(f"{type(error).__name__}: {error}") from error
+        return False

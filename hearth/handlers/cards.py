@@ -1,0 +1,110 @@
+"""The neutral message model: handlers build cards, each platform's renderer draws them.
+
+Text may mention members as `<@member-id>`; `Card.names` maps those ids to display names for
+renderers that need them (the console, Teams).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+ButtonStyle = Literal["default", "primary", "danger"]
+
+
+class Named(Protocol):
+    user_id: str
+    name: str
+
+
+def names_of(members: list[Named]) -> dict[str, str]:
+    """The `Card.names` entry for members mentioned as `<@user_id>`."""
+    return {m.user_id: m.name for m in members}
+
+
+@dataclass(frozen=True)
+class Button:
+    """A button; clicking it sends `ActionClicked(action, value)`."""
+
+    label: str
+    action: str
+    value: str = ""
+    style: ButtonStyle = "default"
+    selected: bool = False
+
+
+@dataclass(frozen=True)
+class Section:
+    """A paragraph of text, optionally with short label/value fields."""
+
+    text: str
+    fields: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Actions:
+    """A row of buttons."""
+
+    buttons: tuple[Button, ...]
+
+
+@dataclass(frozen=True)
+class ContextLine:
+    """Small print under a card."""
+
+    text: str
+
+
+Block = Section | Actions | ContextLine
+
+
+@dataclass(frozen=True)
+class Card:
+    """A message: `text` is the headline (and the notification fallback), `blocks` the rest."""
+
+    text: str
+    blocks: tuple[Block, ...] = ()
+    names: dict[str, str] = field(default_factory=dict)
+
+    def buttons(self) -> list[Button]:
+        """Every button on the card, in order."""
+        return [b for block in self.blocks if isinstance(block, Actions) for b in block.buttons]
+
+    def to_json(self) -> dict:
+        """A JSON-ready form, for the outbox."""
+        return {
+            "text": self.text,
+            "names": self.names,
+            "blocks": [_block_json(b) for b in self.blocks],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> Card:
+        """The inverse of `to_json`."""
+        return cls(
+            text=data["text"],
+            names=dict(data.get("names", {})),
+            blocks=tuple(_block_from_json(b) for b in data.get("blocks", [])),
+        )
+
+
+def _block_json(block: Block) -> dict:
+    match block:
+        case Section(text, fields):
+            return {"type": "section", "text": text, "fields": list(fields)}
+        case Actions(buttons):
+            return {"type": "actions", "buttons": [vars(b).copy() for b in buttons]}
+        case ContextLine(text):
+            return {"type": "context", "text": text}
+    raise TypeError(f"not a block: {block!r}")
+
+
+def _block_from_json(data: dict) -> Block:
+    match data["type"]:
+        case "section":
+            return Section(data["text"], tuple(data.get("fields", ())))
+        case "actions":
+            return Actions(tuple(Button(**b) for b in data["buttons"]))
+        case "context":
+            return ContextLine(data["text"])
+    raise ValueError(f"unknown block type {data['type']!r}")

@@ -1,0 +1,163 @@
+"""What a handler works with: one transaction, the event, the platform port and the clock."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hearth.handlers.cards import Card
+from hearth.handlers.events import Event, MessageRef
+from hearth.handlers.ports import Clock, Messenger, Target
+from hearth.handlers.registry import Registry
+from hearth.storage import outbox
+from hearth.storage.db import insert_ignore
+from hearth.storage.models import Community, Facilitator, Member
+
+Reply = Callable[[Messenger], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Defaults:
+    """Community defaults from the settings."""
+
+    timezone: str = "UTC"
+    welcome_post_hour: int = 16
+
+
+class Context:
+    """One event's unit of work. Direct replies wait until the transaction has committed."""
+
+    def __init__(
+        self,
+        session: AsyncSession,
+        event: Event,
+        messenger: Messenger,
+        clock: Clock,
+        registry: Registry,
+        defaults: Defaults,
+    ) -> None:
+        self.session = session
+        self.event = event
+        self.messenger = messenger
+        self.clock = clock
+        self.registry = registry
+        self.defaults = defaults
+        self.replies: list[Reply] = []
+        self.enqueued = 0
+        self._community: Community | None = None
+
+    @property
+    def prefix(self) -> str:
+        """How members type a command here: `/cop` or `@Hearth`."""
+        return self.messenger.command_prefix
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    async def community(self) -> Community | None:
+        """The community whose channel the event happened in, if any."""
+        if self._community is None:
+            self._community = await self.session.scalar(
+                select(Community).where(
+                    Community.platform == self.event.platform,
+                    Community.workspace == self.event.workspace,
+                    Community.channel == self.event.channel,
+                )
+            )
+        return self._community
+
+    def community_set_up(self, community: Community) -> None:
+        """Remember a community created during this event."""
+        self._community = community
+
+    async def member(self, user_id: str | None = None) -> Member:
+        """The member (the event's actor by default), created on first sight from their profile."""
+        user_id = user_id or self.event.user
+        where = (
+            Member.platform == self.event.platform,
+            Member.workspace == self.event.workspace,
+            Member.user_id == user_id,
+        )
+        found = await self.session.scalar(select(Member).where(*where))
+        if found:
+            return found
+        profile = await self.messenger.profile(self.event.workspace, user_id)
+        await insert_ignore(
+            self.session,
+            Member,
+            {
+                "platform": self.event.platform,
+                "workspace": self.event.workspace,
+                "user_id": user_id,
+                "name": profile.name if profile else user_id,
+                "tz": profile.tz if profile else None,
+                "is_bot": profile.is_bot if profile else False,
+                "deactivated": profile.deleted if profile else False,
+                "interests": [],
+                "created_at": self.now(),
+            },
+        )
+        return (await self.session.scalars(select(Member).where(*where))).one()
+
+    async def is_facilitator(self, community: Community, member: Member) -> bool:
+        row = await self.session.get(Facilitator, (community.id, member.id))
+        return row is not None
+
+    def reply_privately(self, card: Card) -> None:
+        """Answer the actor so only they see it (after commit)."""
+        event = self.event
+
+        async def send(messenger: Messenger) -> None:
+            await messenger.reply_privately(
+                event.workspace, event.channel, event.user, card, event.reply_token
+            )
+
+        self.replies.append(send)
+
+    def join_channel(self) -> None:
+        """Have the bot join the event's channel (after commit)."""
+        workspace, channel = self.event.workspace, self.event.channel
+
+        async def send(messenger: Messenger) -> None:
+            await messenger.join(workspace, channel)
+
+        self.replies.append(send)
+
+    def update(self, ref: MessageRef, card: Card) -> None:
+        """Replace a message the actor interacted with (after commit)."""
+        workspace = self.event.workspace
+
+        async def send(messenger: Messenger) -> None:
+            await messenger.update(workspace, ref, card)
+
+        self.replies.append(send)
+
+    async def enqueue(
+        self,
+        key: str,
+        kind: str,
+        target: Target,
+        card: Card,
+        *,
+        due_at: datetime | None = None,
+        member: Member | None = None,
+    ) -> bool:
+        """Write a bot-initiated message to the outbox False if its key exists."""
+        added = await outbox.enqueue(
+            self.session,
+            key=key,
+            kind=kind,
+            platform=self.event.platform,
+            workspace=self.event.workspace,
+            target=target,
+            card=card.to_json(),
+            due_at=due_at or self.now(),
+            member_id=member.id if member else None,
+            now=self.now(),
+        )
+        self.enqueued += added
+        return added

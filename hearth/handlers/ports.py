@@ -1,0 +1,99 @@
+"""Ports: what handlers need from the outside world, whichever platform is behind it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Literal, Protocol
+
+from hearth.handlers.cards import Card
+from hearth.handlers.events import MessageRef
+
+
+class Clock(Protocol):
+    """Tells the time (UTC, timezone-aware)."""
+
+    def now(self) -> datetime: ...
+
+
+class SystemClock:
+    """The real clock."""
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where a bot-initiated message goes: a channel, a thread in it, or a member's DM."""
+
+    kind: Literal["channel", "dm"]
+    id: str
+    thread: str | None = None
+
+
+@dataclass(frozen=True)
+class Profile:
+    """What the platform says about a member."""
+
+    user_id: str
+    name: str
+    tz: str | None = None
+    is_bot: bool = False
+    deleted: bool = False
+
+
+class DeliveryError(Exception):
+    """A platform call failed."""
+
+
+class RateLimited(DeliveryError):
+    """The platform asked us to wait `retry_after` seconds."""
+
+    def __init__(self, retry_after: float) -> None:
+        super().__init__(f"rate limited, retry after {retry_after}s")
+        self.retry_after = retry_after
+
+
+class TemporaryFailure(DeliveryError):
+    """Worth retrying later: a 5xx, a network error, a timeout."""
+
+
+class PermanentFailure(DeliveryError):
+    """Retrying will not help (`code` is the platform's error code, e.g. channel_not_found)."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+class Messenger(Protocol):
+    """The port to one chat platform."""
+
+    platform: str
+    command_prefix: str
+    """How members type a command: `/cop` on Slack, `@Hearth` on Teams."""
+    min_send_interval: float
+    """Seconds to leave between two bot-initiated sends into one conversation."""
+
+    async def post(self, workspace: str, target: Target, card: Card) -> MessageRef:
+        """Post to a channel, a thread, or a member's DM; returns where the message landed."""
+        ...
+
+    async def update(self, workspace: str, ref: MessageRef, card: Card) -> None:
+        """Replace a message the bot sent."""
+        ...
+
+    async def reply_privately(
+        self, workspace: str, channel: str, user: str, card: Card, reply_token: str | None
+    ) -> None:
+        """Answer a member's own action so that only they see it."""
+        ...
+
+    async def join(self, workspace: str, channel: str) -> None:
+        """Make sure the bot is in a channel, so it hears what is said there."""
+        ...
+
+    async def profile(self, workspace: str, user_id: str) -> Profile | None:
+        """Who a member is (name, time zone); None when the platform does not know them."""
+        ...

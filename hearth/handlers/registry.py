@@ -1,0 +1,83 @@
+"""The registry: each feature's `register(registry)` adds its commands, actions and listeners."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from hearth.handlers.events import ActionClicked, Event
+
+if TYPE_CHECKING:
+    from hearth.handlers.commands import Args
+    from hearth.handlers.context import Context
+
+CommandHandler = Callable[["Context", "Args"], Awaitable[None]]
+ActionHandler = Callable[["Context", ActionClicked], Awaitable[None]]
+EventHandler = Callable[["Context", Any], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Command:
+    """A `/cop` subcommand: `name` may be several words ("facilitator add")."""
+
+    name: str
+    args: str
+    summary: str
+    run: CommandHandler
+    facilitator_only: bool = False
+    needs_community: bool = True
+
+    @property
+    def usage(self) -> str:
+        return f"{self.name} {self.args}".strip()
+
+
+@dataclass
+class Registry:
+    """Commands by name, actions by id, event listeners by event type."""
+
+    commands: dict[str, Command] = field(default_factory=dict)
+    actions: dict[str, ActionHandler] = field(default_factory=dict)
+    listeners: dict[type[Event], list[EventHandler]] = field(default_factory=dict)
+
+    def command(
+        self,
+        name: str,
+        args: str = "",
+        *,
+        summary: str,
+        facilitator_only: bool = False,
+        needs_community: bool = True,
+    ) -> Callable[[CommandHandler], CommandHandler]:
+        """Register a subcommand."""
+
+        def decorate(run: CommandHandler) -> CommandHandler:
+            if name in self.commands:
+                raise ValueError(f"command {name!r} registered twice")
+            self.commands[name] = Command(
+                name, args, summary, run, facilitator_only, needs_community
+            )
+            return run
+
+        return decorate
+
+    def action(self, action_id: str) -> Callable[[ActionHandler], ActionHandler]:
+        """Register what a button with this action id does."""
+
+        def decorate(run: ActionHandler) -> ActionHandler:
+            if action_id in self.actions:
+                raise ValueError(f"action {action_id!r} registered twice")
+            self.actions[action_id] = run
+            return run
+
+        return decorate
+
+    def on(self, event_type: type[Event]) -> Callable[[EventHandler], EventHandler]:
+        """Register a listener for an event type."""
+
+        def decorate(run: EventHandler) -> EventHandler:
+            self.listeners.setdefault(event_type, []).append(run)
+            return run
+
+        return decorate

@@ -1,0 +1,336 @@
+"""A warm, personal welcome for each newcomer, and one daily channel post naming them."""
+
+from __future__ import annotations
+
+import string
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from hearth.handlers.cards import Actions, Button, Card, ContextLine, Section, names_of
+from hearth.handlers.commands import Args, CommandError, UsageError
+from hearth.handlers.context import Context
+from hearth.handlers.events import ActionClicked, MemberJoined, MemberLeft
+from hearth.handlers.policy import may_message_unprompted
+from hearth.handlers.ports import Target
+from hearth.handlers.registry import Registry
+from hearth.storage import outbox
+from hearth.storage.models import Community, Facilitator, Member, Membership
+
+DEFAULT_TEMPLATE = (
+    "Hi {name}, welcome to {community}! 👋\n"
+    "{purpose}\n"
+    "A good first step: say hello in {community} — who you are, what you work on, and one thing "
+    "you'd like to learn. And no question is too small: someone here has wondered the same, and "
+    "people are glad to help. Your facilitators ({facilitators}) are here for you too."
+)
+PLACEHOLDERS = ("name", "community", "purpose", "facilitators")
+MAX_CHOICES = 10
+MAX_LABEL = 75
+
+
+def register(registry: Registry) -> None:
+    registry.on(MemberJoined)(on_member_joined)
+    registry.on(MemberLeft)(on_member_left)
+    registry.action("welcome.segment")(choose_segment)
+    registry.action("welcome.interest")(toggle_interest)
+    registry.action("member.stop")(stop_messages)
+    registry.action("member.resume")(resume_messages)
+    registry.command(
+        "welcome set",
+        "<message>",
+        summary="set the welcome DM; placeholders: " + ", ".join(f"{{{p}}}" for p in PLACEHOLDERS),
+        facilitator_only=True,
+    )(set_template)
+    registry.command(
+        "welcome reset", summary="go back to the standard welcome DM", facilitator_only=True
+    )(reset_template)
+    registry.command(
+        "welcome preview", summary="see the welcome DM as a newcomer will", facilitator_only=True
+    )(preview)
+    registry.command(
+        "segments set",
+        '"Group one" "Group two" …',
+        summary="the groups newcomers choose from",
+        facilitator_only=True,
+    )(set_segments)
+    registry.command(
+        "interests set",
+        '"Topic one" "Topic two" …',
+        summary="the interests newcomers pick from",
+        facilitator_only=True,
+    )(set_interests)
+
+
+async def on_member_joined(context: Context, event: MemberJoined) -> None:
+    community = await context.community()
+    if community is None:
+        return
+    member = await context.member()
+    if member.is_bot:
+        return
+    membership = await context.session.get(Membership, (community.id, member.id))
+    if membership is not None:
+        membership.left_at = None  # a returning member is not new
+        return
+    due = next_welcome_post(community, context.now(), context.defaults.welcome_post_hour)
+    context.session.add(
+        Membership(
+            community_id=community.id,
+            member_id=member.id,
+            joined_at=context.now(),
+            public_welcome_due=due,
+        )
+    )
+    await context.session.flush()
+    if may_message_unprompted(member):
+        await context.enqueue(
+            f"welcome-dm:{community.id}:{member.id}",
+            "welcome",
+            Target("dm", member.user_id),
+            await welcome_card(context, community, member),
+            member=member,
+        )
+    await _refresh_welcome_post(context, community, due)
+
+
+async def on_member_left(context: Context, event: MemberLeft) -> None:
+    community = await context.community()
+    if community is None:
+        return
+    member = await context.member()
+    membership = await context.session.get(Membership, (community.id, member.id))
+    if membership is None or membership.left_at is not None:
+        return
+    membership.left_at = context.now()
+    await context.session.flush()
+    if membership.public_welcome_due and membership.public_welcome_due > context.now():
+        await _refresh_welcome_post(context, community, membership.public_welcome_due)
+
+
+def next_welcome_post(community: Community, now: datetime, hour: int) -> datetime:
+    """The next daily welcome-post time (community local time) strictly after `now`."""
+    zone = ZoneInfo(community.timezone)
+    local = now.astimezone(zone)
+    candidate = datetime.combine(local.date(), time(hour), zone)
+    if candidate <= local:
+        candidate = datetime.combine(local.date() + timedelta(days=1), time(hour), zone)
+    return candidate.astimezone(now.tzinfo)
+
+
+async def _refresh_welcome_post(context: Context, community: Community, due: datetime) -> None:
+    """Write, rewrite or withdraw the day's welcome post so it names exactly who is still here."""
+    newcomers = list(
+        await context.session.scalars(
+            select(Member)
+            .join(Membership, Membership.member_id == Member.id)
+            .where(
+                Membership.community_id == community.id,
+                Membership.public_welcome_due == due,
+                Membership.left_at.is_(None),
+            )
+            .order_by(Membership.joined_at, Member.id)
+        )
+    )
+    key = f"welcome-post:{community.id}:{due.isoformat()}"
+    if not newcomers:
+        await outbox.cancel_pending(context.session, key)
+        return
+    card = welcome_post_card(newcomers)
+    if not await outbox.replace_pending(context.session, key, card.to_json()):
+        await context.enqueue(
+            key, "welcome_post", Target("channel", community.channel), card, due_at=due
+        )
+
+
+def welcome_post_card(newcomers: list[Member]) -> Card:
+    mentions = [f"<@{m.user_id}>" for m in newcomers]
+    listed = (
+        mentions[0] if len(mentions) == 1 else ", ".join(mentions[:-1]) + " and " + mentions[-1]
+    )
+    return Card(
+        f"🎉 Please welcome our newest {'member' if len(mentions) == 1 else 'members'}: {listed}!",
+        (ContextLine("Say hello in the thread — and newcomers, tell us what you work on."),),
+        names=names_of(newcomers),
+    )
+
+
+async def welcome_card(context: Context, community: Community, member: Member) -> Card:
+    """The welcome DM, showing the member's current choices."""
+    facilitators = list(
+        await context.session.scalars(
+            select(Member)
+            .join(Facilitator, Facilitator.member_id == Member.id)
+            .where(Facilitator.community_id == community.id)
+            .order_by(Facilitator.added_at)
+        )
+    )
+    text = render_template(
+        community.welcome_template or DEFAULT_TEMPLATE,
+        name=member.name.split()[0] if member.name.strip() else member.name,
+        community=community.name,
+        purpose=community.purpose or "It's a place to share practice and learn from each other.",
+        facilitators=", ".join(f"<@{f.user_id}>" for f in facilitators) or "The facilitators",
+    )
+    tag = str(community.id)
+    segments = Actions(
+        tuple(
+            Button(s, "welcome.segment", f"{tag}|{s}", selected=member.segment == s)
+            for s in community.segments
+        )
+    )
+    interests = Actions(
+        tuple(
+            Button(i, "welcome.interest", f"{tag}|{i}", selected=i in member.interests)
+            for i in community.interests
+        )
+    )
+    headline, _, rest = text.partition("\n")
+    blocks = [
+        Section(rest),
+        Section("Which group are you in?"),
+        segments,
+        Section("What would you like to hear about? Pick any."),
+        interests,
+    ]
+    if member.unsolicited_dms_off:
+        blocks += [
+            ContextLine("You won't get messages from Hearth that you didn't ask for."),
+            Actions((Button("Resume messages", "member.resume", tag),)),
+        ]
+    else:
+        blocks += [
+            ContextLine(f"You're getting this because you joined {community.name}."),
+            Actions((Button("Stop messages from Hearth", "member.stop", tag, style="danger"),)),
+        ]
+    return Card(headline, tuple(blocks), names=names_of([*facilitators, member]))
+
+
+def render_template(template: str, **values: str) -> str:
+    return template.format_map(values)
+
+
+def check_template(template: str) -> None:
+    """Reject templates with unknown placeholders or stray braces."""
+    try:
+        fields = [f for _, f, _, _ in string.Formatter().parse(template) if f is not None]
+    except ValueError as error:
+        raise UsageError(
+            f"That message has a stray brace ({error}); write {{{{ for a literal one."
+        ) from error
+    unknown = sorted({f for f in fields if f not in PLACEHOLDERS})
+    if unknown:
+        allowed = ", ".join(f"{{{p}}}" for p in PLACEHOLDERS)
+        raise UsageError(
+            f"Unknown placeholder {', '.join('{' + u + '}' for u in unknown)}; use {allowed}."
+        )
+
+
+async def set_template(context: Context, args: Args) -> None:
+    if not args.text:
+        raise UsageError("Give the message text.")
+    check_template(args.text)
+    community = await _community(context)
+    community.welcome_template = args.text
+    await _preview(context, community, "Saved. Newcomers will get this:")
+
+
+async def reset_template(context: Context, args: Args) -> None:
+    community = await _community(context)
+    community.welcome_template = None
+    await _preview(context, community, "Back to the standard welcome. Newcomers will get this:")
+
+
+async def preview(context: Context, args: Args) -> None:
+    await _preview(context, await _community(context), "Newcomers get this welcome:")
+
+
+async def _preview(context: Context, community: Community, intro: str) -> None:
+    card = await welcome_card(context, community, await context.member())
+    context.reply_privately(Card(intro, card.blocks, card.names))
+
+
+async def set_segments(context: Context, args: Args) -> None:
+    community = await _community(context)
+    community.segments = _choices(args)
+    context.reply_privately(
+        Card("Newcomers now choose from: " + ", ".join(community.segments) + ".")
+    )
+
+
+async def set_interests(context: Context, args: Args) -> None:
+    community = await _community(context)
+    community.interests = _choices(args)
+    context.reply_privately(
+        Card("Newcomers now pick interests from: " + ", ".join(community.interests) + ".")
+    )
+
+
+def _choices(args: Args) -> list[str]:
+    choices = list(dict.fromkeys(t.strip() for t in args.tokens if t.strip()))
+    if not choices:
+        raise UsageError("List the choices, each in quotes.")
+    if len(choices) > MAX_CHOICES:
+        raise UsageError(f"At most {MAX_CHOICES} choices, please (you gave {len(choices)}).")
+    too_long = [c for c in choices if len(c) > MAX_LABEL]
+    if too_long:
+        raise UsageError(
+            f"Keep each choice under {MAX_LABEL} characters: {too_long[0][:30]}… is too long."
+        )
+    return choices
+
+
+async def _community(context: Context) -> Community:
+    community = await context.community()
+    assert community is not None, "the command runner checks needs_community"
+    return community
+
+
+async def _clicked(context: Context, event: ActionClicked) -> tuple[Community, Member, str]:
+    """The community named in a welcome button's value, the member, and the choice."""
+    tag, _, choice = event.value.partition("|")
+    community = await context.session.get(Community, int(tag)) if tag.isdigit() else None
+    if community is None or community.platform != event.platform:
+        raise CommandError("That community no longer exists.")
+    return community, await context.member(), choice
+
+
+async def choose_segment(context: Context, event: ActionClicked) -> None:
+    community, member, choice = await _clicked(context, event)
+    if choice not in community.segments:
+        raise CommandError("That group is no longer offered; here are the current ones.")
+    member.segment = choice
+    await _show_choices(context, event, community, member)
+
+
+async def toggle_interest(context: Context, event: ActionClicked) -> None:
+    community, member, choice = await _clicked(context, event)
+    if choice not in community.interests:
+        raise CommandError("That interest is no longer offered.")
+    chosen = [i for i in member.interests if i != choice]
+    member.interests = chosen if choice in member.interests else [*chosen, choice]
+    await _show_choices(context, event, community, member)
+
+
+async def stop_messages(context: Context, event: ActionClicked) -> None:
+    community, member, _ = await _clicked(context, event)
+    member.unsolicited_dms_off = True
+    await _show_choices(context, event, community, member)
+
+
+async def resume_messages(context: Context, event: ActionClicked) -> None:
+    community, member, _ = await _clicked(context, event)
+    member.unsolicited_dms_off = False
+    await _show_choices(context, event, community, member)
+
+
+async def _show_choices(
+    context: Context, event: ActionClicked, community: Community, member: Member
+) -> None:
+    await context.session.flush()
+    card = await welcome_card(context, community, member)
+    if event.message:
+        context.update(event.message, card)
+    else:
+        context.reply_privately(card)

@@ -1,0 +1,18 @@
+"""Alembic environment: Hearth always hands in a live connection (see hearth.storage.migrate)."""
+
+from alembic import context
+
+from hearth.storage.models import Base
+
+connection = context.config.attributes.get("connection")
+if connection is None:
+    raise RuntimeError("run migrations with `hearth db upgrade`, which supplies the connection")
+
+context.configure(
+    connection=connection,
+    target_metadata=Base.metadata,
+    render_as_batch=connection.dialect.name == "sqlite",
+    compare_type=True,
+)
+with context.begin_transaction():
+    context.run_migrations()

@@ -1,0 +1,1 @@
+"""Loopback fakes for external services used by Hearth tests."""
