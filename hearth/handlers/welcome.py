@@ -248,7 +248,7 @@ async def preview(context: Context, args: Args) -> None:
 
 async def _preview(context: Context, community: Community, intro: str) -> None:
     card = await welcome_card(context, community, await context.member())
-    context.reply_privately(Card(intro, card.blocks, card.names))
+    context.reply_privately(Card(intro, (Section(card.text), *card.blocks), card.names))
 
 
 async def set_segments(context: Context, args: Args) -> None:

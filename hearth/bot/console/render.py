@@ -17,7 +17,8 @@ def mentions_as_names(text: str) -> str:
 
 def render(card: Card) -> list[str]:
     """The headline first, then one indented line per line of every block."""
-    lines = [mentions_as_names(card.text)]
+    head, *more = card.text.splitlines() or [""]
+    lines = [mentions_as_names(head), *(INDENT + mentions_as_names(line) for line in more)]
     for block in card.blocks:
         match block:
             case Section(text, fields):

@@ -176,14 +176,18 @@ class ConsoleSession:
             if due > self.clock.now():
                 self.clock.current = due
                 self._print_time()
-            await self._deliver()
+            if not await self._deliver():
+                break  # due but not deliverable yet: nothing more happens before `until`
         if until > self.clock.now():
             self.clock.current = until
             self._print_time()
 
-    async def _deliver(self) -> None:
-        while await self.sender.deliver_due():
-            pass
+    async def _deliver(self) -> int:
+        """Deliver everything due now; how many messages went out."""
+        total = 0
+        while attempted := await self.sender.deliver_due():
+            total += attempted
+        return total
 
     def _print_time(self) -> None:
         if not self.workspace.muted:

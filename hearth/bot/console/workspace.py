@@ -85,7 +85,8 @@ class ConsoleWorkspace:
         return MessageRef(conversation, str(item.number))
 
     async def update(self, workspace: str, ref: MessageRef, card: Card) -> None:
-        original = self.items[int(ref.message_id)]
+        root = self.items[int(ref.message_id)].root
+        original = max((i for i in self.items.values() if i.root == root), key=lambda i: i.number)
         self.add(
             original.conversation,
             "bot",

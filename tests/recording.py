@@ -1,0 +1,56 @@
+"""A scripted Messenger and a settable clock, for tests below the platform adapters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from hearth.handlers.cards import Card
+from hearth.handlers.events import MessageRef
+from hearth.handlers.ports import Profile, Target
+
+
+class SettableClock:
+    def __init__(self, start: datetime = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)) -> None:
+        self.current = start
+
+    def now(self) -> datetime:
+        return self.current
+
+    def advance(self, **delta: float) -> None:
+        self.current += timedelta(**delta)
+
+
+@dataclass
+class RecordingMessenger:
+    """Records every call; `failures` are raised, in order, by the next posts."""
+
+    platform: str = "test"
+    command_prefix: str = "/cop"
+    min_send_interval: float = 1.0
+    posts: list[tuple[Target, Card]] = field(default_factory=list)
+    private: list[tuple[str, Card]] = field(default_factory=list)
+    updates: list[tuple[MessageRef, Card]] = field(default_factory=list)
+    failures: list[Exception] = field(default_factory=list)
+
+    async def post(self, workspace: str, target: Target, card: Card) -> MessageRef:
+        if self.failures:
+            raise self.failures.pop(0)
+        self.posts.append((target, card))
+        return MessageRef(target.id, str(len(self.posts)))
+
+    async def update(self, workspace: str, ref: MessageRef, card: Card) -> None:
+        self.updates.append((ref, card))
+
+    async def reply_privately(
+        self, workspace: str, channel: str, user: str, card: Card, reply_token: str | None
+    ) -> None:
+        self.private.append((user, card))
+
+    async def join(self, workspace: str, channel: str) -> None:
+        return None
+
+    async def profile(self, workspace: str, user_id: str) -> Profile | None:
+        return Profile(
+            user_id, user_id.title(), tz="Europe/London", is_bot=user_id.startswith("bot")
+        )
