@@ -7,6 +7,7 @@ from textwrap import dedent
 
 from hearth.bot.console.session import ConsoleSession
 from hearth.handlers.context import Defaults
+from hearth.handlers.registry import Registry
 from hearth.storage.db import Database
 
 START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -19,11 +20,16 @@ facilitator: /cop interests set "Risk" "Tools"
 
 
 async def transcript(
-    db: Database, script: str, *, timezone: str = "UTC", start: datetime = START
+    db: Database,
+    script: str,
+    *,
+    timezone: str = "UTC",
+    start: datetime = START,
+    registry: Registry | None = None,
 ) -> str:
     """Run `script` in a fresh console session and return everything it printed."""
     lines: list[str] = []
-    session = ConsoleSession(db, start, lines.append, Defaults(timezone))
+    session = ConsoleSession(db, start, lines.append, Defaults(timezone), registry)
     await session.start()
     for line in dedent(script).splitlines():
         await session.run_line(line)

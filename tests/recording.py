@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from hearth.handlers.cards import Card
+from hearth.handlers.cards import Card, Form
 from hearth.handlers.events import MessageRef
 from hearth.handlers.ports import Profile, Target
 
@@ -32,6 +32,7 @@ class RecordingMessenger:
     private: list[tuple[str, Card]] = field(default_factory=list)
     updates: list[tuple[MessageRef, Card]] = field(default_factory=list)
     failures: list[Exception] = field(default_factory=list)
+    forms: list[tuple[str, Form]] = field(default_factory=list)
 
     async def post(self, workspace: str, target: Target, card: Card) -> MessageRef:
         if self.failures:
@@ -46,6 +47,11 @@ class RecordingMessenger:
         self, workspace: str, channel: str, user: str, card: Card, reply_token: str | None
     ) -> None:
         self.private.append((user, card))
+
+    async def open_form(
+        self, workspace: str, channel: str, user: str, form: Form, form_token: str | None
+    ) -> None:
+        self.forms.append((user, form))
 
     async def join(self, workspace: str, channel: str) -> None:
         return None

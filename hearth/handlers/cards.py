@@ -57,6 +57,35 @@ class ContextLine:
 
 Block = Section | Actions | ContextLine
 
+FieldKind = Literal["text", "choice", "choices", "yesno"]
+
+
+@dataclass(frozen=True)
+class Field:
+    """One input of a form: free text, one choice, several choices, or yes/no."""
+
+    name: str
+    label: str
+    kind: FieldKind = "text"
+    options: tuple[str, ...] = ()
+    required: bool = True
+    initial: str | tuple[str, ...] = ""
+    multiline: bool = False
+
+
+@dataclass(frozen=True)
+class Form:
+    """A form shown to one member; submitting it sends `FormSubmitted(form=action, …)`.
+
+    `context` travels with the form and comes back on submit (a poll id, say).
+    """
+
+    title: str
+    action: str
+    fields: tuple[Field, ...]
+    submit_label: str = "Submit"
+    context: str = ""
+
 
 @dataclass(frozen=True)
 class Card:

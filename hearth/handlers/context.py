@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hearth.handlers.cards import Card
+from hearth.handlers.cards import Card, Form
 from hearth.handlers.events import Event, MessageRef
 from hearth.handlers.ports import Clock, Messenger, Target
 from hearth.handlers.registry import Registry
@@ -114,6 +114,17 @@ class Context:
         async def send(messenger: Messenger) -> None:
             await messenger.reply_privately(
                 event.workspace, event.channel, event.user, card, event.reply_token
+            )
+
+        self.replies.append(send)
+
+    def open_form(self, form: Form) -> None:
+        """Show the actor a form (after commit)."""
+        event = self.event
+
+        async def send(messenger: Messenger) -> None:
+            await messenger.open_form(
+                event.workspace, event.channel, event.user, form, event.form_token
             )
 
         self.replies.append(send)

@@ -20,7 +20,8 @@ class Event:
 
     `event_id` is the platform's id for the delivery (Slack `event_id`, Teams activity id):
     an event seen twice is handled once. `reply_token` is an opaque handle an adapter may use
-    to answer privately (a Slack `response_url`, say).
+    to answer privately (a Slack `response_url`, say); `form_token` one to open a form in
+    answer (a Slack `trigger_id`).
     """
 
     platform: str
@@ -30,6 +31,7 @@ class Event:
     at: datetime
     event_id: str | None = None
     reply_token: str | None = None
+    form_token: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -97,3 +99,12 @@ class ReactionAdded(Event):
 @dataclass(frozen=True, kw_only=True)
 class ProfileChanged(Event):
     """The platform says a member's name, time zone or status changed."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class FormSubmitted(Event):
+    """A member submitted a form: `values` maps field names to text or lists of choices."""
+
+    form: str
+    values: dict[str, str | list[str]]
+    context: str = ""

@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 from hearth.handlers import commands
 from hearth.handlers.cards import Card
 from hearth.handlers.context import Context, Defaults
-from hearth.handlers.events import ActionClicked, CommandInvoked, Event
+from hearth.handlers.events import ActionClicked, CommandInvoked, Event, FormSubmitted
 from hearth.handlers.ports import Clock, DeliveryError, Messenger
 from hearth.handlers.registry import Registry
 from hearth.storage.db import Database, insert_ignore
@@ -79,6 +79,11 @@ class Hearth:
                 if run is None:
                     raise commands.CommandError("That button no longer does anything, sorry.")
                 await run(context, event)
+            case FormSubmitted():
+                run_form = self.registry.forms.get(event.form)
+                if run_form is None:
+                    raise commands.CommandError("That form has expired, sorry; please start again.")
+                await run_form(context, event)
             case _:
                 for listener in self.registry.listeners.get(type(event), []):
                     await listener(context, event)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal, Protocol
 
-from hearth.handlers.cards import Card
+from hearth.handlers.cards import Card, Form
 from hearth.handlers.events import MessageRef
 
 
@@ -88,6 +88,12 @@ class Messenger(Protocol):
         self, workspace: str, channel: str, user: str, card: Card, reply_token: str | None
     ) -> None:
         """Answer a member's own action so that only they see it."""
+        ...
+
+    async def open_form(
+        self, workspace: str, channel: str, user: str, form: Form, form_token: str | None
+    ) -> None:
+        """Show a form to the member who just acted (a Slack modal, a Teams card, …)."""
         ...
 
     async def join(self, workspace: str, channel: str) -> None:

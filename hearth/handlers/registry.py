@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from hearth.handlers.events import ActionClicked, Event
+from hearth.handlers.events import ActionClicked, Event, FormSubmitted
 
 if TYPE_CHECKING:
     from hearth.handlers.commands import Args
@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 
 CommandHandler = Callable[["Context", "Args"], Awaitable[None]]
 ActionHandler = Callable[["Context", ActionClicked], Awaitable[None]]
+FormHandler = Callable[["Context", FormSubmitted], Awaitable[None]]
 EventHandler = Callable[["Context", Any], Awaitable[None]]
 
 
@@ -40,6 +41,7 @@ class Registry:
     commands: dict[str, Command] = field(default_factory=dict)
     actions: dict[str, ActionHandler] = field(default_factory=dict)
     listeners: dict[type[Event], list[EventHandler]] = field(default_factory=dict)
+    forms: dict[str, FormHandler] = field(default_factory=dict)
 
     def command(
         self,
@@ -69,6 +71,17 @@ class Registry:
             if action_id in self.actions:
                 raise ValueError(f"action {action_id!r} registered twice")
             self.actions[action_id] = run
+            return run
+
+        return decorate
+
+    def form(self, form_id: str) -> Callable[[FormHandler], FormHandler]:
+        """Register what submitting a form with this id does."""
+
+        def decorate(run: FormHandler) -> FormHandler:
+            if form_id in self.forms:
+                raise ValueError(f"form {form_id!r} registered twice")
+            self.forms[form_id] = run
             return run
 
         return decorate

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from hearth.handlers.cards import Actions, Card, ContextLine, Section
+from hearth.handlers.cards import Actions, Card, ContextLine, Field, Form, Section
 
 MENTION = re.compile(r"<@([^|>]+)(?:\|[^>]*)?>")
 INDENT = "    "
@@ -29,3 +29,20 @@ def render(card: Card) -> list[str]:
                 body = [" ".join(f"[{'✓ ' if b.selected else ''}{b.label}]" for b in buttons)]
         lines += [INDENT + mentions_as_names(line) for line in body if line.strip()]
     return lines
+
+
+def render_form(form: Form, user: str) -> str:
+    """`form for @alice "Title": field (kind), …` as in CONSOLE.md."""
+    fields = ", ".join(f"{f.name} ({_kind(f)})" for f in form.fields)
+    return f'form for @{user} "{form.title}": {fields}'
+
+
+def _kind(field: Field) -> str:
+    match field.kind:
+        case "yesno":
+            return "yes/no"
+        case "choice":
+            return "one of " + "/".join(field.options)
+        case "choices":
+            return "any of " + "/".join(field.options)
+    return "text"

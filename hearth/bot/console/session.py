@@ -24,6 +24,7 @@ from hearth.handlers.events import (
     ActionClicked,
     CommandInvoked,
     Event,
+    FormSubmitted,
     MemberJoined,
     MemberLeft,
     MessagePosted,
@@ -32,6 +33,7 @@ from hearth.handlers.events import (
     ReactionAdded,
 )
 from hearth.handlers.hub import Hearth
+from hearth.handlers.registry import Registry
 from hearth.storage import outbox
 from hearth.storage.db import Database
 
@@ -43,14 +45,19 @@ class ConsoleSession:
     """One simulated workspace with `#community` set up and `facilitator` facilitating it."""
 
     def __init__(
-        self, db: Database, start: datetime, write: Callable[[str], None], defaults: Defaults
+        self,
+        db: Database,
+        start: datetime,
+        write: Callable[[str], None],
+        defaults: Defaults,
+        registry: Registry | None = None,
     ) -> None:
         self.db = db
         self.clock = SimClock(start)
         self.write = write
         self.workspace = ConsoleWorkspace(write)
         messengers = {PLATFORM: self.workspace}
-        self.hearth = Hearth(db, build_registry(), messengers, self.clock, defaults)
+        self.hearth = Hearth(db, registry or build_registry(), messengers, self.clock, defaults)
         self.sender = OutboxSender(db, messengers, self.clock)
 
     async def start(self) -> None:
@@ -97,9 +104,8 @@ class ConsoleSession:
                 await self.hearth.handle(
                     self._event(ReactionAdded, name, message_id=str(item.root), emoji=emoji)
                 )
-            case script.Submit(name, number):
-                self._item(number, name)
-                raise script.ScriptError(f"[{number}] is not a form")
+            case script.Submit(name, number, fields):
+                await self._submit(name, number, fields)
         await self._deliver()
 
     async def _say(self, say: script.Say) -> None:
@@ -154,6 +160,29 @@ class ConsoleSession:
                 action=button.action,
                 value=button.value,
                 message=MessageRef(item.conversation, str(item.number)),
+            )
+        )
+
+    async def _submit(self, name: str, number: int, fields: dict[str, str]) -> None:
+        item = self._item(number, name)
+        if item.form is None:
+            raise script.ScriptError(f"[{number}] is not a form")
+        kinds = {f.name: f.kind for f in item.form.fields}
+        unknown = sorted(set(fields) - set(kinds))
+        if unknown:
+            raise script.ScriptError(f"[{number}] has no field {', '.join(unknown)}")
+        values: dict[str, str | list[str]] = {
+            key: value.split(",") if kinds[key] == "choices" else value
+            for key, value in fields.items()
+        }
+        await self.hearth.handle(
+            self._event(
+                FormSubmitted,
+                name,
+                channel=item.origin,
+                form=item.form.action,
+                values=values,
+                context=item.form.context,
             )
         )
 

@@ -6,8 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from hearth.bot.console.render import render
-from hearth.handlers.cards import Card
+from hearth.bot.console.render import render, render_form
+from hearth.handlers.cards import Card, Form
 from hearth.handlers.events import MessageRef
 from hearth.handlers.ports import Profile, Target
 
@@ -37,6 +37,9 @@ class Item:
     author: str
     card: Card | None = None
     thread: int | None = None
+    form: Form | None = None
+    origin: str = CHANNEL
+    """For a form: the channel it was opened from."""
 
 
 @dataclass
@@ -52,20 +55,33 @@ class ConsoleWorkspace:
     command_prefix = "/cop"
     min_send_interval = 0.0
 
-    def add(self, conversation: str, author: str, lines: list[str], **extra: object) -> Item:
+    def add(
+        self,
+        conversation: str,
+        author: str,
+        lines: list[str],
+        *,
+        card: Card | None = None,
+        thread: int | None = None,
+        replaces: Item | None = None,
+        form: Form | None = None,
+        origin: str = CHANNEL,
+    ) -> Item:
         """Number and print a new item (while muted: neither)."""
         number = 0 if self.muted else len(self.items) + 1
-        thread = extra.get("thread")
-        root = extra.get("root", number)
-        item = Item(number, conversation, int(root), author, extra.get("card"), thread)  # type: ignore[arg-type]
+        root = replaces.root if replaces else number
+        item = Item(number, conversation, root, author, card, thread, form, origin)
         if self.muted:
             return item
         self.items[number] = item
+        if form is not None:
+            self.write(f"[{number}] {lines[0]}")
+            return item
         where = _where(conversation)
         if thread is not None:
             where += f" thread [{thread}]"
-        if "replaces" in extra:
-            where = f"(update of [{extra['replaces']}]) {where}"
+        if replaces is not None:
+            where = f"(update of [{replaces.number}]) {where}"
         self.write(f"[{number}] {where} {author}: {lines[0]}")
         for line in lines[1:]:
             self.write(line)
@@ -86,21 +102,25 @@ class ConsoleWorkspace:
 
     async def update(self, workspace: str, ref: MessageRef, card: Card) -> None:
         root = self.items[int(ref.message_id)].root
-        original = max((i for i in self.items.values() if i.root == root), key=lambda i: i.number)
+        latest = max((i for i in self.items.values() if i.root == root), key=lambda i: i.number)
         self.add(
-            original.conversation,
+            latest.conversation,
             "bot",
             render(card),
             card=card,
-            root=original.root,
-            replaces=original.number,
-            thread=original.thread,
+            replaces=latest,
+            thread=latest.thread,
         )
 
     async def reply_privately(
         self, workspace: str, channel: str, user: str, card: Card, reply_token: str | None
     ) -> None:
         self.add(f"only:{user}", "bot", render(card), card=card)
+
+    async def open_form(
+        self, workspace: str, channel: str, user: str, form: Form, form_token: str | None
+    ) -> None:
+        self.add(f"form:{user}", "bot", [render_form(form, user)], form=form, origin=channel)
 
     async def join(self, workspace: str, channel: str) -> None:
         return None

@@ -1,0 +1,94 @@
+"""Forms: one neutral definition, shown by each platform, read back with one check."""
+
+from __future__ import annotations
+
+import pytest
+
+from hearth.handlers import build_registry
+from hearth.handlers.cards import Card, Field, Form
+from hearth.handlers.commands import Args, CommandError
+from hearth.handlers.context import Context
+from hearth.handlers.events import FormSubmitted
+from hearth.handlers.forms import read
+from hearth.handlers.registry import Registry
+from hearth.storage.db import Database
+from tests.console_helpers import expected, transcript
+
+ASK = Form(
+    "Ask a question",
+    "test.ask",
+    (
+        Field("question", "Your question", multiline=True),
+        Field("anonymous", "Ask anonymously", "yesno", required=False),
+        Field("topics", "Topics", "choices", ("Risk", "Tools"), required=False),
+        Field("urgency", "Urgency", "choice", ("Low", "High")),
+    ),
+    context="42",
+)
+
+
+def test_read_types_and_checks_values() -> None:
+    values = read(
+        ASK, {"question": " Why? ", "anonymous": "yes", "topics": ["Risk"], "urgency": "Low"}
+    )
+    assert values == {"question": "Why?", "anonymous": True, "topics": ["Risk"], "urgency": "Low"}
+    assert read(ASK, {"question": "x", "urgency": "High"})["anonymous"] is False
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"urgency": "Low"}, "Ask a question: please fill in “Your question”."),
+        ({"question": "x", "urgency": "Medium"}, "Ask a question: “Urgency” is one of Low, High."),
+        (
+            {"question": "x", "urgency": "Low", "anonymous": "maybe"},
+            "“Ask anonymously” is yes or no.",
+        ),
+        (
+            {"question": "x", "urgency": "Low", "topics": ["Cake"]},
+            "“Topics” is one of Risk, Tools.",
+        ),
+        ({"question": "x", "urgency": "Low", "colour": "red"}, "there is no field colour."),
+    ],
+)
+def test_read_says_what_is_wrong(values: dict[str, str | list[str]], message: str) -> None:
+    with pytest.raises(CommandError) as caught:
+        read(ASK, values)
+    assert message in str(caught.value)
+
+
+def registry_with_a_form() -> Registry:
+    registry = build_registry()
+
+    @registry.command("ask", summary="ask", needs_community=False)
+    async def ask(context: Context, args: Args) -> None:
+        context.open_form(ASK)
+
+    @registry.form("test.ask")
+    async def asked(context: Context, event: FormSubmitted) -> None:
+        values = read(ASK, event.values)
+        context.reply_privately(
+            Card(f"Got {values['question']!r} ({event.context}, {values['topics']})")
+        )
+
+    return registry
+
+
+async def test_a_form_round_trip_in_the_console(db: Database) -> None:
+    out = await transcript(
+        db,
+        """
+        alice: /cop ask
+        alice submits 1 question="Why RAID?" urgency=High topics=Risk,Tools
+        alice submits 1 question="" urgency=High
+        """,
+        registry=registry_with_a_form(),
+    )
+    assert out == expected(
+        """\
+        -- 2026-12-01 09:00 UTC --
+        [1] form for @alice "Ask a question": question (text), anonymous (yes/no), topics (any of Risk/Tools), urgency (one of Low/High)
+        [2] (only @alice) bot: Got 'Why RAID?' (42, ['Risk', 'Tools'])
+        [3] (only @alice) bot: Ask a question: please fill in “Your question”.
+        """
+    )
