@@ -33,6 +33,7 @@ class RecordingMessenger:
     updates: list[tuple[MessageRef, Card]] = field(default_factory=list)
     failures: list[Exception] = field(default_factory=list)
     forms: list[tuple[str, Form]] = field(default_factory=list)
+    files: list[tuple[str, str, bytes]] = field(default_factory=list)
 
     async def post(self, workspace: str, target: Target, card: Card) -> MessageRef:
         if self.failures:
@@ -52,6 +53,11 @@ class RecordingMessenger:
         self, workspace: str, channel: str, user: str, form: Form, form_token: str | None
     ) -> None:
         self.forms.append((user, form))
+
+    async def send_file(
+        self, workspace: str, user: str, filename: str, content: bytes, comment: str
+    ) -> None:
+        self.files.append((user, filename, content))
 
     async def join(self, workspace: str, channel: str) -> None:
         return None

@@ -70,6 +70,7 @@ def registry_with_a_form() -> Registry:
         context.reply_privately(
             Card(f"Got {values['question']!r} ({event.context}, {values['topics']})")
         )
+        context.send_file("answer.csv", b"question,urgency\nWhy RAID?,High\n", "Your answer")
 
     return registry
 
@@ -89,6 +90,9 @@ async def test_a_form_round_trip_in_the_console(db: Database) -> None:
         -- 2026-12-01 09:00 UTC --
         [1] form for @alice "Ask a question": question (text), anonymous (yes/no), topics (any of Risk/Tools), urgency (one of Low/High)
         [2] (only @alice) bot: Got 'Why RAID?' (42, ['Risk', 'Tools'])
-        [3] (only @alice) bot: Ask a question: please fill in “Your question”.
+        [3] (only @alice) bot: Your answer [file answer.csv, 32 bytes]
+            question,urgency
+            Why RAID?,High
+        [4] (only @alice) bot: Ask a question: please fill in “Your question”.
         """
     )

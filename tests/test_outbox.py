@@ -10,7 +10,7 @@ from hearth.bot.outbox_sender import OutboxSender
 from hearth.handlers import build_registry
 from hearth.handlers.cards import Card
 from hearth.handlers.context import Defaults
-from hearth.handlers.events import CommandInvoked, MemberJoined
+from hearth.handlers.events import CommandInvoked, MemberJoined, MessageRef
 from hearth.handlers.hub import Hearth
 from hearth.handlers.ports import PermanentFailure, RateLimited, Target, TemporaryFailure
 from hearth.storage import migrate, outbox
@@ -184,3 +184,27 @@ async def test_run_wakes_for_new_work_and_stops_cleanly(db: Database) -> None:
     sender.stop()
     await asyncio.wait_for(task, 5)
     assert messenger.posts[0][0] == Target("dm", "alice")
+
+
+async def test_updates_coalesce_while_pending(db: Database) -> None:
+    clock, messenger = SettableClock(), RecordingMessenger()
+    ref = MessageRef("C1", "99")
+    async with db.transaction() as session:
+        for votes in range(1, 6):
+            card = Card(f"{votes} votes").to_json()
+            if not await outbox.replace_pending(session, "poll:1", card):
+                await outbox.enqueue(
+                    session,
+                    key="poll:1",
+                    kind="poll_update",
+                    platform="test",
+                    workspace="W1",
+                    target=Target.replacing(ref),
+                    card=card,
+                    due_at=clock.now(),
+                    member_id=None,
+                    now=clock.now(),
+                )
+    assert await OutboxSender(db, {"test": messenger}, clock).deliver_due() == 1
+    assert [(r, c.text) for r, c in messenger.updates] == [(ref, "5 votes")]
+    assert messenger.posts == []

@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 
 from hearth.handlers.cards import Card
+from hearth.handlers.events import MessageRef
 from hearth.handlers.policy import may_message_unprompted
 from hearth.handlers.ports import (
     Clock,
@@ -129,7 +130,7 @@ class OutboxSender:
         messenger = self.messengers[row.platform]
         target = Target(row.target_kind, row.target_id, row.thread)  # type: ignore[arg-type]
         try:
-            ref = await messenger.post(row.workspace, target, Card.from_json(row.card))
+            ref = await _deliver(messenger, row.workspace, target, Card.from_json(row.card))
         except RateLimited as error:
             retry_at = self.clock.now() + timedelta(seconds=error.retry_after)
             self._next_slot[key] = retry_at
@@ -167,6 +168,14 @@ class OutboxSender:
     async def _finish(self, row: OutboxMessage, **values: object) -> None:
         async with self.db.transaction() as session:
             await outbox.finish(session, row.id, **values)
+
+
+async def _deliver(messenger: Messenger, workspace: str, target: Target, card: Card) -> MessageRef:
+    if target.kind == "update" and target.thread:
+        ref = MessageRef(target.id, target.thread)
+        await messenger.update(workspace, ref, card)
+        return ref
+    return await messenger.post(workspace, target, card)
 
 
 def _conversation(row: OutboxMessage) -> tuple[str, str, str]:

@@ -129,6 +129,15 @@ class Context:
 
         self.replies.append(send)
 
+    def send_file(self, filename: str, content: bytes, comment: str) -> None:
+        """Send the actor a file privately (after commit)."""
+        workspace, user = self.event.workspace, self.event.user
+
+        async def send(messenger: Messenger) -> None:
+            await messenger.send_file(workspace, user, filename, content, comment)
+
+        self.replies.append(send)
+
     def join_channel(self) -> None:
         """Have the bot join the event's channel (after commit)."""
         workspace, channel = self.event.workspace, self.event.channel

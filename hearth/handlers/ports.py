@@ -25,11 +25,18 @@ class SystemClock:
 
 @dataclass(frozen=True)
 class Target:
-    """Where a bot-initiated message goes: a channel, a thread in it, or a member's DM."""
+    """Where a bot-initiated message goes: a channel, a thread in it, or a member's DM.
 
-    kind: Literal["channel", "dm"]
+    `kind="update"` replaces the message `thread` in conversation `id` instead of posting.
+    """
+
+    kind: Literal["channel", "dm", "update"]
     id: str
     thread: str | None = None
+
+    @classmethod
+    def replacing(cls, ref: MessageRef) -> Target:
+        return cls("update", ref.conversation, ref.message_id)
 
 
 @dataclass(frozen=True)
@@ -94,6 +101,12 @@ class Messenger(Protocol):
         self, workspace: str, channel: str, user: str, form: Form, form_token: str | None
     ) -> None:
         """Show a form to the member who just acted (a Slack modal, a Teams card, …)."""
+        ...
+
+    async def send_file(
+        self, workspace: str, user: str, filename: str, content: bytes, comment: str
+    ) -> None:
+        """Send a file privately to a member who asked for it (an export, their data)."""
         ...
 
     async def join(self, workspace: str, channel: str) -> None:

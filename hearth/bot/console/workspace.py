@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from hearth.bot.console.render import render, render_form
+from hearth.bot.console.render import INDENT, render, render_form
 from hearth.handlers.cards import Card, Form
 from hearth.handlers.events import MessageRef
 from hearth.handlers.ports import Profile, Target
@@ -121,6 +121,13 @@ class ConsoleWorkspace:
         self, workspace: str, channel: str, user: str, form: Form, form_token: str | None
     ) -> None:
         self.add(f"form:{user}", "bot", [render_form(form, user)], form=form, origin=channel)
+
+    async def send_file(
+        self, workspace: str, user: str, filename: str, content: bytes, comment: str
+    ) -> None:
+        text = content.decode("utf-8", errors="replace")
+        lines = [f"{comment} [file {filename}, {len(content)} bytes]"]
+        self.add(f"only:{user}", "bot", lines + [INDENT + line for line in text.splitlines()])
 
     async def join(self, workspace: str, channel: str) -> None:
         return None
