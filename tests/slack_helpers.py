@@ -150,9 +150,7 @@ def message_text(message: Mapping[str, Any]) -> str:
             parts.append(block["text"]["text"])
         parts += [f["text"] for f in block.get("fields", [])]
         parts += [e["text"] for e in block.get("elements", []) if e.get("type") == "mrkdwn"]
-        parts += [
-            e["text"]["text"] for e in block.get("elements", []) if e.get("type") == "button"
-        ]
+        parts += [e["text"]["text"] for e in block.get("elements", []) if e.get("type") == "button"]
     return "\n".join(parts)
 
 
@@ -274,7 +272,8 @@ class HearthHarness:
     def posts_to(self, channel: str) -> list[dict[str, Any]]:
         """Successful chat.postMessage calls into `channel`."""
         return [
-            c for c in self.fake.calls_to("chat.postMessage", include_failed=False)
+            c
+            for c in self.fake.calls_to("chat.postMessage", include_failed=False)
             if c["channel"] == channel
         ]
 

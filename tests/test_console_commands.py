@@ -21,12 +21,20 @@ async def test_help_is_generated_from_the_registry(db: Database) -> None:
         [1] (only @alice) bot: Here's what I can do:
             • `/cop facilitator list` — who facilitates this community
             • `/cop help` — list what I can do
+            • `/cop poll "Question" "Option" "Option" … [--multi] [--anonymous] [--hidden] [--closes 3d] [--every "first monday 10:00"]` — post a poll (no arguments: a form)
+            • `/cop poll close <id>` — close a poll or survey (its creator or a facilitator)
+            • `/cop poll export <id>` — a poll's or survey's results as CSV, privately (its creator or a facilitator)
+            • `/cop poll list` — the open polls and surveys here
             • `/cop setup [purpose]` — make this channel a community
             *For facilitators:*
             • `/cop facilitator add @someone` — make someone a facilitator
             • `/cop facilitator remove @someone` — stop someone being a facilitator
             • `/cop interests set "Topic one" "Topic two" …` — the interests newcomers pick from
+            • `/cop poll stop R<id>` — stop a recurring poll
             • `/cop segments set "Group one" "Group two" …` — the groups newcomers choose from
+            • `/cop survey` — ask several questions at once (opens a form)
+            • `/cop survey post <id>` — post a survey in this channel
+            • `/cop survey results <id>` — a survey's results, privately
             • `/cop welcome preview` — see the welcome DM as a newcomer will
             • `/cop welcome reset` — go back to the standard welcome DM
             • `/cop welcome set <message>` — set the welcome DM; placeholders: {name}, {community}, {purpose}, {facilitators}

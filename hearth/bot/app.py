@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -25,6 +26,9 @@ from hearth.handlers.ports import Clock, Messenger, SystemClock
 from hearth.storage import migrate
 from hearth.storage.db import Database
 
+if TYPE_CHECKING:
+    from hearth.bot.teams.auth import AuthenticationFactory
+
 log = logging.getLogger(__name__)
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -33,10 +37,20 @@ DATABASE = web.AppKey("database", Database)
 HUB = web.AppKey("hub", Hearth)
 SENDER = web.AppKey("sender", OutboxSender)
 SLACK_ROUTE = web.AppKey("slack_route", Callable[[web.Request], Awaitable[web.StreamResponse]])
+TEAMS_ROUTE = web.AppKey("teams_route", Callable[[web.Request], Awaitable[web.StreamResponse]])
+TEAMS_AUTHENTICATION = web.AppKey("teams_authentication", Callable)
 
 
-def init_app(settings: Settings, clock: Clock | None = None) -> web.Application:
-    """The aiohttp application: resources open in cleanup_ctx, in order, and close in reverse."""
+def init_app(
+    settings: Settings,
+    clock: Clock | None = None,
+    *,
+    teams_authentication: AuthenticationFactory | None = None,
+) -> web.Application:
+    """The aiohttp application: resources open in cleanup_ctx, in order, and close in reverse.
+
+    `teams_authentication` replaces the public-cloud Bot Framework authentication (tests).
+    """
     app = web.Application()
     app[SETTINGS] = settings
     app[CLOCK] = clock or SystemClock()
@@ -45,6 +59,10 @@ def init_app(settings: Settings, clock: Clock | None = None) -> web.Application:
     app.router.add_get("/healthz", healthz)
     if settings.slack_enabled and not settings.slack_socket_mode:
         app.router.add_post("/slack/events", _slack_events)
+    if settings.teams_enabled:
+        if teams_authentication is not None:
+            app[TEAMS_AUTHENTICATION] = teams_authentication
+        app.router.add_post("/api/messages", _teams_messages)
     return app
 
 
@@ -64,13 +82,22 @@ async def _hearth(app: web.Application) -> AsyncIterator[None]:
         client = AsyncWebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
         messengers["slack"] = SlackMessenger(client)
         bolt = AsyncApp(
-            client=client,
+            client=AsyncWebClient(base_url=settings.slack_api_url),
+            authorize=slack_adapter.BotAuthorize(client),
             signing_secret=settings.slack_signing_secret or "socket-mode",
-            request_verification_enabled=not settings.slack_socket_mode,
+            request_verification_enabled=False,  # slack_adapter.route checks before bolt sees it
         )
+    teams = None
+    if settings.teams_enabled:
+        from hearth.bot.teams.adapter import TeamsBot  # botbuilder loads only when Teams is on
+
+        teams = TeamsBot(settings, db, clock, app.get(TEAMS_AUTHENTICATION))
+        messengers["teams"] = teams.messenger
     sender = OutboxSender(db, messengers, clock)
     hub = Hearth(db, build_registry(), messengers, clock, Defaults(settings.timezone), sender.wake)
     app[HUB], app[SENDER] = hub, sender
+    if teams is not None:
+        app[TEAMS_ROUTE] = teams.route(hub)
     socket_mode = None
     if bolt is not None:
         slack_adapter.register(bolt, hub, clock)
@@ -89,6 +116,10 @@ async def _hearth(app: web.Application) -> AsyncIterator[None]:
 
 async def _slack_events(request: web.Request) -> web.StreamResponse:
     return await request.app[SLACK_ROUTE](request)
+
+
+async def _teams_messages(request: web.Request) -> web.StreamResponse:
+    return await request.app[TEAMS_ROUTE](request)
 
 
 async def healthz(request: web.Request) -> web.Response:

@@ -1,4 +1,4 @@
-"""`hearth run | serve | console | db upgrade`."""
+"""`hearth run | serve | console | db upgrade | teams-package`."""
 
 from __future__ import annotations
 
@@ -6,10 +6,12 @@ import argparse
 import asyncio
 import logging
 import os
+import re
 import sys
 import tempfile
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from importlib import metadata
 from pathlib import Path
 
 from aiohttp import web
@@ -17,10 +19,14 @@ from aiohttp import web
 from hearth.bot.app import init_app
 from hearth.bot.console.script import ScriptError
 from hearth.bot.console.session import ConsoleSession
-from hearth.bot.settings import Settings, SettingsError
+from hearth.bot.settings import GUID, Settings, SettingsError
+from hearth.bot.teams import manifest
+from hearth.handlers import build_registry
 from hearth.handlers.context import Defaults
 from hearth.storage import migrate
 from hearth.storage.db import Database
+
+SEMVER = re.compile(r"^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -31,7 +37,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as error:
         print(f"hearth: {error}", file=sys.stderr)
         return 2
-    quiet = args.command in (None, "run", "console") and not settings.slack_enabled
+    serving = settings.slack_enabled or settings.teams_enabled
+    quiet = args.command in (None, "run", "console", "teams-package") and not serving
     logging.basicConfig(
         level=logging.WARNING if quiet else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -45,8 +52,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             asyncio.run(_upgrade(settings.database_url))
             print("database is up to date")
             return 0
+        case "teams-package":
+            return teams_package(settings, args)
         case _:  # run
-            if settings.slack_enabled:
+            if serving:
                 return serve(settings, None)
             print("No Slack or Teams credentials set: starting the console (see README).")
             return console(settings, None, None, None)
@@ -66,6 +75,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     db_parser = sub.add_parser("db", help="database tasks")
     db_parser.add_argument("action", choices=["upgrade"])
+    teams = sub.add_parser("teams-package", help="write the Teams app package (zip) to upload")
+    teams.add_argument("--app-id", help="the Azure Bot's app id (default: MICROSOFT_APP_ID)")
+    teams.add_argument("--version", dest="app_version", help="app version (default: Hearth's)")
+    teams.add_argument("--output", type=Path, default=Path("hearth-teams.zip"), help="zip path")
+    teams.add_argument("--source", type=Path, help="folder with manifest.json and the icons")
+    teams.add_argument(
+        "--refresh-template",
+        action="store_true",
+        help="only update the command menus in the source manifest.json",
+    )
     return parser
 
 
@@ -75,6 +94,37 @@ def _iso_time(value: str) -> datetime:
     except ValueError as error:
         raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {value!r}") from error
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def teams_package(settings: Settings, args: argparse.Namespace) -> int:
+    """Write the Teams app zip (or refresh the committed manifest's command menus)."""
+    source = args.source or manifest.SOURCE
+    missing = [name for name in manifest.FILES if not (source / name).is_file()]
+    if missing:
+        print(f"hearth: {source} lacks {', '.join(missing)} (pass --source)", file=sys.stderr)
+        return 2
+    registry = build_registry()
+    if args.refresh_template:
+        changed = manifest.refresh_template(registry, source)
+        print(f"{source / 'manifest.json'} {'updated' if changed else 'is up to date'}")
+        return 0
+    app_id = args.app_id or settings.microsoft_app_id
+    if not app_id or not GUID.match(app_id):
+        print(
+            "hearth: teams-package needs the Azure Bot's app id (a GUID): "
+            "set MICROSOFT_APP_ID or pass --app-id",
+            file=sys.stderr,
+        )
+        return 2
+    version = args.app_version or metadata.version("hearth")
+    if not SEMVER.match(version):
+        print(f"hearth: --version must look like 1.2.3, not {version!r}", file=sys.stderr)
+        return 2
+    path = manifest.package(
+        args.output, app_id=app_id, version=version, registry=registry, source=source
+    )
+    print(f"wrote {path}: upload it in Teams (Apps → Manage your apps → Upload an app)")
+    return 0
 
 
 def serve(settings: Settings, port: int | None) -> int:

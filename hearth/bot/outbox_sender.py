@@ -119,7 +119,8 @@ class OutboxSender:
     async def _send(self, key: tuple[str, str, str], row: OutboxMessage) -> bool:
         """Attempt one row; False when the conversation should wait before the next."""
         async with self.db.transaction() as session:
-            if not await outbox.claim(session, row.id):
+            card = await outbox.claim(session, row.id)
+            if card is None:
                 return True
             member = await session.get(Member, row.member_id) if row.member_id else None
             if member is not None and not may_message_unprompted(member):
@@ -130,7 +131,7 @@ class OutboxSender:
         messenger = self.messengers[row.platform]
         target = Target(row.target_kind, row.target_id, row.thread)  # type: ignore[arg-type]
         try:
-            ref = await _deliver(messenger, row.workspace, target, Card.from_json(row.card))
+            ref = await _deliver(messenger, row.workspace, target, Card.from_json(card))
         except RateLimited as error:
             retry_at = self.clock.now() + timedelta(seconds=error.retry_after)
             self._next_slot[key] = retry_at

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -11,6 +12,12 @@ from sqlalchemy.exc import ArgumentError
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///hearth.db"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+APP_TYPES = {
+    "multitenant": "MultiTenant",
+    "singletenant": "SingleTenant",
+    "userassignedmsi": "UserAssignedMSI",
+}
+GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 DRIVERS = {
     "sqlite": "sqlite+aiosqlite",
     "postgres": "postgresql+asyncpg",
@@ -31,10 +38,20 @@ class Settings:
     slack_signing_secret: str | None = None
     slack_app_token: str | None = None
     slack_api_url: str = DEFAULT_SLACK_API_URL
+    microsoft_app_id: str | None = None
+    microsoft_app_password: str | None = None
+    microsoft_app_tenant_id: str | None = None
+    microsoft_app_type: str = "MultiTenant"
+    teams_emulator: bool = False
 
     @property
     def slack_enabled(self) -> bool:
         return self.slack_bot_token is not None
+
+    @property
+    def teams_enabled(self) -> bool:
+        """Teams is on with an Azure Bot app id, or in emulator mode (loopback, no auth)."""
+        return self.microsoft_app_id is not None or self.teams_emulator
 
     @property
     def slack_socket_mode(self) -> bool:
@@ -56,8 +73,14 @@ class Settings:
             slack_signing_secret=get("SLACK_SIGNING_SECRET"),
             slack_app_token=get("SLACK_APP_TOKEN"),
             slack_api_url=_api_url(get("SLACK_API_URL") or DEFAULT_SLACK_API_URL),
+            microsoft_app_id=_either(get, "MICROSOFT_APP_ID", "MicrosoftAppId"),
+            microsoft_app_password=_either(get, "MICROSOFT_APP_PASSWORD", "MicrosoftAppPassword"),
+            microsoft_app_tenant_id=_either(get, "MICROSOFT_APP_TENANT_ID", "MicrosoftAppTenantId"),
+            microsoft_app_type=_app_type(_either(get, "MICROSOFT_APP_TYPE", "MicrosoftAppType")),
+            teams_emulator=_flag("HEARTH_TEAMS_EMULATOR", get("HEARTH_TEAMS_EMULATOR")),
         )
         settings._check_slack()
+        settings._check_teams()
         return settings
 
     def _check_slack(self) -> None:
@@ -77,6 +100,56 @@ class Settings:
             )
         if self.slack_signing_secret and not self.slack_bot_token:
             raise SettingsError("SLACK_SIGNING_SECRET is set but SLACK_BOT_TOKEN is not")
+
+    def _check_teams(self) -> None:
+        app_id, app_type = self.microsoft_app_id, self.microsoft_app_type
+        if app_id is None:
+            if self.microsoft_app_password or self.microsoft_app_tenant_id:
+                raise SettingsError(
+                    "MICROSOFT_APP_PASSWORD or MICROSOFT_APP_TENANT_ID is set "
+                    "but MICROSOFT_APP_ID is not"
+                )
+            return
+        if self.teams_emulator:
+            raise SettingsError(
+                "HEARTH_TEAMS_EMULATOR=1 serves Teams without authentication; "
+                "it cannot be combined with MICROSOFT_APP_ID"
+            )
+        if not GUID.match(app_id):
+            raise SettingsError(
+                f"MICROSOFT_APP_ID must be the Azure Bot's app id (a GUID), not {app_id!r}"
+            )
+        if app_type != "UserAssignedMSI" and not self.microsoft_app_password:
+            raise SettingsError(
+                f"MICROSOFT_APP_PASSWORD is required with MICROSOFT_APP_ID ({app_type})"
+            )
+        if app_type != "MultiTenant" and not self.microsoft_app_tenant_id:
+            raise SettingsError(
+                f"MICROSOFT_APP_TENANT_ID is required when MICROSOFT_APP_TYPE is {app_type}"
+            )
+
+
+def _either(get: Callable[[str], str | None], *names: str) -> str | None:
+    """The first of several accepted names that is set (`MICROSOFT_APP_ID` or `MicrosoftAppId`)."""
+    return next((value for value in map(get, names) if value is not None), None)
+
+
+def _app_type(value: str | None) -> str:
+    if value is None:
+        return "MultiTenant"
+    if value.lower() not in APP_TYPES:
+        raise SettingsError(
+            f"MICROSOFT_APP_TYPE must be one of {', '.join(APP_TYPES.values())}, not {value!r}"
+        )
+    return APP_TYPES[value.lower()]
+
+
+def _flag(name: str, value: str | None) -> bool:
+    if value is None or value.lower() in ("0", "false", "no"):
+        return False
+    if value.lower() in ("1", "true", "yes"):
+        return True
+    raise SettingsError(f"{name} must be 1 or 0, not {value!r}")
 
 
 def _database_url(value: str) -> str:

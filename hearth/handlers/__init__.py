@@ -5,9 +5,9 @@ from hearth.handlers.registry import Registry
 
 def build_registry() -> Registry:
     """A registry with every feature registered."""
-    from hearth.handlers import community, members, messages, welcome
+    from hearth.handlers import community, members, messages, polls, surveys, welcome
 
     registry = Registry()
-    for feature in (community, welcome, messages, members):
+    for feature in (community, welcome, messages, members, polls, surveys):
         feature.register(registry)
     return registry

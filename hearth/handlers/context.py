@@ -22,10 +22,12 @@ Reply = Callable[[Messenger], Awaitable[None]]
 
 @dataclass(frozen=True)
 class Defaults:
-    """Community defaults from the settings."""
+    """Community defaults and the server secret, from the settings."""
 
     timezone: str = "UTC"
     welcome_post_hour: int = 16
+    secret: bytes = b""
+    """The server secret (HEARTH_SECRET) that keys anonymous voters' hashes; never stored."""
 
 
 class Context:

@@ -8,8 +8,10 @@ from hearth.handlers.cards import Card
 from hearth.handlers.context import Context
 from hearth.handlers.events import MessageDeleted, MessageEdited, MessagePosted
 from hearth.handlers.registry import Registry
-from hearth.storage.db import insert_ignore
-from hearth.storage.models import Message
+from hearth.storage.db import insert_ignore_later
+from hearth.storage.models import Member, Message
+
+_AUTHORS = "hearth.messages.authors"
 
 
 def register(registry: Registry) -> None:
@@ -32,8 +34,8 @@ async def on_message(context: Context, event: MessagePosted) -> None:
     community = await context.community()
     if community is None:
         return
-    member = await context.member()
-    await insert_ignore(
+    member = await _member(context)
+    insert_ignore_later(
         context.session,
         Message,
         {
@@ -46,6 +48,16 @@ async def on_message(context: Context, event: MessagePosted) -> None:
             "posted_at": event.at,
         },
     )
+
+
+async def _member(context: Context) -> Member:
+    """The author, looked up once per transaction (a batch holds many messages by few people)."""
+    known: dict[tuple[str, str, str], Member] = context.session.info.setdefault(_AUTHORS, {})
+    event = context.event
+    key = (event.platform, event.workspace, event.user)
+    if key not in known:
+        known[key] = await context.member()
+    return known[key]
 
 
 async def on_edit(context: Context, event: MessageEdited) -> None:

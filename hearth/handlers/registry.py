@@ -16,6 +16,7 @@ CommandHandler = Callable[["Context", "Args"], Awaitable[None]]
 ActionHandler = Callable[["Context", ActionClicked], Awaitable[None]]
 FormHandler = Callable[["Context", FormSubmitted], Awaitable[None]]
 EventHandler = Callable[["Context", Any], Awaitable[None]]
+JobHandler = Callable[["Context", Any], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -36,12 +37,13 @@ class Command:
 
 @dataclass
 class Registry:
-    """Commands by name, actions by id, event listeners by event type."""
+    """Commands by name, actions and forms by id, listeners by event type, due jobs by kind."""
 
     commands: dict[str, Command] = field(default_factory=dict)
     actions: dict[str, ActionHandler] = field(default_factory=dict)
     listeners: dict[type[Event], list[EventHandler]] = field(default_factory=dict)
     forms: dict[str, FormHandler] = field(default_factory=dict)
+    jobs: dict[str, JobHandler] = field(default_factory=dict)
 
     def command(
         self,
@@ -91,6 +93,17 @@ class Registry:
 
         def decorate(run: EventHandler) -> EventHandler:
             self.listeners.setdefault(event_type, []).append(run)
+            return run
+
+        return decorate
+
+    def job(self, kind: str) -> Callable[[JobHandler], JobHandler]:
+        """Register what a due job of this kind does (see `handlers/jobs.py`)."""
+
+        def decorate(run: JobHandler) -> JobHandler:
+            if kind in self.jobs:
+                raise ValueError(f"job {kind!r} registered twice")
+            self.jobs[kind] = run
             return run
 
         return decorate

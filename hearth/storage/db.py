@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -15,9 +17,39 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, ORMExecuteState, Session
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+_HOLDING_WRITER: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "hearth_holding_sqlite_writer", default=False
+)
+_DEFERRED = "hearth.deferred_inserts"
+
+
+class HearthSession(Session):
+    """A Session that writes the rows queued by `insert_ignore_later` before it runs its next
+    statement or commits, so the session always reads its own writes."""
+
+
+@event.listens_for(HearthSession, "do_orm_execute")
+def _before_statement(state: ORMExecuteState) -> None:
+    _write_deferred(state.session)
+
+
+@event.listens_for(HearthSession, "before_commit")
+def _before_commit(session: Session) -> None:
+    _write_deferred(session)
+
+
+def _write_deferred(session: Session) -> None:
+    pending: dict[type[DeclarativeBase], list[dict[str, Any]]] = session.info.pop(_DEFERRED, {})
+    insert = (
+        postgresql.insert
+        if session.bind and session.bind.dialect.name == "postgresql"
+        else sqlite.insert
+    )
+    for model, rows in pending.items():  # Core executemany: compiled once, cached
+        session.execute(insert(model.__table__).on_conflict_do_nothing(), rows)
 
 
 class Database:
@@ -26,19 +58,42 @@ class Database:
     def __init__(self, url: str) -> None:
         self.url = make_url(url)
         self.engine: AsyncEngine = create_async_engine(self.url, pool_pre_ping=self.is_postgres)
+        self._writer: asyncio.Lock | None = None
         if self.url.get_backend_name() == "sqlite":
             _serialise_sqlite_writes(self.engine)
-        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+            self._writer = asyncio.Lock()
+        self.sessions = async_sessionmaker(
+            self.engine, expire_on_commit=False, sync_session_class=HearthSession
+        )
 
     @property
     def is_postgres(self) -> bool:
         return self.url.get_backend_name() == "postgresql"
 
+    @property
+    def serialises_writes(self) -> bool:
+        """True when this process's transactions run one at a time (SQLite)."""
+        return self._writer is not None
+
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
-        """A session inside one transaction: committed on success, rolled back on error."""
-        async with self.sessions() as session, session.begin():
-            yield session
+        """A session inside one transaction: committed on success, rolled back on error.
+
+        On SQLite every transaction is a writer (BEGIN IMMEDIATE), so this process's
+        transactions queue on an asyncio lock, first come first served, rather than in SQLite's
+        busy handler, which sleeps and retries (other processes still meet the busy timeout).
+        """
+        if self._writer is None or _HOLDING_WRITER.get():
+            async with self.sessions() as session, session.begin():
+                yield session
+            return
+        async with self._writer:
+            token = _HOLDING_WRITER.set(True)
+            try:
+                async with self.sessions() as session, session.begin():
+                    yield session
+            finally:
+                _HOLDING_WRITER.reset(token)
 
     async def close(self) -> None:
         await self.engine.dispose()
@@ -70,3 +125,30 @@ async def insert_ignore(
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     result = await session.execute(insert(model).values(**values).on_conflict_do_nothing())
     return result.rowcount == 1
+
+
+def insert_ignore_later(
+    session: AsyncSession, model: type[DeclarativeBase], values: dict[str, Any]
+) -> None:
+    """Queue an INSERT … ON CONFLICT DO NOTHING whose outcome the caller does not need.
+
+    Queued rows are written together (one multi-row statement per table) just before the
+    session's next statement or its commit: a batch of events writes its messages at once.
+    """
+    session.info.setdefault(_DEFERRED, {}).setdefault(model, []).append(values)
+
+
+async def insert_ignore_many(
+    session: AsyncSession,
+    model: type[DeclarativeBase],
+    rows: list[dict[str, Any]],
+    *returning: str,
+) -> set[tuple[Any, ...]]:
+    """INSERT … ON CONFLICT DO NOTHING of many rows; the `returning` columns of the new ones."""
+    if not rows:
+        return set()
+    dialect = session.bind.dialect.name if session.bind else "sqlite"
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    table = model.__table__  # Core executemany ("insertmanyvalues"): compiled once, cached
+    statement = insert(table).on_conflict_do_nothing().returning(*(table.c[c] for c in returning))
+    return {tuple(row) for row in await session.execute(statement, rows)}

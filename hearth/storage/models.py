@@ -171,3 +171,145 @@ class OutboxMessage(Base):
     sent_message_id: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
+
+
+class ConversationRef(Base):
+    """How to reach a platform conversation later, stored as the platform's own JSON.
+
+    Teams keeps a serialised Bot Framework `ConversationReference` per conversation (`key` = the
+    conversation id), per member's 1:1 chat (`user:<member id>`) and per member's last-seen
+    account (`member:<member id>`); `team` is the Teams team a channel belongs to.
+    """
+
+    __tablename__ = "conversation_refs"
+    __table_args__ = (
+        UniqueConstraint("platform", "workspace", "key"),
+        Index("ix_conversation_refs_team", "platform", "workspace", "team"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    workspace: Mapped[str] = mapped_column(String(255))
+    key: Mapped[str] = mapped_column(String(512))
+    team: Mapped[str | None] = mapped_column(String(255))
+    reference: Mapped[dict[str, Any]]
+    updated_at: Mapped[datetime]
+
+
+class PollSeries(Base):
+    """A recurring poll: a new `Poll` is posted in the community at each occurrence."""
+
+    __tablename__ = "poll_series"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(
+        ForeignKey("communities.id", ondelete="CASCADE"), index=True
+    )
+    creator_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
+    question: Mapped[str] = mapped_column(Text)
+    options: Mapped[list[str]]
+    multi: Mapped[bool] = mapped_column(default=False)
+    anonymous: Mapped[bool] = mapped_column(default=False)
+    hidden: Mapped[bool] = mapped_column(default=False)
+    schedule: Mapped[str] = mapped_column(String(255))
+    """The repeat rule as typed (`first monday 10:00`), in the community's time zone."""
+    close_after: Mapped[int | None]
+    """Seconds each poll stays open; None: until the next one is posted."""
+    next_at: Mapped[datetime | None]
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime]
+
+
+class Poll(Base):
+    """A poll (`kind="poll"`, one question with `options`) or a survey (`questions`).
+
+    Votes and answers are rows of their own, counted in SQL. `voter_salt` (random, per poll)
+    feeds the voter keys while the poll is open and is erased when it closes; `result` keeps
+    the final counts for digests.
+    """
+
+    __tablename__ = "polls"
+    __table_args__ = (
+        Index("ix_polls_community_status", "community_id", "status"),
+        Index("ix_polls_community_closed", "community_id", "closed_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"))
+    series_id: Mapped[int | None] = mapped_column(
+        ForeignKey("poll_series.id", ondelete="SET NULL"), index=True
+    )
+    creator_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
+    kind: Mapped[str] = mapped_column(String(8))
+    question: Mapped[str] = mapped_column(Text)
+    """The poll's question, or the survey's title."""
+    options: Mapped[list[str]]
+    questions: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    """A survey's questions: `{"kind": "text"|"scale"|"choice", "text": …, "options": […]}`."""
+    multi: Mapped[bool] = mapped_column(default=False)
+    anonymous: Mapped[bool] = mapped_column(default=False)
+    hidden: Mapped[bool] = mapped_column(default=False)
+    status: Mapped[str] = mapped_column(String(8))
+    """`draft` (a survey not yet posted), `open` or `closed`."""
+    voter_salt: Mapped[str | None] = mapped_column(String(64))
+    close_after: Mapped[int | None]
+    """A draft's closing delay in seconds, applied when it is posted."""
+    created_at: Mapped[datetime]
+    opened_at: Mapped[datetime | None]
+    closes_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    result: Mapped[dict[str, Any] | None]
+
+
+class PollVote(Base):
+    """One choice of one voter. `voter` is a keyed hash (see handlers/polls.py); `member_id` is
+    kept for open polls only, never for anonymous ones. `slot` is 0 on a one-choice poll, so
+    the primary key allows one vote per voter there, and the option on a several-choice poll.
+    """
+
+    __tablename__ = "poll_votes"
+    __table_args__ = ({"sqlite_with_rowid": False},)  # stored in key order, not arrival order
+
+    poll_id: Mapped[int] = mapped_column(
+        ForeignKey("polls.id", ondelete="CASCADE"), primary_key=True
+    )
+    voter: Mapped[str] = mapped_column(String(64), primary_key=True)
+    slot: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    option: Mapped[int] = mapped_column(Integer)
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
+
+
+class SurveyAnswer(Base):
+    """One respondent's answer to one survey question (same voter key rule as `PollVote`)."""
+
+    __tablename__ = "survey_answers"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    poll_id: Mapped[int] = mapped_column(
+        ForeignKey("polls.id", ondelete="CASCADE"), primary_key=True
+    )
+    voter: Mapped[str] = mapped_column(String(64), primary_key=True)
+    question: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    answer: Mapped[str] = mapped_column(Text)
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
+
+
+class DueJob(Base):
+    """Work due at a set time (close a poll, post a recurring one), run once by `run_due_jobs`.
+
+    The row is deleted in the same transaction as the work it stands for, so a restart neither
+    loses nor repeats it; `key` makes scheduling idempotent.
+    """
+
+    __tablename__ = "due_jobs"
+    __table_args__ = (Index("ix_due_jobs_due", "due_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), unique=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    platform: Mapped[str] = mapped_column(String(16))
+    workspace: Mapped[str] = mapped_column(String(255))
+    channel: Mapped[str] = mapped_column(String(255))
+    payload: Mapped[dict[str, Any]]
+    due_at: Mapped[datetime]
+    created_at: Mapped[datetime]

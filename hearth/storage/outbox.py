@@ -72,6 +72,20 @@ async def replace_pending(session: AsyncSession, key: str, card: dict[str, Any])
     return result.rowcount == 1
 
 
+async def requeue(session: AsyncSession, key: str, card: dict[str, Any], due_at: datetime) -> bool:
+    """Send a delivered (or failed) message again with a new card, keeping its key and target.
+
+    For a message updated in place again and again (a poll's results): one row holds only the
+    latest card. False if the row is pending, being sent, or absent.
+    """
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.key == key, OutboxMessage.status.in_((SENT, FAILED)))
+        .values(status=PENDING, card=card, due_at=due_at, attempts=0, last_error=None, sent_at=None)
+    )
+    return result.rowcount == 1
+
+
 async def cancel_pending(session: AsyncSession, key: str) -> bool:
     """Withdraw a message that has not gone out yet."""
     result = await session.execute(
@@ -107,14 +121,16 @@ async def next_due(session: AsyncSession, platforms: list[str]) -> datetime | No
     return await session.scalar(query.order_by(OutboxMessage.due_at).limit(1))
 
 
-async def claim(session: AsyncSession, message_id: int) -> bool:
-    """Take a pending message for delivery; False if another sender took it first."""
+async def claim(session: AsyncSession, message_id: int) -> dict[str, Any] | None:
+    """Take a pending message for delivery: its card as it is now (`replace_pending` may have
+    changed it since `due()` read the row), or None if another sender took it first."""
     result = await session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.id == message_id, OutboxMessage.status == PENDING)
         .values(status=SENDING, attempts=OutboxMessage.attempts + 1)
+        .returning(OutboxMessage.card)
     )
-    return result.rowcount == 1
+    return result.scalar_one_or_none()
 
 
 async def finish(session: AsyncSession, message_id: int, **values: Any) -> None:

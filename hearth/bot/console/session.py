@@ -33,7 +33,9 @@ from hearth.handlers.events import (
     ReactionAdded,
 )
 from hearth.handlers.hub import Hearth
+from hearth.handlers.jobs import run_due_jobs
 from hearth.handlers.registry import Registry
+from hearth.storage import jobs as stored_jobs
 from hearth.storage import outbox
 from hearth.storage.db import Database
 
@@ -199,7 +201,11 @@ class ConsoleSession:
         """Move the clock to `until`, running everything that falls due on the way, in order."""
         while True:
             async with self.db.transaction() as session:
-                due = await outbox.next_due(session, [PLATFORM])
+                times = (
+                    await outbox.next_due(session, [PLATFORM]),
+                    await stored_jobs.next_due(session, [PLATFORM]),
+                )
+            due = min((t for t in times if t is not None), default=None)
             if due is None or due > until:
                 break
             if due > self.clock.now():
@@ -212,15 +218,18 @@ class ConsoleSession:
             self._print_time()
 
     async def _deliver(self) -> int:
-        """Deliver everything due now; how many messages went out."""
+        """Run the jobs and deliver the messages due now; how many there were."""
         total = 0
-        while attempted := await self.sender.deliver_due():
-            total += attempted
+        while done := await run_due_jobs(self.hearth) + await self.sender.deliver_due():
+            total += done
         return total
 
     def _print_time(self) -> None:
+        """`-- 2026-12-01 09:00 UTC --`, with seconds when the time is not a whole minute."""
+        now = self.clock.now()
+        shown = f"{now:%Y-%m-%d %H:%M:%S}" if now.second else f"{now:%Y-%m-%d %H:%M}"
         if not self.workspace.muted:
-            self.write(f"-- {self.clock.now():%Y-%m-%d %H:%M} UTC --")
+            self.write(f"-- {shown} UTC --")
 
     def _event(self, kind: type[Event], user: str, **values: Any) -> Any:
         values.setdefault("channel", CHANNEL)

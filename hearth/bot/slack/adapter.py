@@ -10,8 +10,13 @@ from typing import Any
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.app.async_app import AsyncApp
+from slack_bolt.authorization import AuthorizeResult
+from slack_bolt.authorization.async_authorize import AsyncAuthorize
+from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.request.internals import parse_body
 from slack_sdk.signature import SignatureVerifier
+from slack_sdk.web.async_client import AsyncWebClient
 
 from hearth.bot.slack.messenger import RESPONSE_URL
 from hearth.bot.slack.render import action_of
@@ -43,6 +48,10 @@ def register(bolt: AsyncApp, hearth: Hearth, clock: Clock) -> None:
         if event is not None:
             await hearth.handle(event)
 
+    @bolt.event("message")  # first: bolt tries listeners in order, and most events are messages
+    async def message(body: dict[str, Any]) -> None:
+        await dispatch(message_event(body))
+
     @bolt.event("member_joined_channel")
     async def joined(body: dict[str, Any]) -> None:
         await dispatch(_membership(MemberJoined, body))
@@ -50,10 +59,6 @@ def register(bolt: AsyncApp, hearth: Hearth, clock: Clock) -> None:
     @bolt.event("member_left_channel")
     async def left(body: dict[str, Any]) -> None:
         await dispatch(_membership(MemberLeft, body))
-
-    @bolt.event("message")
-    async def message(body: dict[str, Any]) -> None:
-        await dispatch(message_event(body))
 
     @bolt.event("reaction_added")
     async def reacted(body: dict[str, Any]) -> None:
@@ -90,9 +95,10 @@ def message_event(body: dict[str, Any]) -> Event | None:
     is_dm = event.get("channel_type") == "im"
     if subtype == "message_changed":
         changed = event["message"]
+        previous = event.get("previous_message", {})
         return MessageEdited(
             **_common(body, channel, changed.get("user") or changed.get("bot_id", "")),
-            message_id=changed["ts"],
+            message_id=changed.get("ts") or previous["ts"],
             text=changed.get("text", ""),
         )
     if subtype == "message_deleted":
@@ -171,25 +177,73 @@ def _common(body: dict[str, Any], channel: str, user: str) -> dict[str, Any]:
     }
 
 
+class BotAuthorize(AsyncAuthorize):
+    """One workspace, one bot token: `auth.test` once, then the same identity for every request.
+
+    Bolt's own single-team authorization calls auth.test through its per-request client, which
+    adds a `team_id` parameter Slack's Web API spec does not have; this asks through our client.
+    """
+
+    def __init__(self, client: AsyncWebClient) -> None:
+        self.client = client
+        self._identity: dict[str, Any] | None = None
+
+    async def __call__(
+        self,
+        *,
+        context: AsyncBoltContext,
+        enterprise_id: str | None,
+        team_id: str | None,
+        user_id: str | None,
+        **_: Any,
+    ) -> AuthorizeResult:
+        if self._identity is None:
+            self._identity = dict((await self.client.auth_test()).data)  # type: ignore[arg-type]
+        identity = self._identity
+        return AuthorizeResult(
+            enterprise_id=identity.get("enterprise_id"),
+            team_id=identity.get("team_id"),
+            bot_id=identity.get("bot_id"),
+            bot_user_id=identity.get("user_id"),
+            bot_token=self.client.token,
+            user_id=user_id,
+        )
+
+
 def route(bolt: AsyncApp, signing_secret: str) -> web.RequestHandler:
     """POST /slack/events: signature first (401), then shape (400), then bolt."""
     verifier = SignatureVerifier(signing_secret)
 
     async def handle(request: web.Request) -> web.StreamResponse:
         raw = await request.read()
-        if not verifier.is_valid_request(raw, dict(request.headers)):
+        if not _signed(verifier, raw, request):
             return web.json_response({"error": "invalid signature or stale timestamp"}, status=401)
         try:
             body = raw.decode("utf-8")
-            bolt_request = AsyncBoltRequest(
-                body=body, query=request.query_string, headers=dict(request.headers)
-            )
+            parsed = parse_body(body, request.content_type)
         except (UnicodeDecodeError, json.JSONDecodeError) as error:
             return web.json_response({"error": f"malformed body: {error}"}, status=400)
-        if not isinstance(bolt_request.body, dict) or not bolt_request.body:
+        if not isinstance(parsed, dict) or not parsed:
             return web.json_response(
                 {"error": "expected a JSON object or a form payload"}, status=400
             )
+        if "event" in parsed and not isinstance(parsed["event"], dict):
+            return web.json_response({"error": "`event` must be an object"}, status=400)
+        try:
+            bolt_request = AsyncBoltRequest(
+                body=body, query=request.query_string, headers=dict(request.headers)
+            )
+        except (AttributeError, KeyError, TypeError, ValueError) as error:
+            # bolt reads ids out of the payload while building the request: it has odd shapes
+            return web.json_response({"error": f"unreadable payload: {error!r}"}, status=400)
         return await to_aiohttp_response(await bolt.async_dispatch(bolt_request))
 
     return handle
+
+
+def _signed(verifier: SignatureVerifier, raw: bytes, request: web.Request) -> bool:
+    """A valid signature and a fresh timestamp (a non-numeric timestamp is simply invalid)."""
+    try:
+        return verifier.is_valid_request(raw, dict(request.headers))
+    except ValueError:
+        return False

@@ -1,0 +1,373 @@
+"""Ingest benchmark: signed `message` events into `hearth serve` and into a bare bolt app.
+
+Both servers run as subprocesses on free ports, against one fake Slack Web API served from this
+process. Each round drives `--events` events at `--concurrency` into the bare app, then into
+Hearth (alternately, `--rounds` times, to cancel machine noise), and measures per-request
+acknowledgement latency and events/s. For Hearth it also waits until its SQLite database (read
+directly, read-only) holds every event, and reports that "stored" throughput.
+
+Target: Hearth at >= 0.8x the bare app's throughput with every event stored. Exits non-zero when
+an event was not acknowledged or not stored.
+
+    .venv/bin/python bench/ingest.py [--events 2000] [--concurrency 32] [--rounds 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import json
+import os
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlencode
+
+import aiohttp
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.fakes.slack_api import FakeSlackApi  # noqa: E402
+
+SECRET = "bench-signing-secret"
+TOKEN = "xoxb-bench"
+TEAM = "T111"
+CHANNEL = "C111"
+USERS = [f"U{n:03d}" for n in range(1, 9)]
+TARGET = 0.8
+READY_TIMEOUT = 60.0
+STORE_TIMEOUT = 300.0
+WARMUP = 100
+
+
+@dataclass
+class Phase:
+    """One timed run of N events into one server."""
+
+    server: str
+    events: int
+    seconds: float
+    latencies: list[float]
+    failures: int
+    stored: int | None = None
+    stored_seconds: float | None = None
+
+    @property
+    def rate(self) -> float:
+        return self.events / self.seconds
+
+    @property
+    def stored_rate(self) -> float | None:
+        return None if self.stored_seconds is None else self.events / self.stored_seconds
+
+    def percentile(self, p: float) -> float:
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] * 1000
+
+
+@dataclass
+class Server:
+    """A server subprocess and where to reach it."""
+
+    name: str
+    url: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+
+def signed_headers(
+    body: bytes, *, secret: str, content_type: str = "application/json"
+) -> dict[str, str]:
+    """Slack's signature headers for `body`, signed now."""
+    stamp = str(int(time.time()))
+    digest = hmac.new(secret.encode(), b"v0:" + stamp.encode() + b":" + body, hashlib.sha256)
+    return {
+        "Content-Type": content_type,
+        "X-Slack-Request-Timestamp": stamp,
+        "X-Slack-Signature": "v0=" + digest.hexdigest(),
+    }
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def server(name: str, argv: list[str], env: dict[str, str], scratch: Path) -> Iterator[Server]:
+    """Run `argv` with `env` until the block ends; its output goes to <scratch>/<name>.log."""
+    port = free_port()
+    log = scratch / f"{name}.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [*argv, "--port", str(port)] if name == "hearth" else argv,
+            env={**os.environ, **env, "PORT": str(port)},
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            yield Server(name, f"http://127.0.0.1:{port}", process, log)
+        finally:
+            process.terminate()
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+async def wait_ready(http: aiohttp.ClientSession, target: Server) -> None:
+    """Poll GET /healthz until it answers 200 (bounded)."""
+    deadline = time.monotonic() + READY_TIMEOUT
+    while time.monotonic() < deadline:
+        if target.process.poll() is not None:
+            raise SystemExit(f"{target.name} exited early:\n{target.log.read_text()[-3000:]}")
+        with contextlib.suppress(aiohttp.ClientError):
+            async with http.get(target.url + "/healthz") as response:
+                if response.status == 200:
+                    return
+        await asyncio.sleep(0.05)
+    raise SystemExit(f"{target.name} not ready after {READY_TIMEOUT}s:\n{target.log.read_text()}")
+
+
+def message_event(phase: int, index: int) -> bytes:
+    """A channel `message` event with a unique event_id and ts (ts prefix = phase)."""
+    ts = f"{1_750_000_000 + phase}.{index:06d}"
+    user = USERS[index % len(USERS)]
+    return json.dumps(
+        {
+            "token": "verification_token",
+            "team_id": TEAM,
+            "api_app_id": "A111",
+            "event": {
+                "type": "message",
+                "text": f"Benchmark message {index} of phase {phase}: how do you run retros?",
+                "user": user,
+                "ts": ts,
+                "team": TEAM,
+                "channel": CHANNEL,
+                "event_ts": ts,
+                "channel_type": "channel",
+            },
+            "type": "event_callback",
+            "event_id": f"EvB{phase:03d}x{index:06d}",
+            "event_time": 1_750_000_000 + phase,
+        }
+    ).encode()
+
+
+async def drive(
+    http: aiohttp.ClientSession, target: Server, phase: int, events: int, concurrency: int
+) -> Phase:
+    """Send `events` signed message events at `concurrency`; time each acknowledgement."""
+    bodies = [message_event(phase, i) for i in range(events)]
+    queue: asyncio.Queue[bytes] = asyncio.Queue()
+    for body in bodies:
+        queue.put_nowait(body)
+    latencies: list[float] = []
+    failures = 0
+
+    async def worker() -> None:
+        nonlocal failures
+        while not queue.empty():
+            body = queue.get_nowait()
+            headers = signed_headers(body, secret=SECRET)
+            started = time.perf_counter()
+            async with http.post(target.url + "/slack/events", data=body, headers=headers) as r:
+                await r.read()
+                latencies.append(time.perf_counter() - started)
+                failures += r.status != 200
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return Phase(target.name, events, time.perf_counter() - started, latencies, failures)
+
+
+def stored_count(database: Path, phase: int) -> int:
+    """Messages of `phase` in Hearth's SQLite file (opened read-only)."""
+    connection = sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=30)
+    try:
+        query = "SELECT count(*) FROM messages WHERE message_id LIKE ?"
+        return int(connection.execute(query, (f"{1_750_000_000 + phase}.%",)).fetchone()[0])
+    finally:
+        connection.close()
+
+
+async def wait_stored(database: Path, phase: int, events: int, started: float) -> tuple[int, float]:
+    """Poll the database until it holds all `events` of `phase`; (stored, seconds since start)."""
+    deadline = time.monotonic() + STORE_TIMEOUT
+    stored = 0
+    while time.monotonic() < deadline:
+        stored = stored_count(database, phase)
+        if stored >= events:
+            break
+        await asyncio.sleep(0.02)
+    return stored, time.perf_counter() - started
+
+
+async def set_up_community(http: aiohttp.ClientSession, hearth: Server, fake: FakeSlackApi) -> None:
+    """`/cop setup` in the benchmark channel, signed, as Slack sends a slash command."""
+    body = urlencode(
+        {
+            "team_id": TEAM,
+            "channel_id": CHANNEL,
+            "channel_name": "bench",
+            "user_id": USERS[0],
+            "user_name": "bench",
+            "command": "/cop",
+            "text": "setup Benchmarking",
+            "response_url": fake.response_url("setup"),
+            "trigger_id": "1.2.3",
+        }
+    ).encode()
+    headers = signed_headers(body, secret=SECRET, content_type="application/x-www-form-urlencoded")
+    async with http.post(hearth.url + "/slack/events", data=body, headers=headers) as response:
+        if response.status != 200:
+            raise SystemExit(f"/cop setup answered {response.status}: {await response.text()}")
+    deadline = time.monotonic() + READY_TIMEOUT
+    while not fake.responses_for("setup"):
+        if time.monotonic() > deadline:
+            raise SystemExit(f"/cop setup never answered:\n{hearth.log.read_text()[-3000:]}")
+        await asyncio.sleep(0.02)
+    text = fake.responses_for("setup")[0].get("text", "")
+    if "is now a community" not in text:
+        raise SystemExit(f"/cop setup failed: {text}")
+
+
+@contextlib.asynccontextmanager
+async def servers(fake: FakeSlackApi, scratch: Path) -> AsyncIterator[tuple[Server, Server, Path]]:
+    """The bare bolt app and `hearth serve`, both ready; plus Hearth's database file."""
+    database = scratch / "bench.db"
+    env = {
+        "SLACK_BOT_TOKEN": TOKEN,
+        "SLACK_SIGNING_SECRET": SECRET,
+        "SLACK_API_URL": fake.base_url,
+        "DATABASE_URL": f"sqlite+aiosqlite:///{database}",
+    }
+    hearth_argv = [sys.executable, "-m", "hearth.bot.cli", "serve"]
+    with (
+        server("bare", [sys.executable, str(ROOT / "bench" / "bare_app.py")], env, scratch) as bare,
+        server("hearth", hearth_argv, env, scratch) as hearth,
+    ):
+        yield bare, hearth, database
+
+
+async def run(args: argparse.Namespace) -> int:
+    users = {u: {"name": f"member{u[1:]}", "real_name": f"Member {u[1:]}"} for u in USERS}
+    with tempfile.TemporaryDirectory(prefix="hearth-bench-") as scratch_dir:
+        scratch = Path(scratch_dir)
+        async with (
+            FakeSlackApi(users=users) as fake,
+            aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=args.concurrency + 4)
+            ) as http,
+            servers(fake, scratch) as (bare, hearth, database),
+        ):
+            await asyncio.gather(wait_ready(http, bare), wait_ready(http, hearth))
+            await set_up_community(http, hearth, fake)
+            phase = 0
+            # warm-up: auth.test, users.info for every user, connection pools, code paths
+            for target in (bare, hearth):
+                phase += 1
+                await drive(http, target, phase, WARMUP, args.concurrency)
+            await wait_stored(database, phase, WARMUP, time.perf_counter())
+
+            results: list[Phase] = []
+            for round_number in range(1, args.rounds + 1):
+                for target in (bare, hearth):
+                    phase += 1
+                    result = await drive(http, target, phase, args.events, args.concurrency)
+                    if target is hearth:
+                        started = time.perf_counter() - result.seconds
+                        result.stored, result.stored_seconds = await wait_stored(
+                            database, phase, args.events, started
+                        )
+                    results.append(result)
+                    print(f"round {round_number}: {describe(result)}", flush=True)
+            violations = list(fake.violations)
+        return report(args, results, violations)
+
+
+def describe(phase: Phase) -> str:
+    stored = (
+        ""
+        if phase.stored is None
+        else f", stored {phase.stored}/{phase.events} at {phase.stored_rate:,.0f} ev/s"
+    )
+    return (
+        f"{phase.server:<6} {phase.rate:8,.0f} ev/s acked, p50 {phase.percentile(50):6.1f} ms, "
+        f"p99 {phase.percentile(99):6.1f} ms, failures {phase.failures}{stored}"
+    )
+
+
+def report(args: argparse.Namespace, results: list[Phase], violations: list[str]) -> int:
+    """Print the medians table and ratios; 0 when every event was acknowledged and stored."""
+    bare = [r for r in results if r.server == "bare"]
+    hearth = [r for r in results if r.server == "hearth"]
+
+    def median(values: list[float]) -> float:
+        return statistics.median(values)
+
+    rows = [
+        ("bare bolt", bare, None),
+        ("hearth", hearth, [r.stored_rate or 0.0 for r in hearth]),
+    ]
+    print()
+    print(
+        f"{args.events} events x {args.rounds} rounds, concurrency {args.concurrency} "
+        f"(medians over rounds)"
+    )
+    print(f"{'server':<10} {'ack ev/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'stored ev/s':>12} stored")
+    for label, phases, stored_rates in rows:
+        stored = "-" if stored_rates is None else f"{median(stored_rates):,.0f}"
+        count = (
+            "-"
+            if stored_rates is None
+            else f"{min(r.stored or 0 for r in phases)}/{args.events} (min)"
+        )
+        print(
+            f"{label:<10} {median([r.rate for r in phases]):>10,.0f} "
+            f"{median([r.percentile(50) for r in phases]):>8.1f} "
+            f"{median([r.percentile(99) for r in phases]):>8.1f} {stored:>12} {count}"
+        )
+    bare_rate = median([r.rate for r in bare])
+    ack_ratio = median([r.rate for r in hearth]) / bare_rate
+    stored_ratio = median([r.stored_rate or 0.0 for r in hearth]) / bare_rate
+    print(f"hearth/bare ack throughput:    {ack_ratio:.2f}x (target >= {TARGET}x)")
+    print(f"hearth stored / bare ack:      {stored_ratio:.2f}x (target >= {TARGET}x)")
+    p99_ratio = median([r.percentile(99) for r in hearth]) / median(
+        [r.percentile(99) for r in bare]
+    )
+    print(f"hearth/bare p99 ack latency:   {p99_ratio:.2f}x")
+    complete = all(r.stored == r.events for r in hearth) and not any(r.failures for r in results)
+    print(f"every event acknowledged and stored: {'yes' if complete else 'NO'}")
+    if violations:
+        print(f"fake Slack API saw {len(violations)} spec violations, first: {violations[0]}")
+    met = complete and min(ack_ratio, stored_ratio) >= TARGET
+    print(f"target met: {'yes' if met else 'no'}")
+    return 0 if complete else 1
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--events", type=int, default=2000, help="events per phase")
+    parser.add_argument("--concurrency", type=int, default=32, help="requests in flight")
+    parser.add_argument("--rounds", type=int, default=2, help="bare/hearth alternations")
+    return asyncio.run(run(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

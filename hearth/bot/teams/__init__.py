@@ -1,0 +1,1 @@
+"""Microsoft Teams through botbuilder: every botbuilder import lives in this folder."""

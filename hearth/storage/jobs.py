@@ -1,0 +1,79 @@
+"""The due_jobs table: work that must happen at a set time, even across restarts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hearth.storage.db import insert_ignore
+from hearth.storage.models import DueJob
+
+
+async def schedule(
+    session: AsyncSession,
+    *,
+    key: str,
+    kind: str,
+    platform: str,
+    workspace: str,
+    channel: str,
+    payload: dict[str, Any],
+    due_at: datetime,
+    now: datetime,
+) -> bool:
+    """Add a job unless one with `key` is waiting; True when added."""
+    return await insert_ignore(
+        session,
+        DueJob,
+        {
+            "key": key,
+            "kind": kind,
+            "platform": platform,
+            "workspace": workspace,
+            "channel": channel,
+            "payload": payload,
+            "due_at": due_at,
+            "created_at": now,
+        },
+    )
+
+
+async def cancel(session: AsyncSession, key: str) -> bool:
+    """Drop a waiting job; one being run right now is left alone (never waited for, so that a
+    caller holding a lock the job needs cannot deadlock with it): its handler must check."""
+    waiting = await session.scalar(
+        select(DueJob.id).where(DueJob.key == key).with_for_update(skip_locked=True)
+    )
+    if waiting is None:
+        return False
+    await session.execute(delete(DueJob).where(DueJob.id == waiting))
+    return True
+
+
+async def due(
+    session: AsyncSession, now: datetime, limit: int, platforms: list[str]
+) -> list[DueJob]:
+    """Jobs due by `now`, oldest first."""
+    query = (
+        select(DueJob)
+        .where(DueJob.due_at <= now, DueJob.platform.in_(platforms))
+        .order_by(DueJob.due_at, DueJob.id)
+        .limit(limit)
+    )
+    return list(await session.scalars(query))
+
+
+async def next_due(session: AsyncSession, platforms: list[str]) -> datetime | None:
+    """When the next job falls due."""
+    return await session.scalar(
+        select(func.min(DueJob.due_at)).where(DueJob.platform.in_(platforms))
+    )
+
+
+async def claim(session: AsyncSession, job_id: int) -> bool:
+    """Take a job by deleting it, in the transaction that does its work; False if gone."""
+    result = await session.execute(delete(DueJob).where(DueJob.id == job_id))
+    return result.rowcount == 1

@@ -1,0 +1,128 @@
+"""Due jobs: run once when due, by whichever process gets there first, and never lost."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from hearth.handlers import build_registry
+from hearth.handlers.cards import Card
+from hearth.handlers.commands import CommandError
+from hearth.handlers.context import Context, Defaults
+from hearth.handlers.events import CommandInvoked
+from hearth.handlers.hub import Hearth
+from hearth.handlers.jobs import JobDue, JobRunner, run_due_jobs, schedule
+from hearth.handlers.ports import Target
+from hearth.handlers.registry import Registry
+from hearth.storage.db import Database
+from hearth.storage.models import DueJob, OutboxMessage
+from tests.recording import RecordingMessenger, SettableClock
+
+COMMON = {"platform": "test", "workspace": "W1", "channel": "C1"}
+
+
+def registry_with_jobs() -> Registry:
+    """`/cop later <key> <seconds>` schedules a `test.say` job that posts `<key>`."""
+    registry = build_registry()
+
+    @registry.command("later", summary="test", needs_community=False)
+    async def later(context: Context, args: object) -> None:
+        key, seconds = args.tokens  # type: ignore[attr-defined]
+        due = context.now() + timedelta(seconds=int(seconds))
+        await schedule(context, key, "test.say", due, {"text": key})
+
+    @registry.job("test.say")
+    async def say(context: Context, job: JobDue) -> None:
+        text = job.payload["text"]
+        if text == "broken":
+            raise CommandError("nothing to say")
+        await context.enqueue(f"said:{text}", "test", Target("channel", job.channel), Card(text))
+
+    return registry
+
+
+def hub(db: Database, clock: SettableClock) -> Hearth:
+    messenger = RecordingMessenger()
+    return Hearth(db, registry_with_jobs(), {"test": messenger}, clock, Defaults())
+
+
+async def later(hearth: Hearth, key: str, seconds: int) -> None:
+    await hearth.handle(
+        CommandInvoked(**COMMON, user="fran", at=hearth.clock.now(), text=f"later {key} {seconds}")
+    )
+
+
+async def said(db: Database) -> list[str]:
+    async with db.transaction() as session:
+        return list(await session.scalars(select(OutboxMessage.key).order_by(OutboxMessage.id)))
+
+
+async def test_a_job_runs_once_when_due_and_a_key_schedules_once(db: Database) -> None:
+    clock = SettableClock()
+    hearth = hub(db, clock)
+    await later(hearth, "b", 60)
+    await later(hearth, "a", 30)
+    await later(hearth, "a", 5)  # the same key: already scheduled
+    assert await run_due_jobs(hearth) == 0
+    clock.advance(seconds=30)
+    assert await run_due_jobs(hearth) == 1
+    clock.advance(seconds=30)
+    assert await run_due_jobs(hearth) == 1
+    assert await run_due_jobs(hearth) == 0
+    assert await said(db) == ["said:a", "said:b"]
+
+
+async def test_processes_racing_for_due_jobs_run_each_once(db: Database) -> None:
+    clock = SettableClock()
+    hearths = [hub(db, clock) for _ in range(4)]
+    for n in range(20):
+        await later(hearths[0], f"job{n}", 0)
+    ran = await asyncio.gather(*(run_due_jobs(h) for h in hearths))
+    assert sum(ran) == 20
+    assert sorted(await said(db)) == sorted(f"said:job{n}" for n in range(20))
+
+
+async def test_a_job_that_cannot_run_is_dropped_and_logged(
+    db: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = SettableClock()
+    hearth = hub(db, clock)
+    await later(hearth, "broken", 0)
+    async with db.transaction() as session:  # and one whose feature is gone
+        session.add(
+            DueJob(
+                key="old",
+                kind="gone",
+                payload={},
+                due_at=clock.now(),
+                created_at=clock.now(),
+                **COMMON,
+            )
+        )
+    assert await run_due_jobs(hearth) == 2
+    async with db.transaction() as session:
+        assert await session.scalar(select(func.count()).select_from(DueJob)) == 0
+    assert await said(db) == []
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == [
+        "dropping job broken: nothing to say",
+        "dropping job old: no handler for kind 'gone'",
+    ]
+
+
+async def test_the_runner_wakes_runs_and_stops(db: Database) -> None:
+    clock = SettableClock()
+    hearth = hub(db, clock)
+    runner = JobRunner(hearth, poll_every=30)
+    task = asyncio.create_task(runner.run())
+    await later(hearth, "now", 0)
+    runner.wake()
+    async with asyncio.timeout(5):
+        while not await said(db):
+            await asyncio.sleep(0.01)
+    runner.stop()
+    await asyncio.wait_for(task, 5)
+    assert await said(db) == ["said:now"]
