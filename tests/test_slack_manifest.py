@@ -46,3 +46,9 @@ def test_manifest_declares_exactly_the_events_scopes_and_command_used(
         manifest["features"]["slash_commands"][0]["url"],
     }
     assert {url.rsplit("/", 2)[-2:] == ["slack", "events"] for url in urls} == {True}
+
+
+def test_the_adapter_listens_to_exactly_the_subscribed_event_types() -> None:
+    from hearth.bot.slack.adapter import EVENTS
+
+    assert set(EVENTS) == {name.split(".")[0] for name in BOT_EVENTS}

@@ -31,6 +31,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+SHUTDOWN_DRAIN_SECONDS = 20.0
+
 SETTINGS = web.AppKey("settings", Settings)
 CLOCK = web.AppKey("clock", Clock)
 DATABASE = web.AppKey("database", Database)
@@ -109,6 +111,7 @@ async def _hearth(app: web.Application) -> AsyncIterator[None]:
     yield
     if socket_mode is not None:
         await socket_mode.close_async()
+    await hub.drain(SHUTDOWN_DRAIN_SECONDS)  # events Slack was told we have: store them
     sender.stop()
     with contextlib.suppress(asyncio.CancelledError):
         await delivering

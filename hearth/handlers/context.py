@@ -18,6 +18,8 @@ from hearth.storage.db import insert_ignore
 from hearth.storage.models import Community, Facilitator, Member
 
 Reply = Callable[[Messenger], Awaitable[None]]
+MEMBERS = "hearth.members"
+"""Session.info key of the members this transaction has looked up."""
 
 
 @dataclass(frozen=True)
@@ -77,8 +79,18 @@ class Context:
         self._community = community
 
     async def member(self, user_id: str | None = None) -> Member:
-        """The member (the event's actor by default), created on first sight from their profile."""
+        """The member (the event's actor by default), created on first sight from their profile.
+
+        Looked up once per transaction: a batch of events holds many messages by few people.
+        """
         user_id = user_id or self.event.user
+        known: dict[tuple[str, str, str], Member] = self.session.info.setdefault(MEMBERS, {})
+        key = (self.event.platform, self.event.workspace, user_id)
+        if key not in known:
+            known[key] = await self._load_member(user_id)
+        return known[key]
+
+    async def _load_member(self, user_id: str) -> Member:
         where = (
             Member.platform == self.event.platform,
             Member.workspace == self.event.workspace,

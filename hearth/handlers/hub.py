@@ -45,6 +45,9 @@ class Hearth:
         self.on_enqueued = on_enqueued
         self._waiting: list[tuple[Event, asyncio.Future[bool]]] = []
         self._batcher: asyncio.Task[None] | None = None
+        self._in_flight = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
 
     async def handle(self, event: Event) -> bool:
         """Handle `event`; False when it was a repeat of one already handled.
@@ -54,13 +57,29 @@ class Hearth:
         multi-row statements instead of a round of each per event. Should anything in such a
         batch fail, it is rolled back and every event in it is handled again on its own.
         """
-        if not self.db.serialises_writes or isinstance(event, DIRECT):
-            return await self._handle_one(event)
-        done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        self._waiting.append((event, done))
-        if self._batcher is None or self._batcher.done():
-            self._batcher = asyncio.create_task(self._run_batches(), name="hearth-batches")
-        return await done
+        self._in_flight += 1
+        self._idle.clear()
+        try:
+            if not self.db.serialises_writes or isinstance(event, DIRECT):
+                return await self._handle_one(event)
+            done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+            self._waiting.append((event, done))
+            if self._batcher is None or self._batcher.done():
+                self._batcher = asyncio.create_task(self._run_batches(), name="hearth-batches")
+            return await done
+        finally:
+            self._in_flight -= 1
+            if not self._in_flight:
+                self._idle.set()
+
+    async def drain(self, timeout: float) -> bool:
+        """Wait until no event is being handled (at shutdown); False if `timeout` ran out."""
+        try:
+            await asyncio.wait_for(self._idle.wait(), timeout)
+        except TimeoutError:
+            log.error("shutting down with %d events still being handled", self._in_flight)
+            return False
+        return True
 
     async def _run_batches(self) -> None:
         while self._waiting:
@@ -68,7 +87,10 @@ class Hearth:
             del self._waiting[:BATCH_LIMIT]
             try:
                 await self._handle_batch(batch)
-            except BaseException:
+            except Exception as error:  # an after-commit step failed: tell this batch's callers
+                for _, done in batch:
+                    _settle(done, error=error)
+            except BaseException:  # cancelled (shutting down): nobody will be answered
                 for _, done in batch + self._waiting:
                     done.cancel()
                 self._waiting.clear()

@@ -9,9 +9,7 @@ from hearth.handlers.context import Context
 from hearth.handlers.events import MessageDeleted, MessageEdited, MessagePosted
 from hearth.handlers.registry import Registry
 from hearth.storage.db import insert_ignore_later
-from hearth.storage.models import Member, Message
-
-_AUTHORS = "hearth.messages.authors"
+from hearth.storage.models import Message
 
 
 def register(registry: Registry) -> None:
@@ -34,7 +32,7 @@ async def on_message(context: Context, event: MessagePosted) -> None:
     community = await context.community()
     if community is None:
         return
-    member = await _member(context)
+    member = await context.member()
     insert_ignore_later(
         context.session,
         Message,
@@ -48,16 +46,6 @@ async def on_message(context: Context, event: MessagePosted) -> None:
             "posted_at": event.at,
         },
     )
-
-
-async def _member(context: Context) -> Member:
-    """The author, looked up once per transaction (a batch holds many messages by few people)."""
-    known: dict[tuple[str, str, str], Member] = context.session.info.setdefault(_AUTHORS, {})
-    event = context.event
-    key = (event.platform, event.workspace, event.user)
-    if key not in known:
-        known[key] = await context.member()
-    return known[key]
 
 
 async def on_edit(context: Context, event: MessageEdited) -> None:

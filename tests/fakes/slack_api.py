@@ -49,7 +49,7 @@ APP_ID = "AHEARTH"
 
 # Parameters whose value is JSON sent as a string in form/query encoding.
 JSON_STRING_PARAMS = frozenset(
-    {"blocks", "attachments", "view", "metadata", "unfurls", "user_auth_blocks", "profile"}
+    {"blocks", "attachments", "view", "metadata", "unfurls", "user_auth_blocks", "profile", "files"}
 )
 
 _FIRST_TS_SECONDS = 1_700_000_000
@@ -95,6 +95,34 @@ class MethodSpec:
     token: ParamSpec | None
 
 
+def _supplement(name: str, required: tuple[str, ...], optional: tuple[str, ...]) -> MethodSpec:
+    params = {p: ParamSpec(p, "formData", p in required, "string") for p in (*required, *optional)}
+    return MethodSpec(
+        name=name,
+        http_verb="POST",
+        consumes=frozenset({"application/x-www-form-urlencoded"}),
+        params=MappingProxyType(params),
+        token=ParamSpec("token", "header", True, "string"),
+    )
+
+
+SUPPLEMENTS: Mapping[str, MethodSpec] = MappingProxyType(
+    {
+        # Slack's file upload since files.upload was retired (2024-25); the 2021 spec predates
+        # them. Parameters as documented at docs.slack.dev/reference/methods/<name>.
+        "files.getUploadURLExternal": _supplement(
+            "files.getUploadURLExternal", ("filename", "length"), ("alt_txt", "snippet_type")
+        ),
+        "files.completeUploadExternal": _supplement(
+            "files.completeUploadExternal",
+            ("files",),
+            ("channel_id", "channels", "initial_comment", "thread_ts"),
+        ),
+    }
+)
+"""Methods checked against Slack's documentation because the 2021 OpenAPI file lacks them."""
+
+
 @functools.lru_cache(maxsize=4)
 def load_method_specs(path: Path) -> Mapping[str, MethodSpec]:
     """Parse the Swagger file at ``path`` into a read-only ``{method: MethodSpec}`` index."""
@@ -124,7 +152,7 @@ def load_method_specs(path: Path) -> Mapping[str, MethodSpec]:
                 params=MappingProxyType(params),
                 token=token,
             )
-    return MappingProxyType(methods)
+    return MappingProxyType(methods | dict(SUPPLEMENTS))
 
 
 @dataclass(frozen=True)
@@ -190,6 +218,8 @@ class FakeSlackApi:
         self.ephemerals: list[dict[str, Any]] = []
         self.views: dict[str, dict[str, Any]] = {}
         self.responses: list[dict[str, Any]] = []
+        self.files: dict[str, dict[str, Any]] = {}
+        """Uploaded files by id: filename, content (bytes), and once shared: channel, comment."""
 
         self._response_log: list[tuple[str, dict[str, Any]]] = []
         self._failures: dict[str, deque[_InjectedFailure]] = {}
@@ -215,6 +245,8 @@ class FakeSlackApi:
             "views.push": self._views_open,
             "views.publish": self._views_publish,
             "views.update": self._views_update,
+            "files.getUploadURLExternal": self._files_get_upload_url,
+            "files.completeUploadExternal": self._files_complete_upload,
         }
 
         self.add_user(BOT_USER_ID, BOT_USER_NAME, is_bot=True, real_name="Hearth")
@@ -254,6 +286,7 @@ class FakeSlackApi:
         app.router.add_route("GET", "/api/{method}", self._handle_api)
         app.router.add_route("POST", "/api/{method}", self._handle_api)
         app.router.add_route("POST", "/respond/{token}", self._handle_respond)
+        app.router.add_route("POST", "/upload/{file_id}", self._handle_upload)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -461,6 +494,36 @@ class FakeSlackApi:
         except SlackApiException as exc:
             body = {"ok": False, "error": exc.error}
         return web.json_response(body)
+
+    async def _handle_upload(self, request: web.Request) -> web.Response:
+        record = self.files.get(request.match_info["file_id"])
+        if record is None:
+            return web.Response(status=404, text="unknown upload")
+        record["content"] = await request.read()
+        return web.Response(text="OK - uploaded")
+
+    def _files_get_upload_url(self, params: dict[str, Any]) -> dict[str, Any]:
+        file_id = f"F{len(self.files) + 1:08d}"
+        self.files[file_id] = {"filename": params["filename"], "length": int(params["length"])}
+        return {"ok": True, "file_id": file_id, "upload_url": f"{self.url}/upload/{file_id}"}
+
+    def _files_complete_upload(self, params: dict[str, Any]) -> dict[str, Any]:
+        shared = []
+        for entry in params["files"]:
+            record = self.files.get(entry.get("id", ""))
+            if record is None or "content" not in record:
+                raise SlackApiException("file_not_found")
+            if len(record["content"]) != record["length"]:
+                raise SlackApiException("file_upload_size_mismatch")
+            record.update(
+                channel=params.get("channel_id"),
+                comment=params.get("initial_comment"),
+                title=entry.get("title"),
+            )
+            shared.append(
+                {"id": entry["id"], "title": entry.get("title"), "name": record["filename"]}
+            )
+        return {"ok": True, "files": shared}
 
     async def _handle_respond(self, request: web.Request) -> web.Response:
         token = request.match_info["token"]

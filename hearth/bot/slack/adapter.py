@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from aiohttp import web
@@ -24,6 +26,7 @@ from hearth.handlers.events import (
     ActionClicked,
     CommandInvoked,
     Event,
+    FormSubmitted,
     MemberJoined,
     MemberLeft,
     MessageDeleted,
@@ -48,33 +51,14 @@ def register(bolt: AsyncApp, hearth: Hearth, clock: Clock) -> None:
         if event is not None:
             await hearth.handle(event)
 
-    @bolt.event("message")  # first: bolt tries listeners in order, and most events are messages
-    async def message(body: dict[str, Any]) -> None:
-        await dispatch(message_event(body))
+    def listen(translate: Callable[[dict[str, Any]], Event | None]) -> Any:
+        async def listener(body: dict[str, Any]) -> None:
+            await dispatch(translate(body))
 
-    @bolt.event("member_joined_channel")
-    async def joined(body: dict[str, Any]) -> None:
-        await dispatch(_membership(MemberJoined, body))
+        return listener
 
-    @bolt.event("member_left_channel")
-    async def left(body: dict[str, Any]) -> None:
-        await dispatch(_membership(MemberLeft, body))
-
-    @bolt.event("reaction_added")
-    async def reacted(body: dict[str, Any]) -> None:
-        event = body["event"]
-        if event.get("item", {}).get("type") == "message":
-            await dispatch(
-                ReactionAdded(
-                    **_common(body, event["item"]["channel"], event["user"]),
-                    message_id=event["item"]["ts"],
-                    emoji=event["reaction"],
-                )
-            )
-
-    @bolt.event("user_change")
-    async def user_changed(body: dict[str, Any]) -> None:
-        await dispatch(ProfileChanged(**_common(body, "", body["event"]["user"]["id"])))
+    for name, translate in EVENTS.items():  # "message" first: bolt tries listeners in order
+        bolt.event(name)(listen(translate))
 
     @bolt.command(COMMAND)
     async def command(ack: Any, body: dict[str, Any]) -> None:
@@ -85,6 +69,11 @@ def register(bolt: AsyncApp, hearth: Hearth, clock: Clock) -> None:
     async def action(ack: Any, body: dict[str, Any]) -> None:
         await ack()
         await dispatch(action_event(body, clock.now()))
+
+    @bolt.view(re.compile(".+"))
+    async def submitted(ack: Any, body: dict[str, Any]) -> None:
+        await ack()
+        await dispatch(form_event(body, clock.now()))
 
 
 def message_event(body: dict[str, Any]) -> Event | None:
@@ -121,6 +110,46 @@ def message_event(body: dict[str, Any]) -> Event | None:
     )
 
 
+def reaction_event(body: dict[str, Any]) -> Event | None:
+    event = body["event"]
+    item = event.get("item", {})
+    if item.get("type") != "message":
+        return None
+    return ReactionAdded(
+        **_common(body, item["channel"], event["user"]),
+        message_id=item["ts"],
+        emoji=event["reaction"],
+    )
+
+
+def form_event(body: dict[str, Any], now: datetime) -> FormSubmitted:
+    """A modal's `view_submission` (see SlackMessenger.open_form for what the view carries)."""
+    view = body["view"]
+    origin = json.loads(view.get("private_metadata") or "{}")
+    values: dict[str, str | list[str]] = {}
+    for block_id, inputs in view.get("state", {}).get("values", {}).items():
+        for element in inputs.values():
+            values[block_id] = _input_value(element)
+    return FormSubmitted(
+        platform=PLATFORM,
+        workspace=body.get("team", {}).get("id") or body["user"].get("team_id", ""),
+        channel=origin.get("channel", ""),
+        user=body["user"]["id"],
+        at=now,
+        form=view["callback_id"],
+        values=values,
+        context=origin.get("context", ""),
+    )
+
+
+def _input_value(element: dict[str, Any]) -> str | list[str]:
+    if "selected_options" in element:
+        return [option["value"] for option in element["selected_options"] or []]
+    if "selected_option" in element:
+        return (element["selected_option"] or {}).get("value", "")
+    return element.get("value") or ""
+
+
 def command_event(body: dict[str, Any], now: datetime) -> CommandInvoked:
     channel = body["channel_id"]
     return CommandInvoked(
@@ -130,6 +159,7 @@ def command_event(body: dict[str, Any], now: datetime) -> CommandInvoked:
         user=body["user_id"],
         at=now,
         reply_token=body.get("response_url"),
+        form_token=body.get("trigger_id"),
         text=body.get("text", ""),
         is_dm=channel.startswith("D") or body.get("channel_name") == "directmessage",
         channel_name=body.get("channel_name"),
@@ -153,6 +183,7 @@ def action_event(body: dict[str, Any], now: datetime) -> ActionClicked:
         user=body["user"]["id"],
         at=now,
         reply_token=body.get("response_url"),
+        form_token=body.get("trigger_id"),
         action=action_of(clicked.get("action_id", "")),
         value=clicked.get("value") or clicked.get("selected_option", {}).get("value", ""),
         message=ref,
@@ -162,6 +193,16 @@ def action_event(body: dict[str, Any], now: datetime) -> ActionClicked:
 def _membership(kind: type[MemberJoined] | type[MemberLeft], body: dict[str, Any]) -> Event:
     event = body["event"]
     return kind(**_common(body, event["channel"], event["user"]))
+
+
+EVENTS: dict[str, Callable[[dict[str, Any]], Event | None]] = {
+    "message": message_event,
+    "member_joined_channel": partial(_membership, MemberJoined),
+    "member_left_channel": partial(_membership, MemberLeft),
+    "reaction_added": reaction_event,
+    "user_change": lambda body: ProfileChanged(**_common(body, "", body["event"]["user"]["id"])),
+}
+"""The Events API types Hearth listens to (manifests/slack/manifest.yaml subscribes to these)."""
 
 
 def _common(body: dict[str, Any], channel: str, user: str) -> dict[str, Any]:

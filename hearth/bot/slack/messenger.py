@@ -10,8 +10,8 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from hearth.bot.slack.render import blocks, fallback_text
-from hearth.handlers.cards import Card
+from hearth.bot.slack.render import blocks, fallback_text, modal
+from hearth.handlers.cards import Card, Form
 from hearth.handlers.events import MessageRef
 from hearth.handlers.ports import (
     PermanentFailure,
@@ -76,6 +76,27 @@ class SlackMessenger:
                 await self.client.chat_postEphemeral(
                     channel=channel, user=user, text=fallback_text(card), blocks=blocks(card)
                 )
+
+    async def open_form(
+        self, workspace: str, channel: str, user: str, form: Form, form_token: str | None
+    ) -> None:
+        if not form_token:
+            raise PermanentFailure("no trigger_id to open a modal with")
+        async with _translated():
+            await self.client.views_open(trigger_id=form_token, view=modal(form, channel))
+
+    async def send_file(
+        self, workspace: str, user: str, filename: str, content: bytes, comment: str
+    ) -> None:
+        async with _translated():
+            opened = await self.client.conversations_open(users=user)
+            await self.client.files_upload_v2(
+                channel=opened["channel"]["id"],
+                filename=filename,
+                title=filename,
+                content=content,
+                initial_comment=comment,
+            )
 
     async def join(self, workspace: str, channel: str) -> None:
         async with _translated():

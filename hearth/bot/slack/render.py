@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from hearth.handlers.cards import Actions, Button, Card, ContextLine, Section
+from hearth.handlers.cards import Actions, Button, Card, ContextLine, Field, Form, Section
 
 MAX_BLOCKS = 50
 MAX_SECTION_TEXT = 3000
@@ -15,6 +16,12 @@ MAX_VALUE = 2000
 MAX_ACTION_ELEMENTS = 25
 MAX_FALLBACK_TEXT = 4000
 ACTION_SEPARATOR = "#"
+MAX_VIEW_TITLE = 24
+MAX_OPTION_TEXT = 75
+MAX_OPTION_VALUE = 150
+MAX_CHECKBOXES = 10
+MAX_SELECT_OPTIONS = 100
+MAX_METADATA = 3000
 
 
 def blocks(card: Card) -> list[dict[str, Any]]:
@@ -73,3 +80,64 @@ def _mrkdwn(text: str, limit: int) -> dict[str, str]:
 
 def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def modal(form: Form, channel: str) -> dict[str, Any]:
+    """The form as a modal view; `private_metadata` carries the origin channel and context."""
+    metadata = json.dumps({"channel": channel, "context": form.context})
+    if len(metadata) > MAX_METADATA:
+        raise ValueError("form context too long for a Slack modal")
+    return {
+        "type": "modal",
+        "callback_id": form.action,
+        "title": _plain(form.title, MAX_VIEW_TITLE),
+        "submit": _plain(form.submit_label, MAX_VIEW_TITLE),
+        "close": _plain("Cancel", MAX_VIEW_TITLE),
+        "private_metadata": metadata,
+        "blocks": [_input(field) for field in form.fields][:MAX_BLOCKS],
+    }
+
+
+def _input(field: Field) -> dict[str, Any]:
+    element: dict[str, Any]
+    initial = [field.initial] if isinstance(field.initial, str) else list(field.initial)
+    initial = [i for i in initial if i]
+    match field.kind:
+        case "text":
+            element = {"type": "plain_text_input", "multiline": field.multiline}
+            if initial:
+                element["initial_value"] = initial[0]
+        case "yesno":
+            options = [_option("Yes", "yes"), _option("No", "no")]
+            element = {"type": "radio_buttons", "options": options}
+            if initial:
+                element["initial_option"] = options[0] if initial[0] == "yes" else options[1]
+        case "choice":
+            options = [_option(o, o) for o in field.options[:MAX_SELECT_OPTIONS]]
+            element = {"type": "static_select", "options": options}
+            chosen = [o for o in options if o["value"] in initial]
+            if chosen:
+                element["initial_option"] = chosen[0]
+        case "choices":
+            options = [_option(o, o) for o in field.options[:MAX_SELECT_OPTIONS]]
+            kind = "checkboxes" if len(options) <= MAX_CHECKBOXES else "multi_static_select"
+            element = {"type": kind, "options": options}
+            chosen = [o for o in options if o["value"] in initial]
+            if chosen:
+                element["initial_options"] = chosen
+    element["action_id"] = field.name
+    return {
+        "type": "input",
+        "block_id": field.name,
+        "label": _plain(field.label, 2000),
+        "optional": not field.required,
+        "element": element,
+    }
+
+
+def _option(text: str, value: str) -> dict[str, Any]:
+    return {"text": _plain(text, MAX_OPTION_TEXT), "value": value[:MAX_OPTION_VALUE]}
+
+
+def _plain(text: str, limit: int) -> dict[str, Any]:
+    return {"type": "plain_text", "text": _clip(text, limit), "emoji": True}
