@@ -11,14 +11,23 @@ from hearth.handlers.ports import Profile, Target
 
 
 class SettableClock:
+    """A Clock that stands still until a test moves it."""
+
     def __init__(self, start: datetime = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)) -> None:
+        if start.tzinfo is None:
+            raise ValueError("the clock needs a timezone-aware start")
         self.current = start
 
     def now(self) -> datetime:
         return self.current
 
-    def advance(self, **delta: float) -> None:
+    def advance(self, **delta: float) -> datetime:
+        """Move forward by `timedelta(**delta)`; returns the new time."""
         self.current += timedelta(**delta)
+        return self.current
+
+    def set(self, moment: datetime) -> None:
+        self.current = moment
 
 
 @dataclass

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import hashlib
 import hmac
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -28,6 +26,8 @@ from hearth.handlers.events import Event
 from hearth.storage.db import Database
 from tests.conftest import shared_path
 from tests.fakes.slack_api import FakeSlackApi
+from tests.recording import SettableClock
+from tests.waiting import Predicate, eventually  # noqa: F401 (re-exported for tests)
 
 SIGNING_SECRET = "hearth-test-signing-secret"
 BOT_TOKEN = "xoxb-test"
@@ -44,8 +44,6 @@ USERS: dict[str, dict[str, Any]] = {
     "U555": {"name": "bob", "real_name": "Bob Member"},
     "UBOT": {"name": "otherbot", "real_name": "Some Other Bot", "is_bot": True},
 }
-
-Predicate = Callable[[], bool | Awaitable[bool]]
 
 
 # ---------------------------------------------------------------- signing
@@ -75,40 +73,6 @@ def signed_headers(
 
 
 # ---------------------------------------------------------------- time and waiting
-
-
-class SettableClock:
-    """A Clock that stands still until a test moves it."""
-
-    def __init__(self, start: datetime) -> None:
-        if start.tzinfo is None:
-            raise ValueError("the clock needs a timezone-aware start")
-        self._now = start
-
-    def now(self) -> datetime:
-        return self._now
-
-    def advance(self, **delta: float) -> datetime:
-        """Move forward by `timedelta(**delta)`; returns the new time."""
-        self._now += timedelta(**delta)
-        return self._now
-
-    def set(self, moment: datetime) -> None:
-        self._now = moment
-
-
-async def eventually(predicate: Predicate, timeout: float = 5.0, what: str = "") -> None:
-    """Poll `predicate` (sync or async) until it holds; fail after `timeout` seconds."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        result = predicate()
-        if isinstance(result, Awaitable):
-            result = await result
-        if result:
-            return
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what or predicate}")
-        await asyncio.sleep(0.01)
 
 
 # ---------------------------------------------------------------- payloads

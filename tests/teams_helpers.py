@@ -7,10 +7,9 @@ going to `FakeConnector` (every call checked against the shared Connector swagge
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -35,6 +34,7 @@ from tests.fakes.teams_connector import (
     load_sample_activity,
 )
 from tests.recording import SettableClock
+from tests.waiting import eventually  # noqa: F401 (re-exported for tests)
 
 APP_ID = "9a1b2c3d-0000-4000-8000-00000000b07a"
 APP_PASSWORD = "not-a-real-secret"
@@ -47,8 +47,6 @@ BOT = {"id": "28:f7c72d1a-9892-42b7-8fe0-6fb6e7c85851", "name": "TestBot"}
 FRAN = {"id": "29:SAMPLEID", "name": "Fran Facilitator", "aadObjectId": "aad-fran-0001"}
 BOB = {"id": "29:bob", "name": "Bob Builder", "aadObjectId": "aad-bob-0002"}
 ALICE = {"id": "29:UniqueID", "name": "Alice Liddell", "aadObjectId": "aad-alice-0003"}
-
-Predicate = Callable[[], bool | Awaitable[bool]]
 
 
 @dataclass
@@ -194,20 +192,6 @@ async def running(app: web.Application) -> AsyncIterator[str]:
         yield f"http://127.0.0.1:{port}"
     finally:
         await runner.cleanup()
-
-
-async def eventually(predicate: Predicate, timeout: float = 5.0, what: str = "") -> None:
-    """Poll `predicate` until it holds; fail after `timeout` seconds (bounded, no fixed sleep)."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        result = predicate()
-        if isinstance(result, Awaitable):
-            result = await result
-        if result:
-            return
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what or predicate}")
-        await asyncio.sleep(0.01)
 
 
 def activity(name: str, connector: FakeConnector, **changes: Any) -> dict[str, Any]:

@@ -125,7 +125,7 @@ async def setup(context: Context, args: Args) -> None:
 
 
 async def list_facilitators(context: Context, args: Args) -> None:
-    community = await _community(context)
+    community = await context.require_community()
     facilitators = list(
         await context.session.scalars(
             select(Member)
@@ -141,7 +141,7 @@ async def list_facilitators(context: Context, args: Args) -> None:
 
 
 async def add_facilitator(context: Context, args: Args) -> None:
-    community = await _community(context)
+    community = await context.require_community()
     member = await _mentioned_member(context, args)
     if member.is_bot:
         raise CommandError("Bots can't be facilitators.")
@@ -157,7 +157,7 @@ async def add_facilitator(context: Context, args: Args) -> None:
 
 
 async def remove_facilitator(context: Context, args: Args) -> None:
-    community = await _community(context)
+    community = await context.require_community()
     member = await _mentioned_member(context, args)
     if not await context.is_facilitator(community, member):
         raise CommandError(f"{member.name} isn't a facilitator of {community.name}.")
@@ -181,12 +181,6 @@ async def remove_facilitator(context: Context, args: Args) -> None:
             names=names_of([member]),
         )
     )
-
-
-async def _community(context: Context) -> Community:
-    community = await context.community()
-    assert community is not None, "the command runner checks needs_community"
-    return community
 
 
 async def _mentioned_member(context: Context, args: Args) -> Member:

@@ -74,6 +74,13 @@ class Context:
             )
         return self._community
 
+    async def require_community(self) -> Community:
+        """The event's community, for commands registered with needs_community (checked there)."""
+        community = await self.community()
+        if community is None:
+            raise RuntimeError(f"{type(self.event).__name__} outside a community")
+        return community
+
     def community_set_up(self, community: Community) -> None:
         """Remember a community created during this event."""
         self._community = community

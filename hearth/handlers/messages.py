@@ -49,23 +49,20 @@ async def on_message(context: Context, event: MessagePosted) -> None:
 
 
 async def on_edit(context: Context, event: MessageEdited) -> None:
-    community = await context.community()
-    if community is None:
-        return
-    await context.session.execute(
-        update(Message)
-        .where(Message.community_id == community.id, Message.message_id == event.message_id)
-        .values(text=event.text, edited_at=event.at)
-    )
+    await _change(context, event.message_id, text=event.text, edited_at=event.at)
 
 
 async def on_delete(context: Context, event: MessageDeleted) -> None:
     """Deleted means deleted: the text goes, the fact that a message existed stays."""
+    await _change(context, event.message_id, text=None, deleted_at=event.at)
+
+
+async def _change(context: Context, message_id: str, **values: object) -> None:
     community = await context.community()
     if community is None:
         return
     await context.session.execute(
         update(Message)
-        .where(Message.community_id == community.id, Message.message_id == event.message_id)
-        .values(text=None, deleted_at=event.at)
+        .where(Message.community_id == community.id, Message.message_id == message_id)
+        .values(**values)
     )

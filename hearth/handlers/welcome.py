@@ -231,19 +231,19 @@ async def set_template(context: Context, args: Args) -> None:
     if not args.text:
         raise UsageError("Give the message text.")
     check_template(args.text)
-    community = await _community(context)
+    community = await context.require_community()
     community.welcome_template = args.text
     await _preview(context, community, "Saved. Newcomers will get this:")
 
 
 async def reset_template(context: Context, args: Args) -> None:
-    community = await _community(context)
+    community = await context.require_community()
     community.welcome_template = None
     await _preview(context, community, "Back to the standard welcome. Newcomers will get this:")
 
 
 async def preview(context: Context, args: Args) -> None:
-    await _preview(context, await _community(context), "Newcomers get this welcome:")
+    await _preview(context, await context.require_community(), "Newcomers get this welcome:")
 
 
 async def _preview(context: Context, community: Community, intro: str) -> None:
@@ -252,7 +252,7 @@ async def _preview(context: Context, community: Community, intro: str) -> None:
 
 
 async def set_segments(context: Context, args: Args) -> None:
-    community = await _community(context)
+    community = await context.require_community()
     community.segments = _choices(args)
     context.reply_privately(
         Card("Newcomers now choose from: " + ", ".join(community.segments) + ".")
@@ -260,7 +260,7 @@ async def set_segments(context: Context, args: Args) -> None:
 
 
 async def set_interests(context: Context, args: Args) -> None:
-    community = await _community(context)
+    community = await context.require_community()
     community.interests = _choices(args)
     context.reply_privately(
         Card("Newcomers now pick interests from: " + ", ".join(community.interests) + ".")
@@ -279,12 +279,6 @@ def _choices(args: Args) -> list[str]:
             f"Keep each choice under {MAX_LABEL} characters: {too_long[0][:30]}… is too long."
         )
     return choices
-
-
-async def _community(context: Context) -> Community:
-    community = await context.community()
-    assert community is not None, "the command runner checks needs_community"
-    return community
 
 
 async def _clicked(context: Context, event: ActionClicked) -> tuple[Community, Member, str]:
