@@ -254,6 +254,7 @@ async def servers(fake: FakeSlackApi, scratch: Path) -> AsyncIterator[tuple[Serv
     env = {
         "SLACK_BOT_TOKEN": TOKEN,
         "SLACK_SIGNING_SECRET": SECRET,
+        "HEARTH_SECRET": "bench-" + "0" * 32,
         "SLACK_API_URL": fake.base_url,
         "DATABASE_URL": f"sqlite+aiosqlite:///{database}",
     }

@@ -140,7 +140,8 @@ async def test_one_conversation_is_paced_others_are_not(db: Database) -> None:
     assert await sender.deliver_due() == 1
     clock.advance(seconds=1)
     assert await sender.deliver_due() == 1
-    assert [c.text for _, c in messenger.posts] == ["m0", "m3", "m1", "m2"]
+    texts = [c.text for _, c in messenger.posts]
+    assert (sorted(texts[:2]), texts[2:]) == (["m0", "m3"], ["m1", "m2"])  # C1, C2 in parallel
 
 
 async def test_the_member_policy_is_checked_again_at_send_time(db: Database) -> None:

@@ -192,7 +192,8 @@ async def test_anonymous_polls_reveal_nobody(
 
 
 async def test_hidden_results_show_when_the_poll_closes_on_time(db: Database) -> None:
-    """A several-choice poll with hidden results, closing at a local time (New York)."""
+    """A several-choice poll with hidden results, closing at a local time (New York): nobody,
+    not even facilitators, sees the counts before it closes."""
     out = await transcript(
         db,
         """
@@ -202,7 +203,9 @@ async def test_hidden_results_show_when_the_poll_closes_on_time(db: Database) ->
         bob clicks "Tue 19 Jan" on 2
         wait 2s
         alice clicks "Tue 12 Jan" on 2
+        facilitator: /cop poll export 1
         wait 3d
+        facilitator: /cop poll export 1
         """,
         timezone="America/New_York",
     )
@@ -232,13 +235,19 @@ async def test_hidden_results_show_when_the_poll_closes_on_time(db: Database) ->
             (Poll #1 by @facilitator · choose any · closes Thu 3 Dec 17:00 EST)
         [8] (only @alice) bot: Poll #1 “Which dates suit you?”: You removed “Tue 12 Jan” — your choices: “Tue 19 Jan”.
             (Results are shown when the poll closes.)
+        [9] (only @facilitator) bot: Poll #1 hides its results from everyone until it closes; export it then.
         -- 2026-12-03 22:00 UTC --
-        [9] (update of [7]) #community bot: 📊 Final result: Which dates suit you?
+        [10] (update of [7]) #community bot: 📊 Final result: Which dates suit you?
             Tue 12 Jan 0 · 0%
             Thu 14 Jan 0 · 0%
             Tue 19 Jan ▇▇▇▇▇▇▇▇▇▇ 2 · 100% — @alice, @bob
             (Poll #1 by @facilitator · closed Thu 3 Dec 17:00 EST · 2 voters)
         -- 2026-12-04 09:00:02 UTC --
+        [11] (only @facilitator) bot: Results of poll #1 “Which dates suit you?” [file poll-1.csv, 88 bytes]
+            option,votes,percent,voters
+            Tue 12 Jan,0,0,
+            Thu 14 Jan,0,0,
+            Tue 19 Jan,2,100,Alice; Bob
         """
     )
 

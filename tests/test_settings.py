@@ -15,13 +15,21 @@ def test_defaults_need_no_environment() -> None:
     assert settings.slack_api_url == "https://slack.com/api/"
 
 
+SECRET = {"HEARTH_SECRET": "s" * 32}
+
+
 def test_slack_http_and_socket_mode() -> None:
     http = Settings.from_env(
-        {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s", "PORT": "8080"}
+        {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s", "PORT": "8080", **SECRET}
     )
     assert (http.slack_enabled, http.slack_socket_mode, http.port) == (True, False, 8080)
-    socket = Settings.from_env({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1"})
+    socket = Settings.from_env({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1", **SECRET})
     assert socket.slack_socket_mode
+    assert http.defaults().secret == b"s" * 32
+
+
+def test_the_console_needs_no_secret() -> None:
+    assert Settings.from_env({}).defaults().secret  # a fixed, documented stand-in
 
 
 @pytest.mark.parametrize(
@@ -56,6 +64,7 @@ def test_database_urls_get_the_async_driver(url: str, normalised: str) -> None:
             "SLACK_APP_TOKEN must be an app-level",
         ),
         ({"SLACK_API_URL": "ftp://x"}, "SLACK_API_URL must be an http(s) URL"),
+        ({"HEARTH_SECRET": "short"}, "HEARTH_SECRET must be at least 32 characters long"),
     ],
 )
 def test_wrong_settings_are_named(env: dict[str, str], message: str) -> None:
@@ -71,4 +80,15 @@ def test_start_up_stops_with_one_clear_line(
     assert cli.main(["serve"]) == 2
     assert (
         capsys.readouterr().err == "hearth: PORT must be a number from 1 to 65535, not 'eighty'\n"
+    )
+
+
+def test_serving_needs_the_secret(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-1")
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", "s")
+    assert cli.main(["serve"]) == 2
+    assert capsys.readouterr().err.startswith(
+        "hearth: HEARTH_SECRET is required to serve Slack or Teams"
     )

@@ -264,7 +264,7 @@ async def test_the_bot_added_to_a_team_introduces_itself_once(tmp_path: Path) ->
         assert lines[0] == "Hi, I'm Hearth 👋 I help communities of practice feel like home."
         assert any("**@Hearth setup**" in line for line in lines)
         (row,) = await h.rows(OutboxMessage)
-        assert row.key == f"intro:{added['channelData']['team']['id']}"
+        assert row.key == f"intro:teams:{added['channelData']['tenant']['id']}:{general}"
         assert await h.rows(Member) == []  # the bot is not welcomed as a member
 
 
@@ -290,7 +290,11 @@ async def test_a_click_on_the_welcome_card_updates_it_and_stores_the_choice(
         )
         click["from"] = ALICE
         click.pop("text")
+        references_before = [(r.key, r.updated_at) for r in await h.rows(ConversationRef)]
+        h.clock.advance(minutes=5)
         assert (await h.post(click))[0] == 200
+        # a click leaves stored references (and their times) alone: no hint of who clicked when
+        assert [(r.key, r.updated_at) for r in await h.rows(ConversationRef)] == references_before
 
         (alice,) = await h.rows(Member, Member.user_id == ALICE["aadObjectId"])
         assert alice.segment == "Senior leadership"

@@ -9,6 +9,7 @@ from hearth.bot.settings import Settings, SettingsError
 
 APP_ID = "9a1b2c3d-0000-4000-8000-00000000b07a"
 TENANT = "3b9e9fbb-ed2f-415b-b776-cf788e573366"
+SECRET = {"HEARTH_SECRET": "s" * 32}
 
 
 def test_teams_is_off_without_credentials() -> None:
@@ -23,8 +24,8 @@ def test_teams_is_off_without_credentials() -> None:
 @pytest.mark.parametrize(
     "env",
     [
-        {"MICROSOFT_APP_ID": APP_ID, "MICROSOFT_APP_PASSWORD": "pw"},
-        {"MicrosoftAppId": APP_ID, "MicrosoftAppPassword": "pw"},
+        {"MICROSOFT_APP_ID": APP_ID, "MICROSOFT_APP_PASSWORD": "pw", **SECRET},
+        {"MicrosoftAppId": APP_ID, "MicrosoftAppPassword": "pw", **SECRET},
     ],
 )
 def test_both_spellings_of_the_azure_bot_credentials(env: dict[str, str]) -> None:
@@ -41,6 +42,7 @@ def test_single_tenant_and_managed_identity() -> None:
             "MICROSOFT_APP_PASSWORD": "pw",
             "MicrosoftAppType": "singletenant",
             "MicrosoftAppTenantId": TENANT,
+            **SECRET,
         }
     )
     assert (single.microsoft_app_type, single.microsoft_app_tenant_id) == ("SingleTenant", TENANT)
@@ -49,6 +51,7 @@ def test_single_tenant_and_managed_identity() -> None:
             "MICROSOFT_APP_ID": APP_ID,
             "MICROSOFT_APP_TYPE": "UserAssignedMSI",
             "MICROSOFT_APP_TENANT_ID": TENANT,
+            **SECRET,
         }
     )
     assert (msi.microsoft_app_type, msi.microsoft_app_password) == ("UserAssignedMSI", None)

@@ -20,8 +20,8 @@ from hearth.bot.settings import Settings
 from hearth.bot.slack import adapter as slack_adapter
 from hearth.bot.slack.messenger import SlackMessenger
 from hearth.handlers import build_registry
-from hearth.handlers.context import Defaults
 from hearth.handlers.hub import Hearth
+from hearth.handlers.jobs import JobRunner
 from hearth.handlers.ports import Clock, Messenger, SystemClock
 from hearth.storage import migrate
 from hearth.storage.db import Database
@@ -96,7 +96,7 @@ async def _hearth(app: web.Application) -> AsyncIterator[None]:
         teams = TeamsBot(settings, db, clock, app.get(TEAMS_AUTHENTICATION))
         messengers["teams"] = teams.messenger
     sender = OutboxSender(db, messengers, clock)
-    hub = Hearth(db, build_registry(), messengers, clock, Defaults(settings.timezone), sender.wake)
+    hub = Hearth(db, build_registry(), messengers, clock, settings.defaults(), sender.wake)
     app[HUB], app[SENDER] = hub, sender
     if teams is not None:
         app[TEAMS_ROUTE] = teams.route(hub)
@@ -108,11 +108,15 @@ async def _hearth(app: web.Application) -> AsyncIterator[None]:
             socket_mode = AsyncSocketModeHandler(bolt, settings.slack_app_token)
             await socket_mode.connect_async()
     delivering = asyncio.create_task(sender.run(), name="outbox-sender")
+    jobs = JobRunner(hub)
+    running_jobs = asyncio.create_task(jobs.run(), name="due-jobs")
     yield
     if socket_mode is not None:
         await socket_mode.close_async()
     await hub.drain(SHUTDOWN_DRAIN_SECONDS)  # events Slack was told we have: store them
+    jobs.stop()
     sender.stop()
+    await running_jobs
     with contextlib.suppress(asyncio.CancelledError):
         await delivering
 

@@ -23,7 +23,6 @@ from hearth.bot.console.session import ConsoleSession
 from hearth.bot.settings import GUID, Settings, SettingsError
 from hearth.bot.teams import manifest
 from hearth.handlers import build_registry
-from hearth.handlers.context import Defaults
 from hearth.storage import migrate
 from hearth.storage.db import Database
 
@@ -129,6 +128,11 @@ def teams_package(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def serve(settings: Settings, port: int | None) -> int:
+    try:
+        settings.check_can_serve()
+    except SettingsError as error:
+        print(f"hearth: {error}", file=sys.stderr)
+        return 2
     app = init_app(settings)
     app.on_startup.append(_freeze_heap)
     # no per-request access log: a line per Slack event costs ~7% of CPU (bench/ingest.py)
@@ -172,7 +176,7 @@ async def _console(url: str, settings: Settings, script: Path | None, start: dat
     try:
         await migrate.upgrade(db)
         session = ConsoleSession(
-            db, start.replace(second=0, microsecond=0), print, Defaults(settings.timezone)
+            db, start.replace(second=0, microsecond=0), print, settings.defaults()
         )
         await session.start()
         if script is not None:

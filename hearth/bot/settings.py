@@ -10,8 +10,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from hearth.handlers.context import Defaults
+
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///hearth.db"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+MIN_SECRET = 32
+CONSOLE_SECRET = "hearth console: a simulation, not a secret"
 APP_TYPES = {
     "multitenant": "MultiTenant",
     "singletenant": "SingleTenant",
@@ -43,6 +47,14 @@ class Settings:
     microsoft_app_tenant_id: str | None = None
     microsoft_app_type: str = "MultiTenant"
     teams_emulator: bool = False
+    secret: str | None = None
+    """HEARTH_SECRET: keys anonymous voters' hashes; required to serve, never stored."""
+
+    def defaults(self) -> Defaults:
+        """What handlers need from the settings (the console, which simulates, may do without
+        a secret; serving may not, see `_check_secret`)."""
+        secret = (self.secret or CONSOLE_SECRET).encode()
+        return Defaults(timezone=self.timezone, secret=secret)
 
     @property
     def slack_enabled(self) -> bool:
@@ -78,10 +90,24 @@ class Settings:
             microsoft_app_tenant_id=_either(get, "MICROSOFT_APP_TENANT_ID", "MicrosoftAppTenantId"),
             microsoft_app_type=_app_type(_either(get, "MICROSOFT_APP_TYPE", "MicrosoftAppType")),
             teams_emulator=_flag("HEARTH_TEAMS_EMULATOR", get("HEARTH_TEAMS_EMULATOR")),
+            secret=get("HEARTH_SECRET"),
         )
         settings._check_slack()
         settings._check_teams()
+        settings._check_secret()
         return settings
+
+    def _check_secret(self) -> None:
+        if self.secret is not None and len(self.secret) < MIN_SECRET:
+            raise SettingsError(f"HEARTH_SECRET must be at least {MIN_SECRET} characters long")
+
+    def check_can_serve(self) -> None:
+        """Serving real workspaces needs the secret (the console and the emulator do not)."""
+        if self.secret is None and (self.slack_enabled or self.microsoft_app_id):
+            raise SettingsError(
+                "HEARTH_SECRET is required to serve Slack or Teams (it keys anonymous votes); "
+                "make one with: python3 -c 'import secrets; print(secrets.token_hex(32))'"
+            )
 
     def _check_slack(self) -> None:
         if self.slack_bot_token and not self.slack_bot_token.startswith("xoxb-"):

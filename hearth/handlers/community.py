@@ -7,7 +7,8 @@ from sqlalchemy import delete, func, select
 from hearth.handlers.cards import Card, ContextLine, Section, names_of
 from hearth.handlers.commands import Args, CommandError, UsageError, mentioned_user
 from hearth.handlers.context import Context
-from hearth.handlers.events import CommandInvoked
+from hearth.handlers.events import BotAdded, CommandInvoked
+from hearth.handlers.ports import Target
 from hearth.handlers.registry import Registry
 from hearth.storage.db import insert_ignore
 from hearth.storage.models import Community, Facilitator, Member, Membership
@@ -22,6 +23,7 @@ DEFAULT_INTERESTS = ["Getting started", "Tools & templates", "Lessons learned", 
 
 
 def register(registry: Registry) -> None:
+    registry.on(BotAdded)(introduce)
     registry.command("help", summary="list what I can do", needs_community=False)(show_help)
     registry.command(
         "setup", "[purpose]", summary="make this channel a community", needs_community=False
@@ -189,3 +191,32 @@ async def _mentioned_member(context: Context, args: Args) -> Member:
     if user_id is None:
         raise UsageError("Mention exactly one person, like `@alex`.")
     return await context.member(user_id)
+
+
+async def introduce(context: Context, event: BotAdded) -> None:
+    """Say hello, once, where Hearth was added."""
+    await context.enqueue(
+        f"intro:{event.platform}:{event.workspace}:{event.channel}",
+        "intro",
+        Target("channel", event.channel),
+        introduction(context.prefix),
+    )
+
+
+def introduction(prefix: str) -> Card:
+    """What Hearth says once when it is added to a team."""
+    return Card(
+        "Hi, I'm Hearth 👋 I help communities of practice feel like home.",
+        (
+            Section(
+                "I welcome newcomers personally, remember what the community shares, "
+                "and help facilitators keep the conversation going."
+            ),
+            Section(
+                f"To make a channel a community, a facilitator types `{prefix} setup` in it "
+                "(add the community's purpose after it if you like).\n"
+                f"`{prefix} help` lists everything I can do."
+            ),
+            ContextLine("I only message people who join a community, and they can stop me."),
+        ),
+    )

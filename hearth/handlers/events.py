@@ -108,3 +108,8 @@ class FormSubmitted(Event):
     form: str
     values: dict[str, str | list[str]]
     context: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class BotAdded(Event):
+    """Hearth itself was added to a team or channel (`user`: who added it, when known)."""

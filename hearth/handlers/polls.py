@@ -207,7 +207,7 @@ async def poll_command(context: Context, args: Args) -> None:
     if not args.text:
         context.open_form(poll_form())
         return
-    await create(context, await community_here(context), parse_command(args.text))
+    await create(context, await context.require_community(), parse_command(args.text))
 
 
 def poll_form() -> Form:
@@ -595,7 +595,7 @@ async def close_job(context: Context, job: JobDue) -> None:
 
 
 async def close_command(context: Context, args: Args) -> None:
-    community = await community_here(context)
+    community = await context.require_community()
     poll = await _managed(context, community, args, locked=True)
     if poll.status == stored.DRAFT:
         raise CommandError(f"{label(poll)} hasn't been posted yet.")
@@ -653,7 +653,7 @@ async def occurrence_job(context: Context, job: JobDue) -> None:
 
 
 async def stop_command(context: Context, args: Args) -> None:
-    community = await community_here(context)
+    community = await context.require_community()
     tokens = args.tokens
     text = tokens[0].upper().removeprefix("R") if len(tokens) == 1 else ""
     series = await stored.lock_series(context.session, int(text)) if text.isdigit() else None
@@ -677,7 +677,7 @@ async def stop_command(context: Context, args: Args) -> None:
 
 
 async def list_command(context: Context, args: Args) -> None:
-    community = await community_here(context)
+    community = await context.require_community()
     session, zone = context.session, community.timezone
     lines = []
     for poll in await stored.in_community(session, community.id, stored.OPEN):
@@ -715,8 +715,12 @@ async def list_command(context: Context, args: Args) -> None:
 
 async def export_command(context: Context, args: Args) -> None:
     """The results as CSV, sent privately: counts (and who, for open polls) or every answer."""
-    community = await community_here(context)
+    community = await context.require_community()
     poll = await _managed(context, community, args, locked=False, doing="export")
+    if poll.hidden and poll.status != stored.CLOSED:
+        raise CommandError(
+            f"{label(poll)} hides its results from everyone until it closes; export it then."
+        )
     if poll.kind == "survey":
         content = survey_csv(poll, await stored.all_answers(context.session, poll.id))
         name = f"survey-{poll.id}.csv"
@@ -745,12 +749,6 @@ async def _managed(
             f"can {doing} it."
         )
     return poll
-
-
-async def community_here(context: Context) -> Community:
-    community = await context.community()
-    assert community is not None, "the command runner checks needs_community"
-    return community
 
 
 async def community_of(context: Context, poll: Poll) -> Community:

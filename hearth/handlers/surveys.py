@@ -174,7 +174,7 @@ async def create_from_form(context: Context, event: FormSubmitted) -> None:
 
 
 async def post_command(context: Context, args: Args) -> None:
-    community = await polls.community_here(context)
+    community = await context.require_community()
     tokens = args.tokens
     text = tokens[0].removeprefix("#") if len(tokens) == 1 else ""
     if not text.isdigit():
@@ -289,7 +289,7 @@ async def store_answers(context: Context, event: FormSubmitted) -> None:
 
 
 async def results_command(context: Context, args: Args) -> None:
-    community = await polls.community_here(context)
+    community = await context.require_community()
     tokens = args.tokens
     text = tokens[0].removeprefix("#") if len(tokens) == 1 else ""
     survey = await context.session.get(Poll, int(text)) if text.isdigit() else None

@@ -54,9 +54,9 @@ from hearth.bot.teams.auth import (
 from hearth.bot.teams.messenger import THREAD_SUFFIX, TeamsMessenger, Turn
 from hearth.bot.teams.references import PLATFORM, Entry, References, member_key, user_key
 from hearth.handlers import commands
-from hearth.handlers.cards import Card, ContextLine, Section
 from hearth.handlers.events import (
     ActionClicked,
+    BotAdded,
     CommandInvoked,
     Event,
     FormSubmitted,
@@ -69,8 +69,7 @@ from hearth.handlers.events import (
     ReactionAdded,
 )
 from hearth.handlers.hub import Hearth
-from hearth.handlers.ports import Clock, Target
-from hearth.storage import outbox
+from hearth.handlers.ports import Clock
 from hearth.storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -226,7 +225,8 @@ class _Turn:
 
     async def run(self, context: TurnContext) -> None:
         activity = context.activity
-        await self.bot.references.save(self.where.workspace, self._references(activity))
+        if not _answers_a_card(activity):  # see _answers_a_card
+            await self.bot.references.save(self.where.workspace, self._references(activity))
         turn = Turn(context, self.where.team or self.where.conversation)
         sender = activity.from_property
         turn.accounts[_member_id(sender)] = sender
@@ -354,7 +354,7 @@ class _Turn:
                     continue
                 if member.id == bot:
                     if kind is MemberJoined and where.team:
-                        await self._introduce()
+                        events.append(BotAdded(**self._common(activity, event_id=None)))
                     continue
                 if _is_bot(member, activity):  # another bot: not a member to welcome
                     continue
@@ -371,25 +371,6 @@ class _Turn:
         if where.team:
             return await self.bot.references.team_communities(where.workspace, where.team)
         return [where.conversation] if where.kind == "groupChat" else []
-
-    async def _introduce(self) -> None:
-        """The bot was added to a team: say hello once, in the channel it was added through."""
-        where, now = self.where, self.bot.clock.now()
-        async with self.bot.db.transaction() as session:
-            added = await outbox.enqueue(
-                session,
-                key=f"intro:{where.team}",
-                kind="intro",
-                platform=PLATFORM,
-                workspace=where.workspace,
-                target=Target("channel", where.conversation),
-                card=introduction().to_json(),
-                due_at=now,
-                member_id=None,
-                now=now,
-            )
-        if added:
-            self.hub.on_enqueued()
 
     def _click(self, activity: Activity, click: tuple[str, str]) -> ActionClicked:
         action, value = click
@@ -504,23 +485,15 @@ class _Turn:
         return ":".join(p for p in parts if p)
 
 
-def introduction() -> Card:
-    """What Hearth says once when it is added to a team."""
-    return Card(
-        "Hi, I'm Hearth 👋 I help communities of practice feel like home.",
-        (
-            Section(
-                "I welcome newcomers personally, remember what the community shares, "
-                "and help facilitators keep the conversation going."
-            ),
-            Section(
-                "To make a channel a community, a facilitator types `@Hearth setup` in it "
-                "(add the community's purpose after it if you like).\n"
-                "`@Hearth help` lists everything I can do."
-            ),
-            ContextLine("I only message people who join a community, and they can stop me."),
-        ),
-    )
+def _answers_a_card(activity: Activity) -> bool:
+    """A click or a form submitted on a card Hearth sent (so its conversation is known already).
+
+    Such activities leave the stored references, and their times, alone: a reference touched
+    at the moment of an anonymous vote or survey answer would hint at who gave it.
+    """
+    if activity.type == ActivityTypes.invoke:
+        return activity.name == CARD_ACTION
+    return activity.type == ActivityTypes.message and isinstance(activity.value, dict)
 
 
 def _addressed(activity: Activity, text: str) -> tuple[str, bool]:
