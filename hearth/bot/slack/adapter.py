@@ -16,7 +16,6 @@ from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.authorization.async_authorize import AsyncAuthorize
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.request.async_request import AsyncBoltRequest
-from slack_bolt.request.internals import parse_body
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -259,24 +258,21 @@ def route(bolt: AsyncApp, signing_secret: str) -> web.RequestHandler:
         raw = await request.read()
         if not _signed(verifier, raw, request):
             return web.json_response({"error": "invalid signature or stale timestamp"}, status=401)
-        try:
-            body = raw.decode("utf-8")
-            parsed = parse_body(body, request.content_type)
+        try:  # bolt parses the body (once) and reads ids out of it while building the request
+            bolt_request = AsyncBoltRequest(
+                body=raw.decode("utf-8"), query=request.query_string, headers=dict(request.headers)
+            )
         except (UnicodeDecodeError, json.JSONDecodeError) as error:
             return web.json_response({"error": f"malformed body: {error}"}, status=400)
+        except (AttributeError, KeyError, TypeError, ValueError) as error:
+            return web.json_response({"error": f"unreadable payload: {error!r}"}, status=400)
+        parsed = bolt_request.body
         if not isinstance(parsed, dict) or not parsed:
             return web.json_response(
                 {"error": "expected a JSON object or a form payload"}, status=400
             )
         if "event" in parsed and not isinstance(parsed["event"], dict):
             return web.json_response({"error": "`event` must be an object"}, status=400)
-        try:
-            bolt_request = AsyncBoltRequest(
-                body=body, query=request.query_string, headers=dict(request.headers)
-            )
-        except (AttributeError, KeyError, TypeError, ValueError) as error:
-            # bolt reads ids out of the payload while building the request: it has odd shapes
-            return web.json_response({"error": f"unreadable payload: {error!r}"}, status=400)
         return await to_aiohttp_response(await bolt.async_dispatch(bolt_request))
 
     return handle
