@@ -43,6 +43,7 @@ class RecordingMessenger:
     failures: list[Exception] = field(default_factory=list)
     forms: list[tuple[str, Form]] = field(default_factory=list)
     files: list[tuple[str, str, bytes]] = field(default_factory=list)
+    homes: list[tuple[str, Card]] = field(default_factory=list)
 
     async def post(self, workspace: str, target: Target, card: Card) -> MessageRef:
         if self.failures:
@@ -67,6 +68,9 @@ class RecordingMessenger:
         self, workspace: str, user: str, filename: str, content: bytes, comment: str
     ) -> None:
         self.files.append((user, filename, content))
+
+    async def show_home(self, workspace: str, user: str, card: Card) -> None:
+        self.homes.append((user, card))
 
     async def join(self, workspace: str, channel: str) -> None:
         return None

@@ -20,17 +20,25 @@ async def test_help_is_generated_from_the_registry(db: Database) -> None:
         -- 2026-12-01 09:00 UTC --
         [1] (only @alice) bot: Here's what I can do:
             • `/cop facilitator list` — who facilitates this community
+            • `/cop forget-me` — delete everything Hearth stores about you
             • `/cop help` — list what I can do
+            • `/cop my-data` — get everything Hearth stores about you, as a file
+            • `/cop optin` — let Hearth message you again
+            • `/cop optout` — stop every message Hearth starts on its own
             • `/cop poll "Question" "Option" "Option" … [--multi] [--anonymous] [--hidden] [--closes 3d] [--every "first monday 10:00"]` — post a poll (no arguments: a form)
             • `/cop poll close <id>` — close a poll or survey (its creator or a facilitator)
             • `/cop poll export <id>` — a poll's or survey's results as CSV, privately (its creator or a facilitator)
             • `/cop poll list` — the open polls and surveys here
+            • `/cop settings` — choose what Hearth sends you, and when
             • `/cop setup [purpose]` — make this channel a community
             *For facilitators:*
+            • `/cop audit` — who changed what in this community, and when
             • `/cop facilitator add @someone` — make someone a facilitator
             • `/cop facilitator remove @someone` — stop someone being a facilitator
             • `/cop interests set "Topic one" "Topic two" …` — the interests newcomers pick from
+            • `/cop members` — how many members, by group (counts only)
             • `/cop poll stop R<id>` — stop a recurring poll
+            • `/cop retention [<days> | off]` — how long the text of messages here is kept
             • `/cop segments set "Group one" "Group two" …` — the groups newcomers choose from
             • `/cop survey` — ask several questions at once (opens a form)
             • `/cop survey post <id>` — post a survey in this channel

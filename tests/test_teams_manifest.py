@@ -85,7 +85,14 @@ def test_command_menus_come_from_the_registry_within_teams_limits() -> None:
     assert set(titles) <= set(registry.commands)
     members_first = [registry.commands[t].facilitator_only for t in titles]
     assert members_first == sorted(members_first)
-    assert [c["title"] for c in personal["commands"]] == ["help"]
+    assert [c["title"] for c in personal["commands"]] == [
+        "help",
+        "settings",
+        "optout",
+        "optin",
+        "my-data",
+        "forget-me",
+    ]
     for command in team["commands"] + personal["commands"]:
         assert len(command["title"]) <= 32 and len(command["description"]) <= 128
     add = next(c for c in team["commands"] if c["title"] == "facilitator add")

@@ -19,7 +19,7 @@ from hearth.bot.outbox_sender import OutboxSender
 from hearth.bot.settings import Settings
 from hearth.bot.slack import adapter as slack_adapter
 from hearth.bot.slack.messenger import SlackMessenger
-from hearth.handlers import build_registry
+from hearth.handlers import build_registry, retention
 from hearth.handlers.hub import Hearth
 from hearth.handlers.jobs import JobRunner
 from hearth.handlers.ports import Clock, Messenger, SystemClock
@@ -108,6 +108,7 @@ async def _hearth(app: web.Application) -> AsyncIterator[None]:
             socket_mode = AsyncSocketModeHandler(bolt, settings.slack_app_token)
             await socket_mode.connect_async()
     delivering = asyncio.create_task(sender.run(), name="outbox-sender")
+    await retention.schedule_purges(hub)
     jobs = JobRunner(hub)
     running_jobs = asyncio.create_task(jobs.run(), name="due-jobs")
     yield

@@ -9,9 +9,12 @@ import random
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hearth.handlers import policy
 from hearth.handlers.cards import Card
 from hearth.handlers.events import MessageRef
-from hearth.handlers.policy import may_message_unprompted
 from hearth.handlers.ports import (
     Clock,
     Messenger,
@@ -122,12 +125,26 @@ class OutboxSender:
             card = await outbox.claim(session, row.id)
             if card is None:
                 return True
-            member = await session.get(Member, row.member_id) if row.member_id else None
-            if member is not None and not may_message_unprompted(member):
-                await outbox.finish(
-                    session, row.id, status=outbox.SKIPPED, last_error="member policy"
+            if row.target_kind == "dm":  # the member policy, at send time, for every DM
+                member = await _recipient(session, row)
+                decision = await policy.check(
+                    session, row.kind, member, self.clock.now(), row_id=row.id
                 )
-                return True
+                if decision.action == "drop":
+                    await outbox.finish(
+                        session, row.id, status=outbox.SKIPPED, last_error=decision.reason
+                    )
+                    return True
+                if decision.action == "defer":
+                    await outbox.finish(
+                        session,
+                        row.id,
+                        status=outbox.PENDING,
+                        due_at=decision.until,
+                        attempts=row.attempts,
+                        last_error=f"deferred: {decision.reason}",
+                    )
+                    return True
         messenger = self.messengers[row.platform]
         target = Target(row.target_kind, row.target_id, row.thread)  # type: ignore[arg-type]
         try:
@@ -177,6 +194,19 @@ async def _deliver(messenger: Messenger, workspace: str, target: Target, card: C
         await messenger.update(workspace, ref, card)
         return ref
     return await messenger.post(workspace, target, card)
+
+
+async def _recipient(session: AsyncSession, row: OutboxMessage) -> Member | None:
+    """The member a DM row is for: by its member id, else by the platform id it targets."""
+    if row.member_id is not None:
+        return await session.get(Member, row.member_id)
+    return await session.scalar(
+        select(Member).where(
+            Member.platform == row.platform,
+            Member.workspace == row.workspace,
+            Member.user_id == row.target_id,
+        )
+    )
 
 
 def _conversation(row: OutboxMessage) -> tuple[str, str, str]:

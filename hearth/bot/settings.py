@@ -49,12 +49,16 @@ class Settings:
     teams_emulator: bool = False
     secret: str | None = None
     """HEARTH_SECRET: keys anonymous voters' hashes; required to serve, never stored."""
+    message_retention_days: int | None = None
+    """HEARTH_MESSAGE_RETENTION_DAYS: message text older than this is removed (None: kept)."""
 
     def defaults(self) -> Defaults:
         """What handlers need from the settings (the console, which simulates, may do without
         a secret; serving may not, see `_check_secret`)."""
         secret = (self.secret or CONSOLE_SECRET).encode()
-        return Defaults(timezone=self.timezone, secret=secret)
+        return Defaults(
+            timezone=self.timezone, secret=secret, retention_days=self.message_retention_days
+        )
 
     @property
     def slack_enabled(self) -> bool:
@@ -91,6 +95,7 @@ class Settings:
             microsoft_app_type=_app_type(_either(get, "MICROSOFT_APP_TYPE", "MicrosoftAppType")),
             teams_emulator=_flag("HEARTH_TEAMS_EMULATOR", get("HEARTH_TEAMS_EMULATOR")),
             secret=get("HEARTH_SECRET"),
+            message_retention_days=_retention(get("HEARTH_MESSAGE_RETENTION_DAYS")),
         )
         settings._check_slack()
         settings._check_teams()
@@ -187,6 +192,16 @@ def _database_url(value: str) -> str:
     if backend not in DRIVERS:
         raise SettingsError(f"DATABASE_URL must be SQLite or PostgreSQL, not {backend!r}")
     return url.set(drivername=DRIVERS[backend]).render_as_string(hide_password=False)
+
+
+def _retention(value: str | None) -> int | None:
+    if value is None:
+        return None
+    if not value.isdigit() or not 0 < int(value) <= 36500:
+        raise SettingsError(
+            f"HEARTH_MESSAGE_RETENTION_DAYS must be a number of days from 1 to 36500, not {value!r}"
+        )
+    return int(value)
 
 
 def _port(value: str) -> int:

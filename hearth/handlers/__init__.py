@@ -5,9 +5,23 @@ from hearth.handlers.registry import Registry
 
 def build_registry() -> Registry:
     """A registry with every feature registered."""
-    from hearth.handlers import community, members, messages, polls, surveys, welcome
+    from hearth.handlers import (
+        audit,
+        community,
+        members,
+        messages,
+        poll_privacy,
+        polls,
+        preferences,
+        privacy,
+        retention,
+        surveys,
+        welcome,
+    )
 
     registry = Registry()
-    for feature in (community, welcome, messages, members, polls, surveys):
+    features = (community, welcome, messages, members, polls, surveys)
+    features += (preferences, privacy, poll_privacy, audit, retention)  # members in control
+    for feature in features:
         feature.register(registry)
     return registry

@@ -7,6 +7,7 @@ import shlex
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from hearth.handlers import audit
 from hearth.handlers.events import CommandInvoked
 from hearth.handlers.registry import Command, Registry
 
@@ -88,3 +89,5 @@ async def run(context: Context, event: CommandInvoked) -> None:
     except UsageError as error:
         error.command = error.command or command
         raise
+    if command.audited:
+        await audit.record_command(context, command, args)

@@ -26,7 +26,11 @@ def register(registry: Registry) -> None:
     registry.on(BotAdded)(introduce)
     registry.command("help", summary="list what I can do", needs_community=False)(show_help)
     registry.command(
-        "setup", "[purpose]", summary="make this channel a community", needs_community=False
+        "setup",
+        "[purpose]",
+        summary="make this channel a community",
+        needs_community=False,
+        audited=True,
     )(setup)
     registry.command("facilitator list", summary="who facilitates this community")(
         list_facilitators

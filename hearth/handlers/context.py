@@ -9,13 +9,14 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hearth.handlers import policy
 from hearth.handlers.cards import Card, Form
 from hearth.handlers.events import Event, MessageRef
 from hearth.handlers.ports import Clock, Messenger, Target
 from hearth.handlers.registry import Registry
 from hearth.storage import outbox
 from hearth.storage.db import insert_ignore
-from hearth.storage.models import Community, Facilitator, Member
+from hearth.storage.models import Community, Facilitator, ForgottenMember, Member
 
 Reply = Callable[[Messenger], Awaitable[None]]
 MEMBERS = "hearth.members"
@@ -30,6 +31,8 @@ class Defaults:
     welcome_post_hour: int = 16
     secret: bytes = b""
     """The server secret (HEARTH_SECRET) that keys anonymous voters' hashes; never stored."""
+    retention_days: int | None = None
+    """HEARTH_MESSAGE_RETENTION_DAYS: how long message text is kept (None: no limit)."""
 
 
 class Context:
@@ -106,6 +109,10 @@ class Context:
         found = await self.session.scalar(select(Member).where(*where))
         if found:
             return found
+        key = policy.forgotten_key(
+            self.defaults.secret, self.event.platform, self.event.workspace, user_id
+        )
+        forgotten = await self.session.get(ForgottenMember, key)
         profile = await self.messenger.profile(self.event.workspace, user_id)
         await insert_ignore(
             self.session,
@@ -118,6 +125,7 @@ class Context:
                 "tz": profile.tz if profile else None,
                 "is_bot": profile.is_bot if profile else False,
                 "deactivated": profile.deleted if profile else False,
+                "unsolicited_dms_off": forgotten is not None,  # a stranger who asked for silence
                 "interests": [],
                 "created_at": self.now(),
             },
@@ -159,6 +167,15 @@ class Context:
 
         self.replies.append(send)
 
+    def show_home(self, card: Card) -> None:
+        """Show the actor their own home view: Slack's App Home; elsewhere a private message."""
+        workspace, user = self.event.workspace, self.event.user
+
+        async def send(messenger: Messenger) -> None:
+            await messenger.show_home(workspace, user, card)
+
+        self.replies.append(send)
+
     def join_channel(self) -> None:
         """Have the bot join the event's channel (after commit)."""
         workspace, channel = self.event.workspace, self.event.channel
@@ -187,7 +204,20 @@ class Context:
         due_at: datetime | None = None,
         member: Member | None = None,
     ) -> bool:
-        """Write a bot-initiated message to the outbox False if its key exists."""
+        """Write a bot-initiated message to the outbox; False if its key exists.
+
+        `kind` is registered in `policy.KINDS` (a test checks every call; a DM of an unknown
+        kind is refused here), and a DM kind goes to a DM: the outbox sender applies the member
+        policy to it when it is due (the member defaults to the one the DM is for).
+        """
+        registered = policy.KINDS.get(kind)
+        if target.kind == "dm" and registered is None:
+            policy.kind_of(kind)  # raises: a DM nobody registered would bypass the policy
+        if registered is not None and registered.dm != (target.kind == "dm"):
+            where = "a DM" if registered.dm else "a channel or an update"
+            raise ValueError(f"outbox kind {kind!r} goes to {where}, not to {target.kind}")
+        if target.kind == "dm" and member is None:
+            member = await self.member(target.id)
         added = await outbox.enqueue(
             self.session,
             key=key,

@@ -97,6 +97,11 @@ class ReactionAdded(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class HomeOpened(Event):
+    """A member opened Hearth's home (Slack's App Home tab)."""
+
+
+@dataclass(frozen=True, kw_only=True)
 class ProfileChanged(Event):
     """The platform says a member's name, time zone or status changed."""
 

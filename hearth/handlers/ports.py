@@ -109,6 +109,10 @@ class Messenger(Protocol):
         """Send a file privately to a member who asked for it (an export, their data)."""
         ...
 
+    async def show_home(self, workspace: str, user: str, card: Card) -> None:
+        """Show a member who asked their own home view (Slack App Home; else privately)."""
+        ...
+
     async def join(self, workspace: str, channel: str) -> None:
         """Make sure the bot is in a channel, so it hears what is said there."""
         ...

@@ -11,12 +11,15 @@ from hearth.handlers.events import ActionClicked, Event, FormSubmitted
 if TYPE_CHECKING:
     from hearth.handlers.commands import Args
     from hearth.handlers.context import Context
+    from hearth.storage.models import Member
 
 CommandHandler = Callable[["Context", "Args"], Awaitable[None]]
 ActionHandler = Callable[["Context", ActionClicked], Awaitable[None]]
 FormHandler = Callable[["Context", FormSubmitted], Awaitable[None]]
 EventHandler = Callable[["Context", Any], Awaitable[None]]
 JobHandler = Callable[["Context", Any], Awaitable[None]]
+ExportHandler = Callable[["Context", "Member"], Awaitable[Any]]
+ForgetHandler = Callable[["Context", "Member"], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -29,10 +32,22 @@ class Command:
     run: CommandHandler
     facilitator_only: bool = False
     needs_community: bool = True
+    audited: bool = False
+    """Recorded in the community's audit log when it succeeds (see handlers/audit.py)."""
 
     @property
     def usage(self) -> str:
         return f"{self.name} {self.args}".strip()
+
+
+@dataclass(frozen=True)
+class PersonalData:
+    """What one feature stores about a member: `export` returns it (JSON-ready) for my-data,
+    `forget` erases it for forget-me (see handlers/privacy.py)."""
+
+    name: str
+    export: ExportHandler | None = None
+    forget: ForgetHandler | None = None
 
 
 @dataclass
@@ -44,6 +59,7 @@ class Registry:
     listeners: dict[type[Event], list[EventHandler]] = field(default_factory=dict)
     forms: dict[str, FormHandler] = field(default_factory=dict)
     jobs: dict[str, JobHandler] = field(default_factory=dict)
+    personal_data: dict[str, PersonalData] = field(default_factory=dict)
 
     def command(
         self,
@@ -53,14 +69,17 @@ class Registry:
         summary: str,
         facilitator_only: bool = False,
         needs_community: bool = True,
+        audited: bool | None = None,
     ) -> Callable[[CommandHandler], CommandHandler]:
-        """Register a subcommand."""
+        """Register a subcommand. Facilitator-only commands are audited unless `audited=False`
+        (for those that only show something)."""
 
         def decorate(run: CommandHandler) -> CommandHandler:
             if name in self.commands:
                 raise ValueError(f"command {name!r} registered twice")
+            logged = facilitator_only if audited is None else audited
             self.commands[name] = Command(
-                name, args, summary, run, facilitator_only, needs_community
+                name, args, summary, run, facilitator_only, needs_community, logged
             )
             return run
 
@@ -107,3 +126,16 @@ class Registry:
             return run
 
         return decorate
+
+    def personal(
+        self,
+        name: str,
+        *,
+        export: ExportHandler | None = None,
+        forget: ForgetHandler | None = None,
+    ) -> None:
+        """Declare what a feature stores about members: a section of my-data (`export`) and
+        its part of forget-me (`forget`, run before the member record goes)."""
+        if name in self.personal_data:
+            raise ValueError(f"personal data {name!r} registered twice")
+        self.personal_data[name] = PersonalData(name, export, forget)

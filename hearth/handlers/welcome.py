@@ -8,11 +8,11 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from hearth.handlers import policy
 from hearth.handlers.cards import Actions, Button, Card, ContextLine, Section, names_of
 from hearth.handlers.commands import Args, CommandError, UsageError
 from hearth.handlers.context import Context
 from hearth.handlers.events import ActionClicked, MemberJoined, MemberLeft
-from hearth.handlers.policy import may_message_unprompted
 from hearth.handlers.ports import Target
 from hearth.handlers.registry import Registry
 from hearth.storage import outbox
@@ -37,6 +37,7 @@ def register(registry: Registry) -> None:
     registry.action("welcome.interest")(toggle_interest)
     registry.action("member.stop")(stop_messages)
     registry.action("member.resume")(resume_messages)
+    registry.personal("welcome", forget=forget_newcomer)
     registry.command(
         "welcome set",
         "<message>",
@@ -47,7 +48,10 @@ def register(registry: Registry) -> None:
         "welcome reset", summary="go back to the standard welcome DM", facilitator_only=True
     )(reset_template)
     registry.command(
-        "welcome preview", summary="see the welcome DM as a newcomer will", facilitator_only=True
+        "welcome preview",
+        summary="see the welcome DM as a newcomer will",
+        facilitator_only=True,
+        audited=False,
     )(preview)
     registry.command(
         "segments set",
@@ -84,7 +88,8 @@ async def on_member_joined(context: Context, event: MemberJoined) -> None:
         )
     )
     await context.session.flush()
-    if may_message_unprompted(member):
+    welcome = await policy.check(context.session, "welcome", member, context.now())
+    if welcome.action != "drop":  # the sender asks again when it is due
         await context.enqueue(
             f"welcome-dm:{community.id}:{member.id}",
             "welcome",
@@ -107,6 +112,21 @@ async def on_member_left(context: Context, event: MemberLeft) -> None:
     await context.session.flush()
     if membership.public_welcome_due and membership.public_welcome_due > context.now():
         await _refresh_welcome_post(context, community, membership.public_welcome_due)
+
+
+async def forget_newcomer(context: Context, member: Member) -> None:
+    """forget-me: take the member out of welcome posts that have not gone out yet."""
+    upcoming = await context.session.execute(
+        select(Membership, Community)
+        .join(Community, Community.id == Membership.community_id)
+        .where(Membership.member_id == member.id, Membership.public_welcome_due > context.now())
+    )
+    for membership, community in list(upcoming):
+        due = membership.public_welcome_due
+        await context.session.delete(membership)
+        await context.session.flush()
+        if due is not None:
+            await _refresh_welcome_post(context, community, due)
 
 
 def next_welcome_post(community: Community, now: datetime, hour: int) -> datetime:

@@ -62,6 +62,9 @@ class Community(Base):
     segments: Mapped[list[str]]
     interests: Mapped[list[str]]
     created_at: Mapped[datetime]
+    retention_days: Mapped[int | None]
+    """Days the text of its messages is kept (None: the server's HEARTH_MESSAGE_RETENTION_DAYS;
+    the shorter of the two applies)."""
 
 
 class Member(Base):
@@ -135,6 +138,8 @@ class Message(Base):
     posted_at: Mapped[datetime]
     edited_at: Mapped[datetime | None]
     deleted_at: Mapped[datetime | None]
+    purged_at: Mapped[datetime | None]
+    """When retention removed the text (the row stays, for counts)."""
 
 
 class InboundEvent(Base):
@@ -151,7 +156,10 @@ class OutboxMessage(Base):
     """A bot-initiated message, written with the change that caused it, delivered later once."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_status_due", "status", "due_at"),)
+    __table_args__ = (
+        Index("ix_outbox_status_due", "status", "due_at"),
+        Index("ix_outbox_member_sent", "member_id", "sent_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(255), unique=True)
@@ -313,3 +321,50 @@ class DueJob(Base):
     payload: Mapped[dict[str, Any]]
     due_at: Mapped[datetime]
     created_at: Mapped[datetime]
+
+
+class MemberSettings(Base):
+    """A member's own choices about what Hearth sends them and when (no row: the defaults).
+
+    `dms` maps a preference name (see `handlers/policy.PREFERENCES`) to on/off; a name absent
+    from it has its default. For the hours and the digest, None means the default and `""`
+    (hours only) means none.
+    """
+
+    __tablename__ = "member_settings"
+
+    member_id: Mapped[int] = mapped_column(
+        ForeignKey("members.id", ondelete="CASCADE"), primary_key=True
+    )
+    dms: Mapped[dict[str, Any]]
+    tz: Mapped[str | None] = mapped_column(String(64))
+    """The member's own time zone, overriding what the platform says."""
+    working_hours: Mapped[str | None] = mapped_column(String(64))
+    quiet_hours: Mapped[str | None] = mapped_column(String(64))
+    digest_frequency: Mapped[str | None] = mapped_column(String(16))
+    updated_at: Mapped[datetime]
+
+
+class ForgottenMember(Base):
+    """Someone who asked Hearth to forget them: only a keyed hash of their platform id, so that
+    Hearth can recognise them (and stay silent) without keeping who they are."""
+
+    __tablename__ = "forgotten_members"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
+class AuditEntry(Base):
+    """Who changed what in a community, and when (the actor is None once they are forgotten)."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_community_at", "community_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"))
+    actor_id: Mapped[int | None] = mapped_column(
+        ForeignKey("members.id", ondelete="SET NULL"), index=True
+    )
+    action: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime]

@@ -129,6 +129,9 @@ class ConsoleWorkspace:
         lines = [f"{comment} [file {filename}, {len(content)} bytes]"]
         self.add(f"only:{user}", "bot", lines + [INDENT + line for line in text.splitlines()])
 
+    async def show_home(self, workspace: str, user: str, card: Card) -> None:
+        self.add(f"only:{user}", "bot", render(card), card=card)
+
     async def join(self, workspace: str, channel: str) -> None:
         return None
 

@@ -26,6 +26,7 @@ from hearth.handlers.events import (
     CommandInvoked,
     Event,
     FormSubmitted,
+    HomeOpened,
     MemberJoined,
     MemberLeft,
     MessageDeleted,
@@ -189,6 +190,19 @@ def action_event(body: dict[str, Any], now: datetime) -> ActionClicked:
     )
 
 
+def profile_event(body: dict[str, Any]) -> Event:
+    """`user_change` (name, time zone, deactivation) and `team_join`: the profile to refresh."""
+    return ProfileChanged(**_common(body, "", body["event"]["user"]["id"]))
+
+
+def home_event(body: dict[str, Any]) -> Event | None:
+    """`app_home_opened` on the Home tab (not the Messages tab)."""
+    event = body["event"]
+    if event.get("tab") != "home":
+        return None
+    return HomeOpened(**_common(body, event.get("channel", ""), event["user"]))
+
+
 def _membership(kind: type[MemberJoined] | type[MemberLeft], body: dict[str, Any]) -> Event:
     event = body["event"]
     return kind(**_common(body, event["channel"], event["user"]))
@@ -199,7 +213,9 @@ EVENTS: dict[str, Callable[[dict[str, Any]], Event | None]] = {
     "member_joined_channel": partial(_membership, MemberJoined),
     "member_left_channel": partial(_membership, MemberLeft),
     "reaction_added": reaction_event,
-    "user_change": lambda body: ProfileChanged(**_common(body, "", body["event"]["user"]["id"])),
+    "user_change": lambda body: profile_event(body),
+    "team_join": lambda body: profile_event(body),
+    "app_home_opened": lambda body: home_event(body),
 }
 """The Events API types Hearth listens to (manifests/slack/manifest.yaml subscribes to these)."""
 

@@ -12,7 +12,9 @@ BOT_EVENTS: dict[str, str] = {
     "message.groups": "remember the community's messages (private channels)",
     "message.im": "answer members who write to Hearth directly",
     "reaction_added": "notice reactions to messages",
-    "user_change": "keep names and time zones up to date",
+    "user_change": "keep names, time zones and deactivations up to date",
+    "team_join": "notice new and returning accounts in the workspace",
+    "app_home_opened": "show members their settings on Hearth's Home tab",
 }
 
 BOT_SCOPES: dict[str, str] = {
@@ -24,6 +26,7 @@ BOT_SCOPES: dict[str, str] = {
     "channels:join": "conversations.join when a channel becomes a community",
     "chat:write": "chat.postMessage, chat.update, chat.postEphemeral",
     "im:write": "conversations.open for welcome DMs",
+    "files:write": "files.getUploadURLExternal / completeUploadExternal: my-data, poll exports",
     "users:read": "users.info (names, time zones) and user_change",
     "reactions:read": "reaction_added events",
     "commands": "the /cop slash command",

@@ -10,7 +10,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from hearth.bot.slack.render import blocks, fallback_text, modal
+from hearth.bot.slack.render import blocks, fallback_text, home, modal
 from hearth.handlers.cards import Card, Form
 from hearth.handlers.events import MessageRef
 from hearth.handlers.ports import (
@@ -72,9 +72,14 @@ class SlackMessenger:
         async with _translated():
             if reply_token:
                 await _respond(reply_token, card, replace_original=False)
-            else:
+            elif channel:
                 await self.client.chat_postEphemeral(
                     channel=channel, user=user, text=fallback_text(card), blocks=blocks(card)
+                )
+            else:  # an action on the App Home (no channel, no response_url): their DM
+                opened = await self.client.conversations_open(users=user)
+                await self.client.chat_postMessage(
+                    channel=opened["channel"]["id"], text=fallback_text(card), blocks=blocks(card)
                 )
 
     async def open_form(
@@ -97,6 +102,10 @@ class SlackMessenger:
                 content=content,
                 initial_comment=comment,
             )
+
+    async def show_home(self, workspace: str, user: str, card: Card) -> None:
+        async with _translated():
+            await self.client.views_publish(user_id=user, view=home(card))
 
     async def join(self, workspace: str, channel: str) -> None:
         async with _translated():

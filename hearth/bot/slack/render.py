@@ -82,6 +82,11 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def home(card: Card) -> dict[str, Any]:
+    """The card as an App Home tab view."""
+    return {"type": "home", "blocks": blocks(card)}
+
+
 def modal(form: Form, channel: str) -> dict[str, Any]:
     """The form as a modal view; `private_metadata` carries the origin channel and context."""
     metadata = json.dumps({"channel": channel, "context": form.context})

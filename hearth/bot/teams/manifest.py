@@ -4,7 +4,8 @@ The command menu (`commandLists`) comes from the same registry as `help`. Teams 
 10 commands per list, titles of 32 characters and descriptions of 128: the commands every
 member can use come first, then the facilitators' ones, in registration order, up to 10. In a
 1:1 chat only the commands that work there are offered (those needing no community, except
-`setup`, which is run in the channel that becomes the community).
+`setup`, which is run in the channel that becomes the community); the team menu leaves those
+personal commands out, except `help`.
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ MAX_COMMANDS = 10
 MAX_TITLE = 32
 MAX_DESCRIPTION = 128
 NOT_IN_PERSONAL_CHAT = frozenset({"setup"})
+EVERYWHERE = frozenset({"help"})
+"""Also in the team menu although it works in a 1:1 chat: personal commands (settings, my
+data…) are offered in the 1:1 menu only, leaving the team menu to the community's commands."""
 RSC_PERMISSIONS = ({"name": "ChannelMessage.Read.Group", "type": "Application"},)
 """Receive every channel message, not only those that @mention Hearth (the community memory)."""
 RSC_RESOURCE = "https://RscBasedStoreApp"
@@ -37,8 +41,9 @@ def command_lists(registry: Registry) -> list[dict[str, Any]]:
         key=lambda c: (c.facilitator_only, list(registry.commands).index(c.name)),
     )
     personal = [c for c in ordered if not c.needs_community and c.name not in NOT_IN_PERSONAL_CHAT]
+    shared = [c for c in ordered if c not in personal or c.name in EVERYWHERE]
     lists = [
-        {"scopes": ["team", "groupChat"], "commands": [_command(c) for c in ordered]},
+        {"scopes": ["team", "groupChat"], "commands": [_command(c) for c in shared]},
         {"scopes": ["personal"], "commands": [_command(c) for c in personal]},
     ]
     for menu in lists:

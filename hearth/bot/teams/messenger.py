@@ -132,6 +132,10 @@ class TeamsMessenger:
         card = Card(comment, (Section(text), ContextLine(note)))
         await self.reply_privately(workspace, "", user, card, None)
 
+    async def show_home(self, workspace: str, user: str, card: Card) -> None:
+        """Teams has no home tab for Hearth: the card goes to the member's 1:1 chat."""
+        await self.reply_privately(workspace, "", user, card, None)
+
     async def join(self, workspace: str, channel: str) -> None:
         """Nothing to do: a Teams bot hears every channel of a team it is installed in."""
         return None
@@ -175,7 +179,28 @@ class TeamsMessenger:
     async def _known(self, workspace: str, conversation: str) -> ConversationReference:
         reference = await self.references.load(workspace, conversation)
         if reference is None:
+            reference = self._current(conversation)
+        if reference is None:
             raise PermanentFailure("conversation_unknown")
+        return reference
+
+    def _current(self, conversation: str) -> ConversationReference | None:
+        """The conversation of the activity being handled, if it is `conversation`: an answer
+        to it needs no stored reference (forget-me has just deleted the member's)."""
+        turn = self._turn.get()
+        if turn is None:
+            return None
+        reference = TurnContext.get_conversation_reference(turn.context.activity)
+        if reference.conversation is None or reference.conversation.id is None:
+            return None
+        base = reference.conversation.id.partition(THREAD_SUFFIX)[0]
+        if base != conversation:
+            return None
+        reference.conversation = ConversationAccount(
+            id=base,
+            conversation_type=reference.conversation.conversation_type,
+            tenant_id=reference.conversation.tenant_id,
+        )
         return reference
 
     async def _personal(self, workspace: str, member: str) -> ConversationReference:

@@ -1,0 +1,346 @@
+"""Members in control: `/cop settings` (a form), the Home view, `/cop optout` and `/cop optin`.
+
+What a member chooses here is stored at once and read by `policy.check` whenever Hearth is about
+to send them something, so it takes effect everywhere, for messages already queued too.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, select, update
+
+from hearth.handlers import policy
+from hearth.handlers.cards import Actions, Block, Button, Card, ContextLine, Field, Form, Section
+from hearth.handlers.commands import Args, CommandError
+from hearth.handlers.context import Context
+from hearth.handlers.events import ActionClicked, FormSubmitted, HomeOpened
+from hearth.handlers.forms import YES, read
+from hearth.handlers.hours import HoursError, check_zone, next_allowed, parse_hours
+from hearth.handlers.registry import Registry
+from hearth.storage import outbox
+from hearth.storage.models import (
+    Community,
+    ForgottenMember,
+    Member,
+    MemberSettings,
+    Membership,
+    OutboxMessage,
+)
+
+FORM = "member.settings"
+TITLE = "Your Hearth settings"
+SHORT_NAMES = {
+    "nudges": "nudges",
+    "expert_requests": "expert requests",
+    "digests": "digest by DM",
+    "reminders": "reminders",
+}
+
+
+def register(registry: Registry) -> None:
+    registry.command(
+        "settings", summary="choose what Hearth sends you, and when", needs_community=False
+    )(open_settings)
+    registry.command(
+        "optout", summary="stop every message Hearth starts on its own", needs_community=False
+    )(opt_out)
+    registry.command("optin", summary="let Hearth message you again", needs_community=False)(opt_in)
+    registry.form(FORM)(save)
+    registry.action("settings.open")(open_clicked)
+    registry.action("settings.pause")(pause_clicked)
+    registry.action("settings.resume")(resume_clicked)
+    registry.on(HomeOpened)(on_home_opened)
+
+
+async def current(context: Context, member: Member) -> policy.Choices:
+    """The member's settings with the defaults filled in."""
+    stored = await context.session.get(MemberSettings, member.id)
+    return policy.choices(member, stored, await policy.fallback_zone(context.session, member))
+
+
+async def settings_form(context: Context, member: Member) -> Form:
+    """The settings form, filled in with what the member has now."""
+    chosen = await current(context, member)
+    segments, interests = await _offered(context, member)
+    fields = [
+        Field(
+            "pause",
+            "Pause every message Hearth starts on its own",
+            "yesno",
+            required=False,
+            initial=_yes_no(chosen.paused),
+        ),
+        *(
+            Field(p.name, p.label, "yesno", required=False, initial=_yes_no(chosen.dms[p.name]))
+            for p in policy.PREFERENCES
+        ),
+        Field(
+            "timezone", "Your time zone (like Europe/London)", required=False, initial=chosen.zone
+        ),
+        Field(
+            "working_hours",
+            "Working hours, for nudges and requests (like Mon-Fri 09:00-17:30; empty: any time)",
+            required=False,
+            initial=str(chosen.working or ""),
+        ),
+        Field(
+            "quiet_hours",
+            "Quiet hours, when Hearth sends you nothing (like 21:00-08:00; empty: none)",
+            required=False,
+            initial=str(chosen.quiet or ""),
+        ),
+        Field(
+            "digest",
+            "How often you'd like the digest",
+            "choice",
+            policy.DIGEST_FREQUENCIES,
+            required=False,
+            initial=chosen.digest,
+        ),
+    ]
+    if segments:
+        fields.append(
+            Field(
+                "segment",
+                "Your group",
+                "choice",
+                segments,
+                required=False,
+                initial=member.segment or "",
+            )
+        )
+    if interests:
+        fields.append(
+            Field(
+                "interests",
+                "Your interests",
+                "choices",
+                interests,
+                required=False,
+                initial=tuple(i for i in member.interests if i in interests),
+            )
+        )
+    return Form(TITLE, FORM, tuple(fields), submit_label="Save")
+
+
+async def _offered(context: Context, member: Member) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The groups and interests of the member's communities (and what they chose already)."""
+    communities = await context.session.scalars(
+        select(Community)
+        .join(Membership, Membership.community_id == Community.id)
+        .where(Membership.member_id == member.id, Membership.left_at.is_(None))
+        .order_by(Community.id)
+    )
+    segments: dict[str, None] = {}
+    interests: dict[str, None] = {}
+    for community in communities:
+        segments.update(dict.fromkeys(community.segments))
+        interests.update(dict.fromkeys(community.interests))
+    if member.segment:
+        segments.setdefault(member.segment)
+    interests.update(dict.fromkeys(member.interests))
+    return tuple(segments), tuple(interests)
+
+
+async def open_settings(context: Context, args: Args) -> None:
+    context.open_form(await settings_form(context, await context.member()))
+
+
+async def open_clicked(context: Context, event: ActionClicked) -> None:
+    context.open_form(await settings_form(context, await context.member()))
+
+
+async def save(context: Context, event: FormSubmitted) -> None:
+    """Store what was submitted; a field left out of the submission keeps its value."""
+    member = await context.member()
+    form = await settings_form(context, member)
+    before = {f.name: list(f.initial) if f.kind == "choices" else f.initial for f in form.fields}
+    values = read(form, before | event.values)
+    stored = await _stored(context, member)
+    try:
+        _apply(member, stored, form, values)
+        chosen = policy.choices(member, stored, await policy.fallback_zone(context.session, member))
+    except HoursError as error:
+        raise CommandError(f"{TITLE}: {error}") from error
+    if (
+        chosen.working
+        and next_allowed(context.now(), chosen.zone, quiet=chosen.quiet, working=chosen.working)
+        is None
+    ):
+        raise CommandError(
+            f"{TITLE}: your quiet hours cover all your working hours, so Hearth could never "
+            "reach you; change one of them."
+        )
+    stored.updated_at = context.now()
+    if not member.unsolicited_dms_off:
+        await _welcome_back(context, member)
+    await _reconsider(context, member)
+    if event.channel:
+        context.reply_privately(Card("Saved. Your settings now:", _summary(member, chosen)))
+    else:  # submitted from the Home view: show it again, up to date
+        context.show_home(home_card(member, chosen))
+
+
+def _apply(
+    member: Member,
+    stored: MemberSettings,
+    form: Form,
+    values: dict[str, str | list[str] | bool],
+) -> None:
+    initial = {f.name: f.initial for f in form.fields}
+    member.unsolicited_dms_off = bool(values["pause"])
+    stored.dms = {
+        p.name: bool(values[p.name])
+        for p in policy.PREFERENCES
+        if bool(values[p.name]) != p.default
+    }
+    zone = str(values["timezone"])
+    if zone != initial["timezone"]:
+        zone = check_zone(zone) if zone else ""
+        stored.tz = zone if zone and zone != member.tz else None
+    working = str(values["working_hours"])
+    if working != initial["working_hours"]:
+        hours = parse_hours(working)
+        stored.working_hours = str(hours) if hours else None
+    quiet = str(values["quiet_hours"])
+    if quiet != initial["quiet_hours"]:
+        hours = parse_hours(quiet)
+        stored.quiet_hours = str(hours) if hours else ""
+    stored.digest_frequency = str(values["digest"]) or None
+    if "segment" in values:
+        member.segment = str(values["segment"]) or None
+    if "interests" in values:
+        chosen = values["interests"]
+        member.interests = list(chosen) if isinstance(chosen, list) else []
+
+
+async def _stored(context: Context, member: Member) -> MemberSettings:
+    stored = await context.session.get(MemberSettings, member.id)
+    if stored is None:
+        stored = MemberSettings(member_id=member.id, dms={}, updated_at=context.now())
+        context.session.add(stored)
+    return stored
+
+
+async def opt_out(context: Context, args: Args) -> None:
+    member = await context.member()
+    member.unsolicited_dms_off = True
+    context.reply_privately(_paused_card(context))
+
+
+async def opt_in(context: Context, args: Args) -> None:
+    member = await context.member()
+    was_paused = member.unsolicited_dms_off
+    member.unsolicited_dms_off = False
+    await _welcome_back(context, member)
+    await _reconsider(context, member)
+    chosen = await current(context, member)
+    headline = (
+        "Welcome back: Hearth may message you again, as your settings say."
+        if was_paused
+        else "Hearth may already message you, as your settings say."
+    )
+    context.reply_privately(Card(headline, _summary(member, chosen)))
+
+
+async def pause_clicked(context: Context, event: ActionClicked) -> None:
+    member = await context.member()
+    member.unsolicited_dms_off = True
+    context.show_home(home_card(member, await current(context, member)))
+
+
+async def resume_clicked(context: Context, event: ActionClicked) -> None:
+    member = await context.member()
+    member.unsolicited_dms_off = False
+    await _welcome_back(context, member)
+    await _reconsider(context, member)
+    context.show_home(home_card(member, await current(context, member)))
+
+
+async def _reconsider(context: Context, member: Member) -> None:
+    """DMs held back for the member are looked at again now, under their new settings."""
+    result = await context.session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.member_id == member.id,
+            OutboxMessage.status == outbox.PENDING,
+            OutboxMessage.due_at > context.now(),
+            OutboxMessage.last_error.startswith("deferred:"),
+        )
+        .values(due_at=context.now())
+    )
+    context.enqueued += result.rowcount  # wake the sender
+
+
+async def _welcome_back(context: Context, member: Member) -> None:
+    """Someone Hearth forgot who now asks for messages: the note to keep silent goes."""
+    key = policy.forgotten_key(
+        context.defaults.secret, member.platform, member.workspace, member.user_id
+    )
+    await context.session.execute(delete(ForgottenMember).where(ForgottenMember.key == key))
+
+
+def _paused_card(context: Context) -> Card:
+    return Card(
+        "Done: Hearth won't send you anything you didn't ask for.",
+        (
+            ContextLine(
+                f"Answers to your own commands still reach you. `{context.prefix} optin` "
+                "lets Hearth message you again."
+            ),
+        ),
+    )
+
+
+async def on_home_opened(context: Context, event: HomeOpened) -> None:
+    member = await context.member()
+    context.show_home(home_card(member, await current(context, member)))
+
+
+def home_card(member: Member, chosen: policy.Choices) -> Card:
+    """The Home view: the member's settings and what they can do about them."""
+    pause = (
+        Button("Resume messages", "settings.resume", style="primary")
+        if chosen.paused
+        else Button("Pause messages", "settings.pause")
+    )
+    return Card(
+        TITLE,
+        (
+            *_summary(member, chosen),
+            Actions(
+                (
+                    Button("Edit settings", "settings.open", style="primary"),
+                    pause,
+                    Button("Send me my data", "privacy.export"),
+                    Button("Forget me…", "privacy.ask", style="danger"),
+                )
+            ),
+            ContextLine(
+                "Hearth only messages you as these settings say. Facilitators never see your "
+                "direct messages, and see opted-out members only as a count."
+            ),
+        ),
+    )
+
+
+def _summary(member: Member, chosen: policy.Choices) -> tuple[Block, ...]:
+    dms = " · ".join(
+        f"{SHORT_NAMES.get(p.name, p.name)} {'on' if chosen.dms[p.name] else 'off'}"
+        for p in policy.PREFERENCES
+    )
+    lines = [
+        "Messages Hearth starts on its own: "
+        + ("paused (only answers to what you ask)" if chosen.paused else "on"),
+        f"Direct messages: {dms}",
+        f"Time zone: {chosen.zone}" + (" (your choice)" if chosen.zone_is_own else ""),
+        f"Working hours: {chosen.working or 'any time'}",
+        f"Quiet hours: {chosen.quiet or 'none'}",
+        f"Digest: {chosen.digest}",
+        f"Group: {member.segment or 'not chosen'}",
+        f"Interests: {', '.join(member.interests) or 'none chosen'}",
+    ]
+    return (Section("\n".join(lines)),)
+
+
+def _yes_no(value: bool) -> str:
+    return YES if value else "no"
