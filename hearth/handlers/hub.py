@@ -10,12 +10,12 @@ from sqlalchemy import select, tuple_
 
 from hearth.handlers import commands
 from hearth.handlers.cards import Card
-from hearth.handlers.context import Context, Defaults
+from hearth.handlers.context import MEMBERS, Context, Defaults
 from hearth.handlers.events import ActionClicked, CommandInvoked, Event, FormSubmitted
 from hearth.handlers.ports import Clock, DeliveryError, Messenger
 from hearth.handlers.registry import Registry
 from hearth.storage.db import Database, insert_ignore, insert_ignore_many
-from hearth.storage.models import Community, InboundEvent
+from hearth.storage.models import Community, InboundEvent, Member
 
 log = logging.getLogger(__name__)
 
@@ -141,6 +141,14 @@ class Hearth:
                     )
                 )
             }
+            people = {(e.platform, e.workspace, e.user) for e in events}
+            known = session.info.setdefault(MEMBERS, {})  # what Context.member() looks in first
+            for member in await session.scalars(
+                select(Member).where(
+                    tuple_(Member.platform, Member.workspace, Member.user_id).in_(people)
+                )
+            ):
+                known[(member.platform, member.workspace, member.user_id)] = member
             for event in events:
                 key = (event.platform, event.event_id)
                 if event.event_id and key not in new:
