@@ -25,6 +25,7 @@ import re
 import secrets
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 
@@ -264,22 +265,7 @@ async def create(context: Context, community: Community, spec: PollSpec) -> None
             closes_at = parse_moment(spec.closes, community.timezone, context.now())
         except TimeError as error:
             raise UsageError(f"--closes: {error}") from error
-    poll = Poll(
-        community_id=community.id,
-        creator_id=creator.id,
-        kind="poll",
-        question=spec.question,
-        options=list(spec.options),
-        questions=[],
-        multi=spec.multi,
-        anonymous=spec.anonymous,
-        hidden=spec.hidden,
-        status=stored.DRAFT,
-        created_at=context.now(),
-        closes_at=closes_at,
-    )
-    context.session.add(poll)
-    await open_poll(context, community, poll)
+    poll = await _post_new(context, community, creator.id, spec, closes_at=closes_at)
     prefix = context.prefix
     context.reply_privately(
         Card(
@@ -628,28 +614,46 @@ async def occurrence_job(context: Context, job: JobDue) -> None:
             locked = await stored.lock_poll(context.session, earlier.id)
             if locked is not None:
                 await close(context, community, locked)
-    poll = Poll(
-        community_id=community.id,
+    await _post_new(
+        context,
+        community,
+        series.creator_id,
+        series,
         series_id=series.id,
-        creator_id=series.creator_id,
-        kind="poll",
-        question=series.question,
-        options=list(series.options),
-        questions=[],
-        multi=series.multi,
-        anonymous=series.anonymous,
-        hidden=series.hidden,
-        status=stored.DRAFT,
         close_after=series.close_after,
-        created_at=context.now(),
     )
-    context.session.add(poll)
-    await open_poll(context, community, poll)
     following = parse_schedule(series.schedule).next_after(
         max(at, context.now()), community.timezone
     )
     series.next_at = following
     await _schedule_occurrence(context, community, series, following)
+
+
+async def _post_new(
+    context: Context,
+    community: Community,
+    creator_id: int | None,
+    source: PollSpec | PollSeries,
+    **extra: Any,
+) -> Poll:
+    """A new poll from a command's spec or a recurring series, posted in the community."""
+    poll = Poll(
+        community_id=community.id,
+        creator_id=creator_id,
+        kind="poll",
+        question=source.question,
+        options=list(source.options),
+        questions=[],
+        multi=source.multi,
+        anonymous=source.anonymous,
+        hidden=source.hidden,
+        status=stored.DRAFT,
+        created_at=context.now(),
+        **extra,
+    )
+    context.session.add(poll)
+    await open_poll(context, community, poll)
+    return poll
 
 
 async def stop_command(context: Context, args: Args) -> None:

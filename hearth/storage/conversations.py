@@ -9,9 +9,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hearth.storage.db import dialect_insert
 from hearth.storage.models import Community, ConversationRef
 
 
@@ -26,9 +26,7 @@ async def remember(
     team: str | None = None,
 ) -> None:
     """Insert or refresh the reference under `key` (a known `team` is never forgotten)."""
-    dialect = session.bind.dialect.name if session.bind else "sqlite"
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(ConversationRef).values(
+    statement = dialect_insert(session)(ConversationRef).values(
         platform=platform,
         workspace=workspace,
         key=key,

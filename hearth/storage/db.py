@@ -43,13 +43,14 @@ def _before_commit(session: Session) -> None:
 
 def _write_deferred(session: Session) -> None:
     pending: dict[type[DeclarativeBase], list[dict[str, Any]]] = session.info.pop(_DEFERRED, {})
-    insert = (
-        postgresql.insert
-        if session.bind and session.bind.dialect.name == "postgresql"
-        else sqlite.insert
-    )
     for model, rows in pending.items():  # Core executemany: compiled once, cached
-        session.execute(insert(model.__table__).on_conflict_do_nothing(), rows)
+        session.execute(dialect_insert(session)(model.__table__).on_conflict_do_nothing(), rows)
+
+
+def dialect_insert(session: Session | AsyncSession) -> Any:
+    """The INSERT construct that knows ON CONFLICT for the session's database."""
+    postgres = session.bind is not None and session.bind.dialect.name == "postgresql"
+    return postgresql.insert if postgres else sqlite.insert
 
 
 class Database:
@@ -121,9 +122,9 @@ async def insert_ignore(
     session: AsyncSession, model: type[DeclarativeBase], values: dict[str, Any]
 ) -> bool:
     """INSERT … ON CONFLICT DO NOTHING; True when the row was new."""
-    dialect = session.bind.dialect.name if session.bind else "sqlite"
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    result = await session.execute(insert(model).values(**values).on_conflict_do_nothing())
+    result = await session.execute(
+        dialect_insert(session)(model).values(**values).on_conflict_do_nothing()
+    )
     return result.rowcount == 1
 
 
@@ -147,8 +148,7 @@ async def insert_ignore_many(
     """INSERT … ON CONFLICT DO NOTHING of many rows; the `returning` columns of the new ones."""
     if not rows:
         return set()
-    dialect = session.bind.dialect.name if session.bind else "sqlite"
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert = dialect_insert(session)
     table = model.__table__  # Core executemany ("insertmanyvalues"): compiled once, cached
     statement = insert(table).on_conflict_do_nothing().returning(*(table.c[c] for c in returning))
     return {tuple(row) for row in await session.execute(statement, rows)}
