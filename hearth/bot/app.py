@@ -103,10 +103,11 @@ async def _hearth(app: web.Application) -> AsyncIterator[None]:
     socket_mode = None
     if bolt is not None:
         slack_adapter.register(bolt, hub, clock)
-        app[SLACK_ROUTE] = slack_adapter.route(bolt, settings.slack_signing_secret or "")
-        if settings.slack_socket_mode:
+        if settings.slack_socket_mode:  # no HTTP route and no signing secret: Slack is dialled
             socket_mode = AsyncSocketModeHandler(bolt, settings.slack_app_token)
             await socket_mode.connect_async()
+        else:
+            app[SLACK_ROUTE] = slack_adapter.route(bolt, settings.slack_signing_secret or "")
     delivering = asyncio.create_task(sender.run(), name="outbox-sender")
     await retention.schedule_purges(hub)
     jobs = JobRunner(hub)

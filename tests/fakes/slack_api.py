@@ -35,7 +35,7 @@ from types import MappingProxyType, TracebackType
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from aiohttp import web
+from aiohttp import WSMsgType, web
 
 SPEC_RELATIVE_PATH = Path("shared/specs/slack/web-api.openapi.json")
 
@@ -118,6 +118,8 @@ SUPPLEMENTS: Mapping[str, MethodSpec] = MappingProxyType(
             ("files",),
             ("channel_id", "channels", "initial_comment", "thread_ts"),
         ),
+        # Socket Mode's URL, called with the app-level token (docs.slack.dev: apps.connections.open)
+        "apps.connections.open": _supplement("apps.connections.open", (), ()),
     }
 )
 """Methods checked against Slack's documentation because the 2021 OpenAPI file lacks them."""
@@ -247,7 +249,11 @@ class FakeSlackApi:
             "views.update": self._views_update,
             "files.getUploadURLExternal": self._files_get_upload_url,
             "files.completeUploadExternal": self._files_complete_upload,
+            "apps.connections.open": self._apps_connections_open,
         }
+        self.socket_acks: list[dict[str, Any]] = []
+        """Acknowledgements received over Socket Mode, in order."""
+        self._sockets: list[web.WebSocketResponse] = []
 
         self.add_user(BOT_USER_ID, BOT_USER_NAME, is_bot=True, real_name="Hearth")
         for user_id, overrides in (users or {}).items():
@@ -287,6 +293,7 @@ class FakeSlackApi:
         app.router.add_route("POST", "/api/{method}", self._handle_api)
         app.router.add_route("POST", "/respond/{token}", self._handle_respond)
         app.router.add_route("POST", "/upload/{file_id}", self._handle_upload)
+        app.router.add_route("GET", "/socket", self._handle_socket)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -302,6 +309,8 @@ class FakeSlackApi:
 
     async def close(self) -> None:
         """Stop the server (idempotent)."""
+        for ws in self._sockets:
+            await ws.close()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -494,6 +503,30 @@ class FakeSlackApi:
         except SlackApiException as exc:
             body = {"ok": False, "error": exc.error}
         return web.json_response(body)
+
+    @property
+    def socket_connected(self) -> bool:
+        return any(not ws.closed for ws in self._sockets)
+
+    async def socket_send(self, envelope: dict[str, Any]) -> None:
+        """Send a Socket Mode envelope (events_api, slash_commands, interactive) to the app."""
+        live = [ws for ws in self._sockets if not ws.closed]
+        if not live:
+            raise RuntimeError("no Socket Mode connection")
+        await live[-1].send_json(envelope)
+
+    def _apps_connections_open(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": True, "url": f"ws://127.0.0.1:{self.port}/socket"}
+
+    async def _handle_socket(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(autoping=True)
+        await ws.prepare(request)
+        self._sockets.append(ws)
+        await ws.send_json({"type": "hello", "num_connections": 1})
+        async for message in ws:
+            if message.type == WSMsgType.TEXT:
+                self.socket_acks.append(json.loads(message.data))
+        return ws
 
     async def _handle_upload(self, request: web.Request) -> web.Response:
         record = self.files.get(request.match_info["file_id"])
