@@ -23,7 +23,7 @@ from hearth.handlers import build_registry, retention
 from hearth.handlers.hub import Hearth
 from hearth.handlers.jobs import JobRunner
 from hearth.handlers.ports import Clock, Messenger, SystemClock
-from hearth.storage import migrate
+from hearth.storage import migrate, outbox
 from hearth.storage.db import Database
 
 if TYPE_CHECKING:
@@ -59,6 +59,7 @@ def init_app(
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_hearth)
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics)
     if settings.slack_enabled and not settings.slack_socket_mode:
         app.router.add_post("/slack/events", _slack_events)
     if settings.teams_enabled:
@@ -139,3 +140,21 @@ async def healthz(request: web.Request) -> web.Response:
     except (SQLAlchemyError, OSError) as error:
         return web.json_response({"ok": False, "database": str(error)}, status=503)
     return web.json_response({"ok": True})
+
+
+async def metrics(request: web.Request) -> web.Response:
+    """Prometheus text format: events by outcome since start-up, outbox messages by status."""
+    counts = request.app[HUB].counts
+    async with request.app[DATABASE].transaction() as session:
+        statuses = await outbox.count_by_status(session)
+    lines = [
+        "# HELP hearth_events_total Events handled since start-up, by outcome.",
+        "# TYPE hearth_events_total counter",
+        f'hearth_events_total{{outcome="handled"}} {counts.handled}',
+        f'hearth_events_total{{outcome="repeat"}} {counts.repeats}',
+        f'hearth_events_total{{outcome="failed"}} {counts.failed}',
+        "# HELP hearth_outbox_messages Outbox messages by status.",
+        "# TYPE hearth_outbox_messages gauge",
+        *(f'hearth_outbox_messages{{status="{s}"}} {n}' for s, n in sorted(statuses.items())),
+    ]
+    return web.Response(text="\n".join(lines) + "\n", content_type="text/plain")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
 from sqlalchemy import select, tuple_
 
@@ -23,6 +24,15 @@ BATCH_LIMIT = 200
 """Most events handled in one shared transaction (see `Hearth.handle`)."""
 DIRECT = (CommandInvoked, ActionClicked, FormSubmitted)
 """Events a member is waiting on, with answers of their own: never batched."""
+
+
+@dataclass
+class Counts:
+    """Events since start-up, by outcome (served at /metrics)."""
+
+    handled: int = 0
+    repeats: int = 0
+    failed: int = 0
 
 
 class Hearth:
@@ -46,6 +56,7 @@ class Hearth:
         self._waiting: list[tuple[Event, asyncio.Future[bool]]] = []
         self._batcher: asyncio.Task[None] | None = None
         self._in_flight = 0
+        self.counts = Counts()
         self._idle = asyncio.Event()
         self._idle.set()
 
@@ -60,17 +71,28 @@ class Hearth:
         self._in_flight += 1
         self._idle.clear()
         try:
-            if not self.db.serialises_writes or isinstance(event, DIRECT):
-                return await self._handle_one(event)
-            done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-            self._waiting.append((event, done))
-            if self._batcher is None or self._batcher.done():
-                self._batcher = asyncio.create_task(self._run_batches(), name="hearth-batches")
-            return await done
+            handled = await self._dispatch(event)
+        except Exception:
+            self.counts.failed += 1  # counted for /metrics; the caller still gets the error
+            raise
         finally:
             self._in_flight -= 1
             if not self._in_flight:
                 self._idle.set()
+        if handled:
+            self.counts.handled += 1
+        else:
+            self.counts.repeats += 1
+        return handled
+
+    async def _dispatch(self, event: Event) -> bool:
+        if not self.db.serialises_writes or isinstance(event, DIRECT):
+            return await self._handle_one(event)
+        done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._waiting.append((event, done))
+        if self._batcher is None or self._batcher.done():
+            self._batcher = asyncio.create_task(self._run_batches(), name="hearth-batches")
+        return await done
 
     async def drain(self, timeout: float) -> bool:
         """Wait until no event is being handled (at shutdown); False if `timeout` ran out."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hearth.storage.db import insert_ignore
@@ -146,3 +146,9 @@ async def release_abandoned(session: AsyncSession) -> int:
         update(OutboxMessage).where(OutboxMessage.status == SENDING).values(status=PENDING)
     )
     return result.rowcount
+
+
+async def count_by_status(session: AsyncSession) -> dict[str, int]:
+    """How many outbox messages are in each status (an index-only scan of ix_outbox_status_due)."""
+    query = select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
+    return {status: count for status, count in await session.execute(query)}
