@@ -9,7 +9,7 @@ directly, read-only) holds every event, and reports that "stored" throughput.
 Target: Hearth at >= 0.8x the bare app's throughput with every event stored. Exits non-zero when
 an event was not acknowledged or not stored.
 
-    .venv/bin/python bench/ingest.py [--events 2000] [--concurrency 32] [--rounds 2]
+    .venv/bin/python bench/ingest.py [--events 10000] [--concurrency 32] [--rounds 2]
 """
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ USERS = [f"U{n:03d}" for n in range(1, 9)]
 TARGET = 0.8
 READY_TIMEOUT = 60.0
 STORE_TIMEOUT = 300.0
+STORE_POLL = 0.005
 WARMUP = 100
 
 
@@ -60,12 +61,19 @@ class Phase:
     seconds: float
     latencies: list[float]
     failures: int
+    server_cpu: float = 0.0
+    client_cpu: float = 0.0
     stored: int | None = None
     stored_seconds: float | None = None
 
     @property
     def rate(self) -> float:
         return self.events / self.seconds
+
+    @property
+    def server_cpu_per_event(self) -> float:
+        """CPU seconds the server process (every thread) spent per event, until stored."""
+        return self.server_cpu / self.events
 
     @property
     def stored_rate(self) -> float | None:
@@ -97,6 +105,12 @@ def signed_headers(
         "X-Slack-Request-Timestamp": stamp,
         "X-Slack-Signature": "v0=" + digest.hexdigest(),
     }
+
+
+def process_cpu(pid: int) -> float:
+    """User plus system CPU seconds of process `pid` so far, all threads (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def free_port() -> int:
@@ -191,17 +205,36 @@ async def drive(
                 latencies.append(time.perf_counter() - started)
                 failures += r.status != 200
 
+    server_cpu, client_cpu = process_cpu(target.process.pid), time.process_time()
     started = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return Phase(target.name, events, time.perf_counter() - started, latencies, failures)
+    seconds = time.perf_counter() - started
+    return Phase(
+        target.name,
+        events,
+        seconds,
+        latencies,
+        failures,
+        server_cpu=process_cpu(target.process.pid) - server_cpu,
+        client_cpu=time.process_time() - client_cpu,
+    )
 
 
 def stored_count(database: Path, phase: int) -> int:
-    """Messages of `phase` in Hearth's SQLite file (opened read-only)."""
+    """Messages of `phase` in Hearth's SQLite file (opened read-only).
+
+    A range over the (community, message id) index, so polling stays cheap however many
+    messages earlier phases left: it shares the machine with the server being measured.
+    """
     connection = sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=30)
     try:
-        query = "SELECT count(*) FROM messages WHERE message_id LIKE ?"
-        return int(connection.execute(query, (f"{1_750_000_000 + phase}.%",)).fetchone()[0])
+        query = (
+            "SELECT count(*) FROM messages WHERE community_id = "
+            "(SELECT id FROM communities WHERE channel = ?) AND message_id BETWEEN ? AND ?"
+        )
+        stamp = 1_750_000_000 + phase
+        bounds = (CHANNEL, f"{stamp}.000000", f"{stamp}.999999")
+        return int(connection.execute(query, bounds).fetchone()[0])
     finally:
         connection.close()
 
@@ -214,7 +247,7 @@ async def wait_stored(database: Path, phase: int, events: int, started: float) -
         stored = stored_count(database, phase)
         if stored >= events:
             break
-        await asyncio.sleep(0.02)
+        await asyncio.sleep(STORE_POLL)
     return stored, time.perf_counter() - started
 
 
@@ -292,10 +325,12 @@ async def run(args: argparse.Namespace) -> int:
                     phase += 1
                     result = await drive(http, target, phase, args.events, args.concurrency)
                     if target is hearth:
+                        acked_cpu = process_cpu(hearth.process.pid)
                         started = time.perf_counter() - result.seconds
                         result.stored, result.stored_seconds = await wait_stored(
                             database, phase, args.events, started
                         )
+                        result.server_cpu += process_cpu(hearth.process.pid) - acked_cpu
                     results.append(result)
                     print(f"round {round_number}: {describe(result)}", flush=True)
             violations = list(fake.violations)
@@ -310,7 +345,9 @@ def describe(phase: Phase) -> str:
     )
     return (
         f"{phase.server:<6} {phase.rate:8,.0f} ev/s acked, p50 {phase.percentile(50):6.1f} ms, "
-        f"p99 {phase.percentile(99):6.1f} ms, failures {phase.failures}{stored}"
+        f"p99 {phase.percentile(99):6.1f} ms, failures {phase.failures}{stored}; "
+        f"server CPU {phase.server_cpu_per_event * 1e6:,.0f} us/event, "
+        f"load generator CPU {phase.client_cpu / phase.seconds:.0%}"
     )
 
 
@@ -353,6 +390,10 @@ def report(args: argparse.Namespace, results: list[Phase], violations: list[str]
         [r.percentile(99) for r in bare]
     )
     print(f"hearth/bare p99 ack latency:   {p99_ratio:.2f}x")
+    cpu_ratio = median([r.server_cpu_per_event for r in hearth]) / median(
+        [r.server_cpu_per_event for r in bare]
+    )
+    print(f"hearth/bare server CPU/event:  {cpu_ratio:.2f}x (through storage, all threads)")
     complete = all(r.stored == r.events for r in hearth) and not any(r.failures for r in results)
     print(f"every event acknowledged and stored: {'yes' if complete else 'NO'}")
     if violations:
@@ -364,7 +405,7 @@ def report(args: argparse.Namespace, results: list[Phase], violations: list[str]
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--events", type=int, default=2000, help="events per phase")
+    parser.add_argument("--events", type=int, default=10000, help="events per phase")
     parser.add_argument("--concurrency", type=int, default=32, help="requests in flight")
     parser.add_argument("--rounds", type=int, default=2, help="bare/hearth alternations")
     return asyncio.run(run(parser.parse_args()))

@@ -123,7 +123,7 @@ def message_text(message: Mapping[str, Any]) -> str:
 
 @dataclass
 class Handled:
-    """One call of `Hearth.handle` seen through the wrapper: the event and its outcome."""
+    """One event the hub has finished with, and its outcome."""
 
     event: Event
     outcome: bool | BaseException
@@ -215,7 +215,7 @@ class HearthHarness:
         return [h.outcome for h in self.handled if h.event.event_id == event_id]
 
     async def wait_handled(self, event_id: str, count: int = 1, timeout: float = 5.0) -> None:
-        """Wait until `Hearth.handle` has returned `count` times for `event_id`."""
+        """Wait until the hub has finished with `count` deliveries of `event_id`."""
         await eventually(
             lambda: len(self.outcomes(event_id)) >= count,
             timeout,
@@ -268,17 +268,6 @@ async def running_hearth(
 
 
 def _record_handling(harness: HearthHarness) -> None:
-    """Wrap the hub's `handle` so tests can wait for events bolt handles after acknowledging."""
+    """Observe the hub so tests can wait for events bolt handles after acknowledging."""
     hub = harness.client.app[HUB]  # type: ignore[index]
-    handle = hub.handle
-
-    async def recording(event: Event) -> bool:
-        try:
-            outcome = await handle(event)
-        except BaseException as error:
-            harness.handled.append(Handled(event, error))
-            raise
-        harness.handled.append(Handled(event, outcome))
-        return outcome
-
-    hub.handle = recording  # type: ignore[method-assign]
+    hub.observers.append(lambda event, outcome: harness.handled.append(Handled(event, outcome)))

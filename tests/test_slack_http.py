@@ -173,6 +173,10 @@ async def test_unsigned_or_badly_signed_requests_are_refused(
         (b'{"type": "something_new_from_slack"}', "application/json"),  # unknown type
         (b'{"type": "event_callback", "event_id": "Ev1"}', "application/json"),  # no event
         (b'{"type": "event_callback", "event": "nope"}', "application/json"),
+        (  # an event Hearth listens to, without the fields it needs
+            b'{"type": "event_callback", "event_id": "Ev2", "event": {"type": "message"}}',
+            "application/json",
+        ),
         (b'{"type": "block_actions"}', "application/json"),
         (b"command=%2Fsomething-else&text=hi", "application/x-www-form-urlencoded"),
     ],

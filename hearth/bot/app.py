@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-from slack_bolt.app.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
@@ -84,11 +83,10 @@ async def _hearth(app: web.Application) -> AsyncIterator[None]:
     if settings.slack_enabled:
         client = AsyncWebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
         messengers["slack"] = SlackMessenger(client)
-        bolt = AsyncApp(
-            client=AsyncWebClient(base_url=settings.slack_api_url),
-            authorize=slack_adapter.BotAuthorize(client),
-            signing_secret=settings.slack_signing_secret or "socket-mode",
-            request_verification_enabled=False,  # slack_adapter.route checks before bolt sees it
+        bolt = slack_adapter.bolt_app(
+            AsyncWebClient(base_url=settings.slack_api_url),
+            slack_adapter.BotAuthorize(client),
+            settings.slack_signing_secret or "socket-mode",
         )
     teams = None
     if settings.teams_enabled:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -20,10 +21,19 @@ from hearth.storage.models import Community, InboundEvent, Member
 
 log = logging.getLogger(__name__)
 
-BATCH_LIMIT = 200
+BATCH_LIMIT = 1000
 """Most events handled in one shared transaction (see `Hearth.handle`)."""
 DIRECT = (CommandInvoked, ActionClicked, FormSubmitted)
 """Events a member is waiting on, with answers of their own: never batched."""
+
+
+@dataclass(eq=False)
+class _Waiting:
+    """An event queued for the next batch, and whoever waits for its outcome (None: nobody)."""
+
+    event: Event
+    done: asyncio.Future[bool] | None
+    over: bool = False
 
 
 @dataclass
@@ -53,46 +63,55 @@ class Hearth:
         self.clock = clock
         self.defaults = defaults
         self.on_enqueued = on_enqueued
-        self._waiting: list[tuple[Event, asyncio.Future[bool]]] = []
+        self._waiting: list[_Waiting] = []
         self._batcher: asyncio.Task[None] | None = None
+        self._background: set[asyncio.Task[bool]] = set()
         self._in_flight = 0
         self.counts = Counts()
+        self.observers: list[Callable[[Event, bool | BaseException], None]] = []
+        """Told each event's outcome: True handled, False a repeat, or the error."""
         self._idle = asyncio.Event()
         self._idle.set()
 
     async def handle(self, event: Event) -> bool:
-        """Handle `event`; False when it was a repeat of one already handled.
+        """Handle `event` and wait for it; False when it repeats one already handled.
 
         Where transactions run one at a time anyway (SQLite), listener events that arrive while
         one is running are handled together in the next, which costs one commit and a few
         multi-row statements instead of a round of each per event. Should anything in such a
         batch fail, it is rolled back and every event in it is handled again on its own.
         """
-        self._in_flight += 1
-        self._idle.clear()
+        if self._batches(event):
+            done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+            self._enqueue(event, done)
+            return await done
+        self._started()
+        handled, error = False, None
         try:
-            handled = await self._dispatch(event)
-        except Exception:
-            self.counts.failed += 1  # counted for /metrics; the caller still gets the error
+            handled = await self._handle_one(event)
+        except BaseException as caught:
+            error = caught
             raise
         finally:
-            self._in_flight -= 1
-            if not self._in_flight:
-                self._idle.set()
-        if handled:
-            self.counts.handled += 1
-        else:
-            self.counts.repeats += 1
+            self._finished(event, handled, error)
         return handled
 
-    async def _dispatch(self, event: Event) -> bool:
-        if not self.db.serialises_writes or isinstance(event, DIRECT):
-            return await self._handle_one(event)
-        done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        self._waiting.append((event, done))
-        if self._batcher is None or self._batcher.done():
-            self._batcher = asyncio.create_task(self._run_batches(), name="hearth-batches")
-        return await done
+    def submit(self, event: Event) -> None:
+        """Handle `event` in the background, for input the platform has already been answered for.
+
+        Nobody waits: a failure is logged and counted (/metrics), and `drain` still waits for it.
+        """
+        if self._batches(event):
+            self._enqueue(event, None)
+            return
+        task = asyncio.create_task(self.handle(event), name="hearth-event")
+        self._background.add(task)
+        task.add_done_callback(self._forget)
+
+    def _forget(self, task: asyncio.Task[bool]) -> None:
+        self._background.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("a submitted event failed", exc_info=task.exception())
 
     async def drain(self, timeout: float) -> bool:
         """Wait until no event is being handled (at shutdown); False if `timeout` ran out."""
@@ -103,41 +122,97 @@ class Hearth:
             return False
         return True
 
+    def _batches(self, event: Event) -> bool:
+        return self.db.serialises_writes and not isinstance(event, DIRECT)
+
+    def _enqueue(self, event: Event, done: asyncio.Future[bool] | None) -> None:
+        self._started()
+        self._waiting.append(_Waiting(event, done))
+        if self._batcher is None or self._batcher.done():
+            self._batcher = asyncio.create_task(  # a fresh context: not the caller's transaction
+                self._run_batches(), name="hearth-batches", context=contextvars.Context()
+            )
+
+    def _started(self) -> None:
+        self._in_flight += 1
+        self._idle.clear()
+
+    def _finished(
+        self, event: Event, handled: bool = False, error: BaseException | None = None
+    ) -> None:
+        """Count an event's outcome (/metrics), tell the observers, mark it no longer in flight."""
+        if error is not None:
+            self.counts.failed += 1
+        elif handled:
+            self.counts.handled += 1
+        else:
+            self.counts.repeats += 1
+        try:
+            for observe in self.observers:
+                observe(event, handled if error is None else error)
+        finally:
+            self._in_flight -= 1
+            if not self._in_flight:
+                self._idle.set()
+
+    def _settle(
+        self, item: _Waiting, handled: bool = False, error: BaseException | None = None
+    ) -> None:
+        """A batched event is over: count it, then tell whoever waits (or log a failure)."""
+        if item.over:
+            return
+        item.over = True
+        self._finished(item.event, handled, error)
+        done = item.done
+        if done is None:
+            if error is not None:
+                log.error("a submitted event failed", exc_info=error)
+        elif done.done():  # the caller gave up waiting
+            return
+        elif error is not None:
+            done.set_exception(error)
+        else:
+            done.set_result(handled)
+
     async def _run_batches(self) -> None:
         while self._waiting:
             batch = self._waiting[:BATCH_LIMIT]
             del self._waiting[:BATCH_LIMIT]
             try:
                 await self._handle_batch(batch)
-            except Exception as error:  # an after-commit step failed: tell this batch's callers
-                for _, done in batch:
-                    _settle(done, error=error)
-            except BaseException:  # cancelled (shutting down): nobody will be answered
-                for _, done in batch + self._waiting:
-                    done.cancel()
+            except Exception as error:  # an after-commit step failed: tell the rest of the batch
+                for item in batch:
+                    self._settle(item, error=error)
+            except BaseException:  # cancelled (shutting down, `drain` ran out of time)
+                abandoned = [item for item in batch + self._waiting if not item.over]
                 self._waiting.clear()
+                log.error("shutting down with %d events not handled", len(abandoned))
+                for item in abandoned:
+                    item.over = True
+                    self._finished(item.event, error=asyncio.CancelledError())
+                    if item.done is not None:
+                        item.done.cancel()
                 raise
 
-    async def _handle_batch(self, batch: list[tuple[Event, asyncio.Future[bool]]]) -> None:
-        events = [event for event, _ in batch]
+    async def _handle_batch(self, batch: list[_Waiting]) -> None:
         try:
-            contexts = await self._run_together(events)
+            contexts = await self._run_together([item.event for item in batch])
         except Exception:
             log.warning(
                 "a batch of %d events failed; handling each on its own", len(batch), exc_info=True
             )
-            for event, done in batch:
+            for item in batch:
                 try:
-                    handled = await self._handle_one(event)
+                    handled = await self._handle_one(item.event)
                 except Exception as error:
-                    _settle(done, error=error)
+                    self._settle(item, error=error)
                 else:
-                    _settle(done, handled)
+                    self._settle(item, handled)
             return
-        for (_, done), context in zip(batch, contexts, strict=True):
+        for item, context in zip(batch, contexts, strict=True):
             if context is not None:
                 await self._after_commit(context)
-            _settle(done, context is not None)
+            self._settle(item, context is not None)
 
     async def _run_together(self, events: list[Event]) -> list[Context | None]:
         """Handle events in one transaction; None for each repeat."""
@@ -267,14 +342,3 @@ def _explain(error: commands.CommandError, prefix: str) -> str:
         else:
             text += f"\nTry `{prefix} help` to see what I can do."
     return text
-
-
-def _settle(
-    done: asyncio.Future[bool], result: bool = False, error: BaseException | None = None
-) -> None:
-    if done.done():  # the caller gave up waiting
-        return
-    if error is not None:
-        done.set_exception(error)
-    else:
-        done.set_result(result)
