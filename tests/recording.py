@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from hearth.handlers.cards import Card, Form
 from hearth.handlers.events import MessageRef
-from hearth.handlers.ports import Profile, Target
+from hearth.handlers.ports import Profile, Target, TemporaryFailure
 
 
 class SettableClock:
@@ -44,12 +44,26 @@ class RecordingMessenger:
     forms: list[tuple[str, Form]] = field(default_factory=list)
     files: list[tuple[str, str, bytes]] = field(default_factory=list)
     homes: list[tuple[str, Card]] = field(default_factory=list)
+    tagged: dict[str, MessageRef] = field(default_factory=dict)
+    lost_answers: int = 0
+    """The next posts land, but their callers get a TemporaryFailure (a timeout, say)."""
 
-    async def post(self, workspace: str, target: Target, card: Card) -> MessageRef:
+    async def post(
+        self, workspace: str, target: Target, card: Card, tag: str | None = None
+    ) -> MessageRef:
         if self.failures:
             raise self.failures.pop(0)
         self.posts.append((target, card))
-        return MessageRef(target.id, str(len(self.posts)))
+        ref = MessageRef(target.id, str(len(self.posts)))
+        if tag is not None:
+            self.tagged[tag] = ref
+        if self.lost_answers:
+            self.lost_answers -= 1
+            raise TemporaryFailure("the answer was lost on the way back")
+        return ref
+
+    async def find_posted(self, workspace: str, target: Target, tag: str) -> MessageRef | None:
+        return self.tagged.get(tag)
 
     async def update(self, workspace: str, ref: MessageRef, card: Card) -> None:
         self.updates.append((ref, card))

@@ -192,11 +192,9 @@ async def test_unknown_parameter_and_missing_token_are_violations(fake: FakeSlac
     """Parameters the 2021 spec lacks and a missing bearer token are both reported."""
     client = AsyncWebClient(token=TOKEN, base_url=fake.base_url, retry_handlers=[])
     with pytest.raises(SlackApiError):
-        await client.chat_postMessage(
-            channel="C1", text="x", metadata={"event_type": "t", "event_payload": {}}
-        )
+        await client.chat_postMessage(channel="C1", text="x", markdown_text="**x**")
     [unknown] = take_violations(fake)
-    assert "unknown parameter 'metadata'" in unknown
+    assert "unknown parameter 'markdown_text'" in unknown
 
     anonymous = AsyncWebClient(base_url=fake.base_url, retry_handlers=[])
     with pytest.raises(SlackApiError):
@@ -335,3 +333,28 @@ async def test_response_url_records_respond(fake: FakeSlackApi) -> None:
     assert [r["text"] for r in fake.responses_for("tok2")] == ["Other"]
     assert fake.calls == []
     assert fake.violations == []
+
+
+async def test_message_metadata_is_read_back_only_when_asked_for(
+    fake: FakeSlackApi, client: AsyncWebClient
+) -> None:
+    """Metadata (a documented supplement to the 2021 spec) as Slack keeps and lists it."""
+    metadata = {"event_type": "hearth_outbox", "event_payload": {"delivery": "d1"}}
+    parent = await client.chat_postMessage(channel="C1", text="parent", metadata=metadata)
+    await client.chat_postMessage(
+        channel="C1", text="reply", thread_ts=parent["ts"], metadata=metadata
+    )
+    plain = await client.conversations_history(channel="C1")
+    assert [m.get("metadata") for m in plain["messages"]] == [None]
+    asked = await client.conversations_history(channel="C1", include_all_metadata=True)
+    assert [m["metadata"] for m in asked["messages"]] == [metadata]
+    thread = await client.conversations_replies(
+        channel="C1", ts=parent["ts"], include_all_metadata=True, limit=1
+    )
+    assert [m["text"] for m in thread["messages"]] == ["parent"]
+    assert thread["has_more"] is True
+    rest = await client.conversations_replies(
+        channel="C1", ts=parent["ts"], cursor=thread["response_metadata"]["next_cursor"]
+    )
+    assert [(m["text"], m.get("metadata")) for m in rest["messages"]] == [("reply", None)]
+    assert take_violations(fake) == []

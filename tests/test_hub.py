@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from contextvars import ContextVar
 
 import pytest
 from sqlalchemy import func, select
@@ -173,3 +174,21 @@ async def test_events_waited_for_and_submitted_agree(hub: Hearth, db: Database) 
     assert await hub.drain(30)
     assert await hub.handle(message(5)) is False
     assert hub.counts.repeats == 1
+
+
+async def test_an_event_handled_alone_stays_in_the_callers_context(
+    hub: Hearth, db: Database
+) -> None:
+    """A Teams turn lives in the request's context; a shared batch runs in a task of its own."""
+    turn: ContextVar[str | None] = ContextVar("turn", default=None)
+    seen: list[str | None] = []
+
+    async def remember_turn(context: Context, event: MessagePosted) -> None:
+        seen.append(turn.get())
+
+    hub.registry.on(MessagePosted)(remember_turn)
+    turn.set("this request")
+    assert await hub.handle(message(1), alone=True)
+    assert await hub.handle(message(2))
+    batched = None if db.serialises_writes else "this request"
+    assert seen == ["this request", batched]

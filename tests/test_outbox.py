@@ -209,3 +209,52 @@ async def test_updates_coalesce_while_pending(db: Database) -> None:
     assert await OutboxSender(db, {"test": messenger}, clock).deliver_due() == 1
     assert [(r, c.text) for r, c in messenger.updates] == [(ref, "5 votes")]
     assert messenger.posts == []
+
+
+async def test_a_post_that_landed_before_its_answer_was_lost_is_not_sent_again(
+    db: Database,
+) -> None:
+    clock, messenger = SettableClock(), RecordingMessenger(lost_answers=1)
+    await setup_and_join(db, messenger, clock, "alice")
+    sender = OutboxSender(db, {"test": messenger}, clock, jitter=lambda: 0.5)
+    await sender.deliver_due()  # posted, but the caller saw a timeout
+    [dm] = [r for r in await rows(db) if r.kind == "welcome"]
+    assert (dm.status, dm.attempts) == (outbox.PENDING, 1)
+    clock.advance(seconds=10)
+    await sender.deliver_due()  # looks before posting again, and finds it
+    [dm] = [r for r in await rows(db) if r.kind == "welcome"]
+    assert (dm.status, dm.sent_message_id) == (outbox.SENT, "1")
+    assert len(messenger.posts) == 1
+
+
+async def test_a_crash_after_the_post_landed_sends_nothing_twice(db: Database) -> None:
+    clock, messenger = SettableClock(), RecordingMessenger()
+    await setup_and_join(db, messenger, clock, "alice")
+    [dm] = [r for r in await rows(db) if r.kind == "welcome"]
+    async with db.transaction() as session:  # the process that crashed: claimed, then posted
+        claimed = await outbox.claim(session, dm.id, clock.now())
+    assert claimed is not None and not claimed.retry
+    await messenger.post("W1", Target("dm", "alice"), Card.from_json(claimed.card), claimed.tag)
+
+    restarted = OutboxSender(db, {"test": messenger}, clock)
+    assert await restarted.recover() == 1
+    await restarted.deliver_due()
+    [dm] = [r for r in await rows(db) if r.kind == "welcome"]
+    assert dm.status == outbox.SENT
+    assert len(messenger.posts) == 1
+
+
+async def test_a_message_queued_again_is_a_new_delivery(db: Database) -> None:
+    """Its earlier post must not pass for the new one: each delivery has its own tag."""
+    clock, messenger = SettableClock(), RecordingMessenger()
+    await setup_and_join(db, messenger, clock, "alice")
+    [dm] = [r for r in await rows(db) if r.kind == "welcome"]
+    async with db.transaction() as session:
+        first = await outbox.claim(session, dm.id, clock.now())
+        await outbox.finish(session, dm.id, status=outbox.SENT)
+        assert await outbox.requeue(session, dm.key, {"text": "again"}, clock.now())
+        clock.advance(seconds=1)
+        second = await outbox.claim(session, dm.id, clock.now())
+    assert first is not None and second is not None
+    assert first.tag != second.tag
+    assert not second.retry

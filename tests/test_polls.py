@@ -165,10 +165,10 @@ async def test_a_card_changed_after_the_sender_picked_the_row_is_the_one_sent(
         )
     claim = outbox.claim
 
-    async def vote_then_claim(session: object, message_id: int) -> bool:
+    async def vote_then_claim(session: object, message_id: int, now: datetime) -> object:
         async with db.transaction() as other:
             await outbox.replace_pending(other, "k", Card("2 votes").to_json())
-        return await claim(session, message_id)  # type: ignore[arg-type]
+        return await claim(session, message_id, now)  # type: ignore[arg-type]
 
     monkeypatch.setattr(outbox, "claim", vote_then_claim)
     await OutboxSender(db, {"test": messenger}, clock).deliver_due()

@@ -595,6 +595,30 @@ async def test_server_error_is_retried_later(clocked: HearthHarness) -> None:
     assert len(clocked.posts_to(DM)) == 1
 
 
+async def test_a_post_slack_took_before_a_lost_answer_is_not_posted_again(
+    clocked: HearthHarness,
+) -> None:
+    """Slack posted the DM but answered 500: the retry finds it by its metadata instead."""
+    clock = clocked.clock
+    assert clock is not None
+    await set_up_community(clocked)
+    clocked.fake.fail_next("chat.postMessage", status=500, after_handling=True)
+    await join(clocked)
+    await eventually(lambda: _attempted(clocked, 1), what="the 500 to be recorded")
+    assert len(clocked.fake.channel_messages(DM)) == 1  # it did land
+    assert (await welcome_row(clocked)).status == outbox.PENDING
+
+    clock.advance(seconds=5)
+    clocked.sender.wake()
+    await eventually(lambda: _status(clocked, outbox.SENT), what="the row to be marked sent")
+    [posted] = clocked.fake.channel_messages(DM)
+    assert (await welcome_row(clocked)).sent_message_id == posted["ts"]
+    assert len(clocked.fake.calls_to("chat.postMessage")) == 1
+    [looked] = clocked.fake.calls_to("conversations.history")
+    assert looked["include_all_metadata"] in (True, "true", "1", 1)
+    assert clocked.fake.violations == []
+
+
 async def test_permanent_failure_is_not_retried(clocked: HearthHarness) -> None:
     clock = clocked.clock
     assert clock is not None

@@ -122,8 +122,8 @@ class OutboxSender:
     async def _send(self, key: tuple[str, str, str], row: OutboxMessage) -> bool:
         """Attempt one row; False when the conversation should wait before the next."""
         async with self.db.transaction() as session:
-            card = await outbox.claim(session, row.id)
-            if card is None:
+            claimed = await outbox.claim(session, row.id, self.clock.now())
+            if claimed is None:
                 return True
             if row.target_kind == "dm":  # the member policy, at send time, for every DM
                 member = await _recipient(session, row)
@@ -148,7 +148,9 @@ class OutboxSender:
         messenger = self.messengers[row.platform]
         target = Target(row.target_kind, row.target_id, row.thread)  # type: ignore[arg-type]
         try:
-            ref = await _deliver(messenger, row.workspace, target, Card.from_json(card))
+            ref = await self._landed(messenger, row, target, claimed) or await _deliver(
+                messenger, row.workspace, target, Card.from_json(claimed.card), claimed.tag
+            )
         except RateLimited as error:
             retry_at = self.clock.now() + timedelta(seconds=error.retry_after)
             self._next_slot[key] = retry_at
@@ -183,17 +185,35 @@ class OutboxSender:
         )
         return True
 
+    async def _landed(
+        self, messenger: Messenger, row: OutboxMessage, target: Target, claimed: outbox.Claim
+    ) -> MessageRef | None:
+        """After an attempt whose outcome is unknown (a timeout, a 5xx, a crash mid-send): the
+        post, if that attempt did land. An update in place is safe to repeat, so not looked for."""
+        if not claimed.retry or target.kind == "update":
+            return None
+        try:
+            found = await messenger.find_posted(row.workspace, target, claimed.tag)
+        except PermanentFailure as error:  # cannot look (a missing scope?): send, not lose
+            log.warning("outbox %s: cannot look for an earlier attempt (%s)", row.key, error.code)
+            return None
+        if found is not None:
+            log.info("outbox %s had landed on an earlier attempt", row.key)
+        return found
+
     async def _finish(self, row: OutboxMessage, **values: object) -> None:
         async with self.db.transaction() as session:
             await outbox.finish(session, row.id, **values)
 
 
-async def _deliver(messenger: Messenger, workspace: str, target: Target, card: Card) -> MessageRef:
+async def _deliver(
+    messenger: Messenger, workspace: str, target: Target, card: Card, tag: str
+) -> MessageRef:
     if target.kind == "update" and target.thread:
         ref = MessageRef(target.id, target.thread)
         await messenger.update(workspace, ref, card)
         return ref
-    return await messenger.post(workspace, target, card)
+    return await messenger.post(workspace, target, card, tag)
 
 
 async def _recipient(session: AsyncSession, row: OutboxMessage) -> Member | None:

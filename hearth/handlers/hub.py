@@ -73,15 +73,17 @@ class Hearth:
         self._idle = asyncio.Event()
         self._idle.set()
 
-    async def handle(self, event: Event) -> bool:
+    async def handle(self, event: Event, *, alone: bool = False) -> bool:
         """Handle `event` and wait for it; False when it repeats one already handled.
 
         Where transactions run one at a time anyway (SQLite), listener events that arrive while
         one is running are handled together in the next, which costs one commit and a few
         multi-row statements instead of a round of each per event. Should anything in such a
         batch fail, it is rolled back and every event in it is handled again on its own.
+        A batch runs in a task of its own; `alone` keeps the event in the caller's task, for
+        an adapter whose messenger answers through the caller's context (a Teams turn).
         """
-        if self._batches(event):
+        if not alone and self._batches(event):
             done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
             self._enqueue(event, done)
             return await done

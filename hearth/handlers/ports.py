@@ -83,8 +83,21 @@ class Messenger(Protocol):
     min_send_interval: float
     """Seconds to leave between two bot-initiated sends into one conversation."""
 
-    async def post(self, workspace: str, target: Target, card: Card) -> MessageRef:
-        """Post to a channel, a thread, or a member's DM; returns where the message landed."""
+    async def post(
+        self, workspace: str, target: Target, card: Card, tag: str | None = None
+    ) -> MessageRef:
+        """Post to a channel, a thread, or a member's DM; returns where the message landed.
+
+        `tag` names the delivery (see `find_posted`); platforms that can carry it do.
+        """
+        ...
+
+    async def find_posted(self, workspace: str, target: Target, tag: str) -> MessageRef | None:
+        """The message posted to `target` with `tag`, if it is there.
+
+        Asked before trying again after an attempt whose outcome is unknown (a timeout, a 5xx,
+        a crash mid-send). None when it is not there, or when the platform cannot tell.
+        """
         ...
 
     async def update(self, workspace: str, ref: MessageRef, card: Card) -> None:

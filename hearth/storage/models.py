@@ -174,6 +174,8 @@ class OutboxMessage(Base):
     status: Mapped[str] = mapped_column(String(16), default="pending")
     due_at: Mapped[datetime]
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_at: Mapped[datetime | None]
+    """When this delivery was first attempted (cleared when the row is queued again)."""
     last_error: Mapped[str | None] = mapped_column(Text)
     sent_conversation: Mapped[str | None] = mapped_column(String(255))
     sent_message_id: Mapped[str | None] = mapped_column(String(255))

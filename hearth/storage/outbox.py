@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hearth.storage.db import insert_ignore
@@ -81,7 +83,15 @@ async def requeue(session: AsyncSession, key: str, card: dict[str, Any], due_at:
     result = await session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.key == key, OutboxMessage.status.in_((SENT, FAILED)))
-        .values(status=PENDING, card=card, due_at=due_at, attempts=0, last_error=None, sent_at=None)
+        .values(
+            status=PENDING,
+            card=card,
+            due_at=due_at,
+            attempts=0,
+            claimed_at=None,
+            last_error=None,
+            sent_at=None,
+        )
     )
     return result.rowcount == 1
 
@@ -121,16 +131,41 @@ async def next_due(session: AsyncSession, platforms: list[str]) -> datetime | No
     return await session.scalar(query.order_by(OutboxMessage.due_at).limit(1))
 
 
-async def claim(session: AsyncSession, message_id: int) -> dict[str, Any] | None:
-    """Take a pending message for delivery: its card as it is now (`replace_pending` may have
-    changed it since `due()` read the row), or None if another sender took it first."""
+@dataclass(frozen=True)
+class Claim:
+    """A message taken for delivery."""
+
+    card: dict[str, Any]
+    """The card as it is now (`replace_pending` may have changed it since `due()` read it)."""
+    tag: str
+    """Names this delivery (not the key: a message queued again is a new delivery), so a post
+    can be found on the platform after an attempt whose outcome is unknown."""
+    retry: bool
+    """An earlier attempt of this delivery was made: it may have reached the platform."""
+
+
+async def claim(session: AsyncSession, message_id: int, now: datetime) -> Claim | None:
+    """Take a pending message for delivery; None if another sender took it first."""
     result = await session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.id == message_id, OutboxMessage.status == PENDING)
-        .values(status=SENDING, attempts=OutboxMessage.attempts + 1)
-        .returning(OutboxMessage.card)
+        .values(
+            status=SENDING,
+            attempts=OutboxMessage.attempts + 1,
+            claimed_at=func.coalesce(
+                OutboxMessage.claimed_at, literal(now, OutboxMessage.claimed_at.type)
+            ),
+        )
+        .returning(
+            OutboxMessage.key, OutboxMessage.card, OutboxMessage.attempts, OutboxMessage.claimed_at
+        )
     )
-    return result.scalar_one_or_none()
+    row = result.one_or_none()
+    if row is None:
+        return None
+    key, card, attempts, claimed_at = row
+    digest = hashlib.sha256(f"{key}|{claimed_at.isoformat()}".encode()).hexdigest()
+    return Claim(card=card, tag=digest[:32], retry=attempts > 1)
 
 
 async def finish(session: AsyncSession, message_id: int, **values: Any) -> None:

@@ -15,13 +15,15 @@ parse. A failed check answers HTTP 400 ``{"ok": false, "error": "spec_violation"
 appended to ``fake.violations``.
 
 The spec (``../shared/specs/slack/web-api.openapi.json``) dates from 2021; newer parameters that
-slack_sdk can send (e.g. ``metadata`` for ``chat.postMessage``) are deliberately reported as
-unknown rather than silently accepted.
+slack_sdk can send are reported as unknown rather than silently accepted, except the few Hearth
+uses, which are listed with their documentation in ``SUPPLEMENTS`` and ``PARAMETER_SUPPLEMENTS``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import dataclasses
 import functools
 import json
 import re
@@ -124,6 +126,17 @@ SUPPLEMENTS: Mapping[str, MethodSpec] = MappingProxyType(
 )
 """Methods checked against Slack's documentation because the 2021 OpenAPI file lacks them."""
 
+PARAMETER_SUPPLEMENTS: Mapping[str, tuple[ParamSpec, ...]] = MappingProxyType(
+    {
+        # Message metadata (2022), documented at docs.slack.dev/messaging/message-metadata:
+        # posted with chat.postMessage, read back only when history is asked to include it.
+        "chat.postMessage": (ParamSpec("metadata", "formData", False, "string"),),
+        "conversations.history": (ParamSpec("include_all_metadata", "query", False, "boolean"),),
+        "conversations.replies": (ParamSpec("include_all_metadata", "query", False, "boolean"),),
+    }
+)
+"""Parameters newer than the 2021 OpenAPI file, checked against Slack's documentation."""
+
 
 @functools.lru_cache(maxsize=4)
 def load_method_specs(path: Path) -> Mapping[str, MethodSpec]:
@@ -154,6 +167,10 @@ def load_method_specs(path: Path) -> Mapping[str, MethodSpec]:
                 params=MappingProxyType(params),
                 token=token,
             )
+    for name, extra in PARAMETER_SUPPLEMENTS.items():
+        method = methods[name]
+        params = dict(method.params) | {param.name: param for param in extra}
+        methods[name] = dataclasses.replace(method, params=MappingProxyType(params))
     return MappingProxyType(methods | dict(SUPPLEMENTS))
 
 
@@ -177,6 +194,7 @@ class _InjectedFailure:
     status: int
     error: str
     retry_after: int | None
+    after_handling: bool = False
 
 
 class SlackApiException(Exception):
@@ -238,6 +256,7 @@ class FakeSlackApi:
             "conversations.join": self._conversations_join,
             "conversations.info": self._conversations_info,
             "conversations.history": self._conversations_history,
+            "conversations.replies": self._conversations_replies,
             "chat.postMessage": self._chat_post_message,
             "chat.update": self._chat_update,
             "chat.delete": self._chat_delete,
@@ -422,12 +441,15 @@ class FakeSlackApi:
         error: str | None = None,
         retry_after: int = 1,
         times: int = 1,
+        after_handling: bool = False,
     ) -> None:
         """Make the next ``times`` spec-valid calls to ``method`` fail.
 
         ``status`` defaults to 429 (``ratelimited`` with ``Retry-After``) or, when only ``error``
         is given, to 200 with ``{"ok": false, "error": error}``. Other statuses (e.g. 500) answer
-        ``{"ok": false, "error": error or "internal_error"}``.
+        ``{"ok": false, "error": error or "internal_error"}``. With ``after_handling`` the call
+        takes effect first (a message is posted) and only its answer fails, as when Slack did
+        the work but the response was lost.
         """
         if method not in self._methods:
             raise ValueError(f"{method!r} is not a method in the Slack spec")
@@ -436,7 +458,10 @@ class FakeSlackApi:
         if error is None:
             error = {429: "ratelimited", 200: "fatal_error"}.get(status, "internal_error")
         failure = _InjectedFailure(
-            status=status, error=error, retry_after=retry_after if status == 429 else None
+            status=status,
+            error=error,
+            retry_after=retry_after if status == 429 else None,
+            after_handling=after_handling,
         )
         queue = self._failures.setdefault(method, deque())
         queue.extend([failure] * times)
@@ -489,6 +514,9 @@ class FakeSlackApi:
         if queue:
             failure = queue.popleft()
             self.calls.append(Call(failed=True, **call_kwargs))
+            if failure.after_handling:
+                with contextlib.suppress(SlackApiException):
+                    self._handlers.get(method, _default_ok)(copy.deepcopy(params))
             headers = {}
             if failure.retry_after is not None:
                 headers["Retry-After"] = str(failure.retry_after)
@@ -783,21 +811,43 @@ class FakeSlackApi:
 
     def _conversations_history(self, params: dict[str, Any]) -> dict[str, Any]:
         channel = self._channel(params.get("channel"))["id"]
-        limit = int(params.get("limit") or 100)
-        oldest = float(params.get("oldest") or 0)
-        latest = float(params.get("latest") or "inf")
         top_level = [
             msg
             for msg in self.channel_messages(channel)
             if msg.get("thread_ts") in (None, msg["ts"]) or msg.get("subtype") == "thread_broadcast"
         ]
-        in_range = [m for m in reversed(top_level) if oldest < float(m["ts"]) < latest]
+        return self._page(list(reversed(top_level)), params) | {"pin_count": 0}
+
+    def _conversations_replies(self, params: dict[str, Any]) -> dict[str, Any]:
+        channel = self._channel(params.get("channel"))["id"]
+        parent = str(params.get("ts"))
+        if (channel, parent) not in self.messages:
+            raise SlackApiException("thread_not_found")
+        thread = [
+            msg
+            for msg in self.channel_messages(channel)
+            if msg["ts"] == parent or msg.get("thread_ts") == parent
+        ]  # oldest first, as Slack lists a thread
+        return self._page(thread, params)
+
+    @staticmethod
+    def _page(messages: list[dict[str, Any]], params: dict[str, Any]) -> dict[str, Any]:
+        """One page of `messages` (already in Slack's order), as history methods answer."""
+        limit = int(params.get("limit") or 100)
+        start = int(params.get("cursor") or 0)
+        oldest = float(params.get("oldest") or 0)
+        latest = float(params.get("latest") or "inf")
+        in_range = [m for m in messages if oldest < float(m["ts"]) < latest]
+        page = copy.deepcopy(in_range[start : start + limit])
+        if params.get("include_all_metadata") not in (True, "true", "1", 1):
+            for message in page:  # Slack leaves metadata out unless asked for it
+                message.pop("metadata", None)
+        more = start + limit < len(in_range)
         return {
             "ok": True,
-            "messages": copy.deepcopy(in_range[:limit]),
-            "has_more": len(in_range) > limit,
-            "pin_count": 0,
-            "response_metadata": {"next_cursor": ""},
+            "messages": page,
+            "has_more": more,
+            "response_metadata": {"next_cursor": str(start + limit) if more else ""},
         }
 
     def _chat_post_message(self, params: dict[str, Any]) -> dict[str, Any]:

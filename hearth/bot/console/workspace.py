@@ -50,6 +50,8 @@ class ConsoleWorkspace:
     time_zones: dict[str, str] = field(default_factory=dict)
     items: dict[int, Item] = field(default_factory=dict)
     muted: bool = False
+    posted: dict[str, MessageRef] = field(default_factory=dict)
+    """Posts by their delivery tag."""
 
     platform = PLATFORM
     command_prefix = "/cop"
@@ -94,11 +96,19 @@ class ConsoleWorkspace:
 
     # Messenger port
 
-    async def post(self, workspace: str, target: Target, card: Card) -> MessageRef:
+    async def post(
+        self, workspace: str, target: Target, card: Card, tag: str | None = None
+    ) -> MessageRef:
         conversation = f"dm:{target.id}" if target.kind == "dm" else target.id
         thread = int(target.thread) if target.thread else None
         item = self.add(conversation, "bot", render(card), card=card, thread=thread)
-        return MessageRef(conversation, str(item.number))
+        ref = MessageRef(conversation, str(item.number))
+        if tag is not None:
+            self.posted[tag] = ref
+        return ref
+
+    async def find_posted(self, workspace: str, target: Target, tag: str) -> MessageRef | None:
+        return self.posted.get(tag)
 
     async def update(self, workspace: str, ref: MessageRef, card: Card) -> None:
         root = self.items[int(ref.message_id)].root

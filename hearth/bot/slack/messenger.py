@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
@@ -30,6 +31,24 @@ TRANSIENT_ERRORS = frozenset(
 )
 
 
+LOOKBACK_PAGES = 5
+"""How many pages of 200 messages `find_posted` reads back before deciding a post never landed."""
+METADATA_EVENT = "hearth_outbox"
+
+
+def _metadata(tag: str) -> dict[str, Any]:
+    """Slack message metadata naming an outbox delivery."""
+    return {"event_type": METADATA_EVENT, "event_payload": {"delivery": tag}}
+
+
+def _delivery(message: dict[str, Any]) -> str | None:
+    """The outbox delivery tag a listed message carries, if it is one of Hearth's posts."""
+    metadata = message.get("metadata") or {}
+    if metadata.get("event_type") != METADATA_EVENT:
+        return None
+    return (metadata.get("event_payload") or {}).get("delivery")
+
+
 class SlackMessenger:
     """Posts, updates and looks people up through slack_sdk, mapping failures to ours."""
 
@@ -40,19 +59,51 @@ class SlackMessenger:
     def __init__(self, client: AsyncWebClient) -> None:
         self.client = client
 
-    async def post(self, workspace: str, target: Target, card: Card) -> MessageRef:
+    async def post(
+        self, workspace: str, target: Target, card: Card, tag: str | None = None
+    ) -> MessageRef:
         async with _translated():
-            channel = target.id
-            if target.kind == "dm":
-                opened = await self.client.conversations_open(users=target.id)
-                channel = opened["channel"]["id"]
             response = await self.client.chat_postMessage(
-                channel=channel,
+                channel=await self._conversation(target),
                 text=fallback_text(card),
                 blocks=blocks(card),
                 thread_ts=target.thread,
+                metadata=None if tag is None else _metadata(tag),
             )
             return MessageRef(response["channel"], response["ts"])
+
+    async def find_posted(self, workspace: str, target: Target, tag: str) -> MessageRef | None:
+        """Look through the latest messages (a thread's, when the post was a reply) for the
+        tag Hearth put in the post's message metadata."""
+        async with _translated():
+            channel = await self._conversation(target)
+            cursor = None
+            for _ in range(LOOKBACK_PAGES):
+                page = await self._history_page(channel, target.thread, cursor)
+                for message in page["messages"]:
+                    if _delivery(message) == tag:
+                        return MessageRef(channel, message["ts"])
+                cursor = (page.get("response_metadata") or {}).get("next_cursor")
+                if not page.get("has_more") or not cursor:
+                    break
+        return None
+
+    async def _conversation(self, target: Target) -> str:
+        """The channel id to post into: a member's DM is opened (or found) first."""
+        return await self._dm(target.id) if target.kind == "dm" else target.id
+
+    async def _dm(self, user: str) -> str:
+        opened = await self.client.conversations_open(users=user)
+        return str(opened["channel"]["id"])
+
+    async def _history_page(self, channel: str, thread: str | None, cursor: str | None) -> Any:
+        if thread:
+            return await self.client.conversations_replies(
+                channel=channel, ts=thread, include_all_metadata=True, limit=200, cursor=cursor
+            )
+        return await self.client.conversations_history(
+            channel=channel, include_all_metadata=True, limit=200, cursor=cursor
+        )
 
     async def update(self, workspace: str, ref: MessageRef, card: Card) -> None:
         async with _translated():
@@ -77,9 +128,8 @@ class SlackMessenger:
                     channel=channel, user=user, text=fallback_text(card), blocks=blocks(card)
                 )
             else:  # an action on the App Home (no channel, no response_url): their DM
-                opened = await self.client.conversations_open(users=user)
                 await self.client.chat_postMessage(
-                    channel=opened["channel"]["id"], text=fallback_text(card), blocks=blocks(card)
+                    channel=await self._dm(user), text=fallback_text(card), blocks=blocks(card)
                 )
 
     async def open_form(
@@ -94,9 +144,8 @@ class SlackMessenger:
         self, workspace: str, user: str, filename: str, content: bytes, comment: str
     ) -> None:
         async with _translated():
-            opened = await self.client.conversations_open(users=user)
             await self.client.files_upload_v2(
-                channel=opened["channel"]["id"],
+                channel=await self._dm(user),
                 filename=filename,
                 title=filename,
                 content=content,

@@ -230,9 +230,9 @@ class _Turn:
         turn = Turn(context, self.where.team or self.where.conversation)
         sender = activity.from_property
         turn.accounts[_member_id(sender)] = sender
-        with self.bot.messenger.during(turn):
+        with self.bot.messenger.during(turn):  # the turn is this task's: no shared batches
             for event in await self._events(context, turn):
-                await self.hub.handle(event)
+                await self.hub.handle(event, alone=True)
         if activity.type == ActivityTypes.invoke:  # an invoke is answered in its own response
             body = CARD_ACTION_DONE if activity.name == CARD_ACTION else None
             answer = InvokeResponse(status=200, body=body)

@@ -86,7 +86,9 @@ class TeamsMessenger:
         finally:
             self._turn.reset(token)
 
-    async def post(self, workspace: str, target: Target, card: Card) -> MessageRef:
+    async def post(
+        self, workspace: str, target: Target, card: Card, tag: str | None = None
+    ) -> MessageRef:
         async with _translated():
             if target.kind == "dm":
                 reference = await self._personal(workspace, target.id)
@@ -96,6 +98,10 @@ class TeamsMessenger:
                 thread = target.thread
             sent = await self._send(reference, _message(render.attachment(card)), thread)
         return MessageRef(reference.conversation.id, sent)
+
+    async def find_posted(self, workspace: str, target: Target, tag: str) -> MessageRef | None:
+        """Teams cannot tell: the Connector API lets a bot send activities, not list them."""
+        return None
 
     async def update(self, workspace: str, ref: MessageRef, card: Card) -> None:
         async with _translated():
