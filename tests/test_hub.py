@@ -192,3 +192,19 @@ async def test_an_event_handled_alone_stays_in_the_callers_context(
     assert await hub.handle(message(2))
     batched = None if db.serialises_writes else "this request"
     assert seen == ["this request", batched]
+
+
+async def test_a_full_backlog_refuses_and_recovers(
+    hub: Hearth, db: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    hub.backlog_limit = 2
+    taken = [hub.submit(message(n)) for n in range(4)]  # none handled yet: no await between
+    assert taken == [True, True, False, False]
+    assert hub.counts.refused == 2
+    assert [r.getMessage() for r in caplog.records].count(
+        "backlog full (2 events): refusing events"
+    ) == 1  # said once, not per event
+    assert await hub.drain(30)
+    assert await stored(db) == {"1.0", "1.1"}
+    assert hub.submit(message(9))  # room again
+    assert await hub.drain(30)

@@ -39,5 +39,6 @@ async def test_metrics_count_events_and_outbox_messages(sqlite_url: str) -> None
         assert values['hearth_events_total{outcome="handled"}'] == 2  # the command and the join
         assert values['hearth_events_total{outcome="repeat"}'] == 1
         assert values['hearth_events_total{outcome="failed"}'] == 0
+        assert values['hearth_events_total{outcome="refused"}'] == 0
         assert values['hearth_outbox_messages{status="pending"}'] == 1  # the 16:00 welcome post
         assert hearth.fake.violations == []

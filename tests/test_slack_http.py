@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from hearth.bot.app import HUB
 from hearth.handlers.community import DEFAULT_SEGMENTS
 from hearth.storage import outbox
 from hearth.storage.models import (
@@ -291,6 +292,28 @@ async def test_newcomer_gets_exactly_one_welcome_dm(hearth: HearthHarness) -> No
     await welcome_row(hearth)
     assert await hearth.sender.deliver_due() == 0
     assert len(hearth.posts_to(DM)) == 1
+
+
+async def test_a_full_backlog_answers_503_and_the_redelivery_is_handled_once(
+    sqlite_hearth: HearthHarness,
+) -> None:
+    hub = sqlite_hearth.client.app[HUB]  # type: ignore[index]
+    await set_up_community(sqlite_hearth)
+    payload = event_callback("member_joined_channel", user=NEWCOMER, channel=CHANNEL)
+    hub.backlog_limit = 0  # Hearth is as far behind as it will go
+    response = await sqlite_hearth.post_json(payload)
+    assert response.status == 503  # not acknowledged: Slack delivers it again
+    assert sqlite_hearth.outcomes(payload["event_id"]) == []
+    assert (
+        await sqlite_hearth.count(InboundEvent, InboundEvent.event_id == payload["event_id"]) == 0
+    )
+
+    hub.backlog_limit = 100
+    await sqlite_hearth.send_event(payload, retry_num=1)
+    await sqlite_hearth.send_event(payload, retry_num=2)
+    assert sqlite_hearth.outcomes(payload["event_id"]) == [True, False]
+    await eventually(lambda: sqlite_hearth.posts_to(DM), what="the welcome DM")
+    assert len(sqlite_hearth.posts_to(DM)) == 1
 
 
 async def test_leaving_and_rejoining_is_not_new(hearth: HearthHarness) -> None:

@@ -146,11 +146,12 @@ async def metrics(request: web.Request) -> web.Response:
     async with request.app[DATABASE].transaction() as session:
         statuses = await outbox.count_by_status(session)
     lines = [
-        "# HELP hearth_events_total Events handled since start-up, by outcome.",
+        "# HELP hearth_events_total Events since start-up, by outcome.",
         "# TYPE hearth_events_total counter",
         f'hearth_events_total{{outcome="handled"}} {counts.handled}',
         f'hearth_events_total{{outcome="repeat"}} {counts.repeats}',
         f'hearth_events_total{{outcome="failed"}} {counts.failed}',
+        f'hearth_events_total{{outcome="refused"}} {counts.refused}',
         "# HELP hearth_outbox_messages Outbox messages by status.",
         "# TYPE hearth_outbox_messages gauge",
         *(f'hearth_outbox_messages{{status="{s}"}} {n}' for s, n in sorted(statuses.items())),

@@ -23,6 +23,8 @@ log = logging.getLogger(__name__)
 
 BATCH_LIMIT = 1000
 """Most events handled in one shared transaction (see `Hearth.handle`)."""
+BACKLOG_LIMIT = 20_000
+"""Most submitted events waiting to be handled; beyond it `submit` refuses (see there)."""
 DIRECT = (CommandInvoked, ActionClicked, FormSubmitted)
 """Events a member is waiting on, with answers of their own: never batched."""
 
@@ -43,6 +45,8 @@ class Counts:
     handled: int = 0
     repeats: int = 0
     failed: int = 0
+    refused: int = 0
+    """Submitted while the backlog was full (the platform delivers them again)."""
 
 
 class Hearth:
@@ -56,8 +60,10 @@ class Hearth:
         clock: Clock,
         defaults: Defaults,
         on_enqueued: Callable[[], None] = lambda: None,
+        backlog_limit: int = BACKLOG_LIMIT,
     ) -> None:
         self.db = db
+        self.backlog_limit = backlog_limit
         self.registry = registry
         self.messengers = messengers
         self.clock = clock
@@ -67,6 +73,9 @@ class Hearth:
         self._batcher: asyncio.Task[None] | None = None
         self._background: set[asyncio.Task[bool]] = set()
         self._in_flight = 0
+        self._submitted = 0
+        """Submitted events not yet handled: the backlog `submit` keeps under its limit."""
+        self._refusing = False
         self.counts = Counts()
         self.observers: list[Callable[[Event, bool | BaseException], None]] = []
         """Told each event's outcome: True handled, False a repeat, or the error."""
@@ -98,20 +107,35 @@ class Hearth:
             self._finished(event, handled, error)
         return handled
 
-    def submit(self, event: Event) -> None:
-        """Handle `event` in the background, for input the platform has already been answered for.
+    def submit(self, event: Event) -> bool:
+        """Handle `event` in the background; False, doing nothing, when the backlog is full.
 
-        Nobody waits: a failure is logged and counted (/metrics), and `drain` still waits for it.
+        For input whose delivery is answered before it is handled (Slack's Events API): nobody
+        waits, a failure is logged and counted (/metrics), and `drain` still waits for it. A
+        refusal lets the adapter answer "try later" so the platform delivers it again, rather
+        than take in more than Hearth can store.
         """
+        if self._submitted >= self.backlog_limit:
+            if not self._refusing:
+                log.warning("backlog full (%d events): refusing events", self._submitted)
+            self.counts.refused += 1
+            self._refusing = True
+            return False
+        if self._refusing:
+            log.warning("backlog below its limit again: taking events")
+            self._refusing = False
+        self._submitted += 1
         if self._batches(event):
             self._enqueue(event, None)
-            return
+            return True
         task = asyncio.create_task(self.handle(event), name="hearth-event")
         self._background.add(task)
         task.add_done_callback(self._forget)
+        return True
 
     def _forget(self, task: asyncio.Task[bool]) -> None:
         self._background.discard(task)
+        self._submitted -= 1
         if not task.cancelled() and task.exception() is not None:
             log.error("a submitted event failed", exc_info=task.exception())
 
@@ -167,6 +191,7 @@ class Hearth:
         self._finished(item.event, handled, error)
         done = item.done
         if done is None:
+            self._submitted -= 1
             if error is not None:
                 log.error("a submitted event failed", exc_info=error)
         elif done.done():  # the caller gave up waiting
@@ -192,7 +217,9 @@ class Hearth:
                 for item in abandoned:
                     item.over = True
                     self._finished(item.event, error=asyncio.CancelledError())
-                    if item.done is not None:
+                    if item.done is None:
+                        self._submitted -= 1
+                    else:
                         item.done.cancel()
                 raise
 

@@ -65,7 +65,7 @@ def register(bolt: AsyncApp, hearth: Hearth, clock: Clock) -> None:
     (authorization, its own bot's events dropped, url_verification): it answers 200 and hands
     the event to the hub, as bolt's auto-acknowledging event listeners would, without their
     per-listener argument injection and task (about half of bolt's cost per event: see
-    bench/bolt_paths.py).
+    bench/bolt_paths.py). When the hub's backlog is full it answers 503, and Slack retries.
     Commands, clicks and form submissions are bolt listeners: each is acknowledged with ack().
     """
 
@@ -82,8 +82,8 @@ def register(bolt: AsyncApp, hearth: Hearth, clock: Clock) -> None:
             event = translate(body)
         except (KeyError, TypeError, ValueError) as error:
             return BoltResponse(status=400, body={"error": f"unreadable event: {error!r}"})
-        if event is not None:
-            hearth.submit(event)
+        if event is not None and not hearth.submit(event):  # Slack delivers it again later
+            return BoltResponse(status=503, body={"error": "busy: please deliver this again"})
         return BoltResponse(status=200, body="")
 
     @bolt.command(COMMAND)
