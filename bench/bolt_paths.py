@@ -56,8 +56,9 @@ class CountingHub:
     def __init__(self) -> None:
         self.events = 0
 
-    def submit(self, event: Event) -> None:
+    def submit(self, event: Event) -> bool:
         self.events += 1
+        return True
 
     async def handle(self, event: Event) -> bool:
         self.events += 1
