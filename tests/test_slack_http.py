@@ -25,7 +25,7 @@ from hearth.storage.models import (
     OutboxMessage,
 )
 from tests.conftest import shared_path
-from tests.fakes.slack_api import SPEC_MISSING_REASON, spec_available
+from tests.fakes.slack_api import BOT_ID, BOT_USER_ID, SPEC_MISSING_REASON, spec_available
 from tests.slack_helpers import (
     CHANNEL,
     FACILITATOR,
@@ -528,6 +528,22 @@ async def test_a_burst_of_messages_is_stored_once_each(hearth: HearthHarness) ->
         row = stored[payload["event"]["ts"]]
         assert (row.text, members[row.member_id]) == (f"message {n}", authors[n % len(authors)])
     assert await hearth.count(InboundEvent) == len(payloads)
+
+
+async def test_hearths_own_messages_are_acknowledged_and_not_handled(
+    hearth: HearthHarness,
+) -> None:
+    """Bolt drops the app's own events before Hearth's event middleware sees them."""
+    await set_up_community(hearth)
+    own = event_callback(
+        "message_channel", channel=CHANNEL, user=BOT_USER_ID, bot_id=BOT_ID, text="Welcome!"
+    )
+    response = await hearth.post_json(own)
+    assert response.status == 200
+    after = event_callback("message_channel", channel=CHANNEL, ts="1596184100.000100")
+    await hearth.send_event(after)  # handled in arrival order: the first is long decided
+    assert hearth.outcomes(own["event_id"]) == []
+    assert await hearth.count(InboundEvent, InboundEvent.event_id == own["event_id"]) == 0
 
 
 async def test_messages_outside_communities_are_not_stored(hearth: HearthHarness) -> None:
