@@ -15,7 +15,8 @@ from hearth.handlers.context import Defaults
 from hearth.handlers.events import ActionClicked, CommandInvoked
 from hearth.handlers.hub import Hearth
 from hearth.handlers.jobs import run_due_jobs
-from hearth.handlers.polls import PollSpec, check, parse_command, voter_key
+from hearth.handlers.poll_spec import PollSpec, check, parse_command
+from hearth.handlers.polls import voter_key
 from hearth.handlers.ports import Target
 from hearth.handlers.surveys import parse_question
 from hearth.storage import migrate, outbox

@@ -16,7 +16,8 @@ from hearth.bot.slack import render as slack
 from hearth.bot.teams import render as teams
 from hearth.handlers.cards import Card, Form
 from hearth.handlers.poll_cards import Question, Tally, poll_card, survey_card, survey_summary
-from hearth.handlers.polls import MAX_OPTION_LENGTH, MAX_OPTIONS, MAX_QUESTION_LENGTH, poll_form
+from hearth.handlers.poll_spec import MAX_OPTION_LENGTH, MAX_OPTIONS, MAX_QUESTION_LENGTH
+from hearth.handlers.polls import poll_form
 from hearth.handlers.surveys import MAX_ANSWER_LENGTH, MAX_QUESTIONS, answer_form, survey_form
 from hearth.storage.models import Community, Member, Poll
 

@@ -29,6 +29,7 @@ from hearth.handlers.poll_cards import (
     questions_of,
     survey_summary,
 )
+from hearth.handlers.poll_spec import MAX_OPTION_LENGTH, MAX_OPTIONS, MAX_QUESTION_LENGTH
 from hearth.handlers.registry import Registry
 from hearth.handlers.schedules import TimeError, parse_duration, parse_moment
 from hearth.storage import polls as stored
@@ -92,21 +93,21 @@ def parse_question(number: int, text: str) -> Question:
                 f"Question {number}: give at least two choices after the question, each after "
                 "a |, like `choice: Which format? | Talk | Workshop`."
             )
-        if len(options) > polls.MAX_OPTIONS:
+        if len(options) > MAX_OPTIONS:
             raise CommandError(
-                f"Question {number}: at most {polls.MAX_OPTIONS} choices (it has {len(options)})."
+                f"Question {number}: at most {MAX_OPTIONS} choices (it has {len(options)})."
             )
-        if any(len(o) > polls.MAX_OPTION_LENGTH for o in options):
+        if any(len(o) > MAX_OPTION_LENGTH for o in options):
             raise CommandError(
-                f"Question {number}: keep each choice to {polls.MAX_OPTION_LENGTH} characters."
+                f"Question {number}: keep each choice to {MAX_OPTION_LENGTH} characters."
             )
         if len({o.lower() for o in options}) < len(options):
             raise CommandError(f"Question {number}: each choice must be different.")
     rest = " ".join(rest.split())
     if not rest:
         raise CommandError(f"Question {number} has no question.")
-    if len(rest) > polls.MAX_QUESTION_LENGTH:
-        raise CommandError(f"Question {number}: keep it to {polls.MAX_QUESTION_LENGTH} characters.")
+    if len(rest) > MAX_QUESTION_LENGTH:
+        raise CommandError(f"Question {number}: keep it to {MAX_QUESTION_LENGTH} characters.")
     return Question(kind, rest, options)  # type: ignore[arg-type]
 
 
@@ -130,8 +131,8 @@ async def create_from_form(context: Context, event: FormSubmitted) -> None:
         if str(values[f"q{n}"]).strip()
     ]
     title = " ".join(str(values["title"]).split())
-    if len(title) > polls.MAX_QUESTION_LENGTH:
-        raise CommandError(f"Keep the title to {polls.MAX_QUESTION_LENGTH} characters.")
+    if len(title) > MAX_QUESTION_LENGTH:
+        raise CommandError(f"Keep the title to {MAX_QUESTION_LENGTH} characters.")
     closes = str(values["closes"])
     closes_at, close_after = None, None
     if closes:
