@@ -3,13 +3,16 @@
 Both servers run as subprocesses on free ports, against one fake Slack Web API served from this
 process. Each round drives `--events` events at `--concurrency` into the bare app, then into
 Hearth (alternately, `--rounds` times, to cancel machine noise), and measures per-request
-acknowledgement latency and events/s. For Hearth it also waits until its SQLite database (read
-directly, read-only) holds every event, and reports that "stored" throughput.
+acknowledgement latency and events/s, and each server process's CPU time per event. For Hearth
+it also waits until its database (read directly) holds every event, and reports that "stored"
+throughput. Hearth runs on SQLite, its default, or with `--postgres URL` on a fresh database on
+that PostgreSQL server (dropped afterwards).
 
 Target: Hearth at >= 0.8x the bare app's throughput with every event stored. Exits non-zero when
 an event was not acknowledged or not stored.
 
     .venv/bin/python bench/ingest.py [--events 10000] [--concurrency 32] [--rounds 5]
+        [--postgres postgresql+asyncpg://postgres@127.0.0.1:5432/postgres]
 """
 
 from __future__ import annotations
@@ -34,6 +37,8 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import aiohttp
+import asyncpg
+from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -220,34 +225,83 @@ async def drive(
     )
 
 
-def stored_count(connection: sqlite3.Connection, phase: int) -> int:
-    """Messages of `phase` in Hearth's SQLite file.
+COUNT_PHASE = (
+    "SELECT count(*) FROM messages WHERE community_id = "
+    "(SELECT id FROM communities WHERE channel = {0}) AND message_id BETWEEN {1} AND {2}"
+)
+"""Messages of one phase: a range over the (community, message id) index, so polling stays
+cheap however many messages earlier phases left (it shares the machine with the server)."""
 
-    A range over the (community, message id) index, so polling stays cheap however many
-    messages earlier phases left: it shares the machine with the server being measured.
-    """
-    query = (
-        "SELECT count(*) FROM messages WHERE community_id = "
-        "(SELECT id FROM communities WHERE channel = ?) AND message_id BETWEEN ? AND ?"
-    )
+
+def phase_bounds(phase: int) -> tuple[str, str, str]:
     stamp = 1_750_000_000 + phase
-    bounds = (CHANNEL, f"{stamp}.000000", f"{stamp}.999999")
-    return int(connection.execute(query, bounds).fetchone()[0])
+    return CHANNEL, f"{stamp}.000000", f"{stamp}.999999"
 
 
-async def wait_stored(database: Path, phase: int, events: int, started: float) -> tuple[int, float]:
+class SqliteStore:
+    """Hearth's default database: a SQLite file in the scratch folder, read directly."""
+
+    def __init__(self, scratch: Path) -> None:
+        self.path = scratch / "bench.db"
+        self.url = f"sqlite+aiosqlite:///{self.path}"
+        self._connection: sqlite3.Connection | None = None
+
+    async def count(self, phase: int) -> int:
+        if self._connection is None:  # the file exists once Hearth has started
+            self._connection = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=30)
+        query = COUNT_PHASE.format("?", "?", "?")
+        return int(self._connection.execute(query, phase_bounds(phase)).fetchone()[0])
+
+    async def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+
+
+class PostgresStore:
+    """A fresh database on the PostgreSQL server at `server_url`, dropped afterwards."""
+
+    def __init__(self, server_url: str) -> None:
+        self.server = make_url(server_url)
+        self.name = f"hearth_bench_{os.getpid()}"
+        self.url = self.server.set(database=self.name).render_as_string(hide_password=False)
+        self._admin: asyncpg.Connection | None = None
+        self._reader: asyncpg.Connection | None = None
+
+    def _dsn(self, database: str) -> str:
+        url = self.server.set(drivername="postgresql", database=database)
+        return url.render_as_string(hide_password=False)
+
+    async def open(self) -> None:
+        self._admin = await asyncpg.connect(self._dsn(self.server.database or "postgres"))
+        await self._admin.execute(f'CREATE DATABASE "{self.name}"')
+
+    async def count(self, phase: int) -> int:
+        if self._reader is None:
+            self._reader = await asyncpg.connect(self._dsn(self.name))
+        return int(
+            await self._reader.fetchval(COUNT_PHASE.format("$1", "$2", "$3"), *phase_bounds(phase))
+        )
+
+    async def close(self) -> None:
+        if self._reader is not None:
+            await self._reader.close()
+        if self._admin is not None:
+            await self._admin.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+            await self._admin.close()
+
+
+Store = SqliteStore | PostgresStore
+
+
+async def wait_stored(store: Store, phase: int, events: int, started: float) -> tuple[int, float]:
     """Poll the database until it holds all `events` of `phase`; (stored, seconds since start)."""
     deadline = time.monotonic() + STORE_TIMEOUT
     stored = 0
-    connection = sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=30)
-    try:
-        while time.monotonic() < deadline:
-            stored = stored_count(connection, phase)
-            if stored >= events:
-                break
-            await asyncio.sleep(STORE_POLL)
-    finally:
-        connection.close()
+    while time.monotonic() < deadline:
+        stored = await store.count(phase)
+        if stored >= events:
+            break
+        await asyncio.sleep(STORE_POLL)
     return stored, time.perf_counter() - started
 
 
@@ -281,22 +335,31 @@ async def set_up_community(http: aiohttp.ClientSession, hearth: Server, fake: Fa
 
 
 @contextlib.asynccontextmanager
-async def servers(fake: FakeSlackApi, scratch: Path) -> AsyncIterator[tuple[Server, Server, Path]]:
-    """The bare bolt app and `hearth serve`, both ready; plus Hearth's database file."""
-    database = scratch / "bench.db"
+async def servers(
+    fake: FakeSlackApi, scratch: Path, postgres: str | None
+) -> AsyncIterator[tuple[Server, Server, Store]]:
+    """The bare bolt app and `hearth serve`, both ready; plus Hearth's database."""
+    store: Store = SqliteStore(scratch) if postgres is None else PostgresStore(postgres)
+    if isinstance(store, PostgresStore):
+        await store.open()
     env = {
         "SLACK_BOT_TOKEN": TOKEN,
         "SLACK_SIGNING_SECRET": SECRET,
         "HEARTH_SECRET": "bench-" + "0" * 32,
         "SLACK_API_URL": fake.base_url,
-        "DATABASE_URL": f"sqlite+aiosqlite:///{database}",
+        "DATABASE_URL": store.url,
     }
     hearth_argv = [sys.executable, "-m", "hearth.bot.cli", "serve"]
-    with (
-        server("bare", [sys.executable, str(ROOT / "bench" / "bare_app.py")], env, scratch) as bare,
-        server("hearth", hearth_argv, env, scratch) as hearth,
-    ):
-        yield bare, hearth, database
+    try:
+        with (
+            server(
+                "bare", [sys.executable, str(ROOT / "bench" / "bare_app.py")], env, scratch
+            ) as bare,
+            server("hearth", hearth_argv, env, scratch) as hearth,
+        ):
+            yield bare, hearth, store
+    finally:
+        await store.close()
 
 
 async def run(args: argparse.Namespace) -> int:
@@ -308,7 +371,7 @@ async def run(args: argparse.Namespace) -> int:
             aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=args.concurrency + 4)
             ) as http,
-            servers(fake, scratch) as (bare, hearth, database),
+            servers(fake, scratch, args.postgres) as (bare, hearth, store),
         ):
             await asyncio.gather(wait_ready(http, bare), wait_ready(http, hearth))
             await set_up_community(http, hearth, fake)
@@ -317,7 +380,7 @@ async def run(args: argparse.Namespace) -> int:
             for target in (bare, hearth):
                 phase += 1
                 await drive(http, target, phase, WARMUP, args.concurrency)
-            await wait_stored(database, phase, WARMUP, time.perf_counter())
+            await wait_stored(store, phase, WARMUP, time.perf_counter())
 
             results: list[Phase] = []
             for round_number in range(1, args.rounds + 1):
@@ -328,7 +391,7 @@ async def run(args: argparse.Namespace) -> int:
                         acked_cpu = process_cpu(hearth.process.pid)
                         started = time.perf_counter() - result.seconds
                         result.stored, result.stored_seconds = await wait_stored(
-                            database, phase, args.events, started
+                            store, phase, args.events, started
                         )
                         result.server_cpu += process_cpu(hearth.process.pid) - acked_cpu
                     results.append(result)
@@ -410,6 +473,12 @@ def main() -> int:
     parser.add_argument("--events", type=int, default=10000, help="events per phase")
     parser.add_argument("--concurrency", type=int, default=32, help="requests in flight")
     parser.add_argument("--rounds", type=int, default=5, help="bare/hearth alternations")
+    parser.add_argument(
+        "--postgres",
+        metavar="URL",
+        help="run Hearth on a fresh database on this PostgreSQL server (default: SQLite), "
+        "e.g. postgresql+asyncpg://postgres@127.0.0.1:5432/postgres",
+    )
     return asyncio.run(run(parser.parse_args()))
 
 

@@ -15,11 +15,13 @@ from hearth.handlers import build_registry
 from hearth.handlers.context import Context, Defaults
 from hearth.handlers.events import CommandInvoked, Event, MessagePosted
 from hearth.handlers.hub import BATCH_LIMIT, Hearth
-from hearth.storage.db import Database
+from hearth.storage.db import Database, insert_ignore
 from hearth.storage.models import InboundEvent, Message
 from tests.recording import RecordingMessenger, SettableClock
+from tests.waiting import eventually
 
 BOOM = "boom"
+START = SettableClock().now()
 
 
 class Boom(Exception):
@@ -115,15 +117,25 @@ async def test_one_bad_event_does_not_cost_the_others(
     assert {"Ev98", "Ev99"}.isdisjoint(recorded)
 
 
+class _RollBack(Exception):
+    """Ends `writer_held`'s transaction without committing it."""
+
+
 @contextlib.asynccontextmanager
-async def writer_held(db: Database) -> AsyncIterator[None]:
-    """Another task holds a transaction (on SQLite: the writer) until the block ends."""
+async def writer_held(db: Database, *event_ids: str) -> AsyncIterator[None]:
+    """Another task's transaction that a batch with these events must wait for, rolled back
+    when the block ends: on SQLite it holds the writer; on PostgreSQL, the events' rows."""
     holding, release = asyncio.Event(), asyncio.Event()
 
     async def hold() -> None:
-        async with db.transaction():
-            holding.set()
-            await release.wait()
+        with contextlib.suppress(_RollBack):
+            async with db.transaction() as session:
+                for event_id in event_ids:
+                    row = {"platform": "test", "event_id": event_id, "received_at": START}
+                    await insert_ignore(session, InboundEvent, row)
+                holding.set()
+                await release.wait()
+                raise _RollBack
 
     holder = asyncio.create_task(hold())
     await holding.wait()
@@ -135,10 +147,9 @@ async def writer_held(db: Database) -> AsyncIterator[None]:
 
 
 async def test_drain_reports_events_still_running(hub: Hearth, db: Database) -> None:
-    async with writer_held(db):
+    async with writer_held(db, "Ev1"):
         hub.submit(message(1))
-        if db.serialises_writes:
-            assert not await hub.drain(0.05)
+        assert not await hub.drain(0.05)
     assert await hub.drain(30)
     assert await stored(db) == {"1.1"}
 
@@ -146,15 +157,13 @@ async def test_drain_reports_events_still_running(hub: Hearth, db: Database) -> 
 async def test_shutdown_mid_batch_answers_everyone_and_counts_the_loss(
     hub: Hearth, db: Database
 ) -> None:
-    if not db.serialises_writes:
-        pytest.skip("batches are SQLite's: PostgreSQL runs each event in its own transaction")
     seen = observe(hub)
-    async with writer_held(db):  # the batch waits for the writer; then the server stops
+    async with writer_held(db, "Ev1", "Ev2"):  # the batch waits; then the server stops
         waiting = asyncio.ensure_future(hub.handle(message(1)))
         hub.submit(message(2))
-        await asyncio.sleep(0.05)
         batcher = hub._batcher
         assert batcher is not None
+        await eventually(lambda: not hub._waiting, what="the batch to start")
         batcher.cancel()
         with pytest.raises(asyncio.CancelledError):
             await batcher
@@ -190,8 +199,7 @@ async def test_an_event_handled_alone_stays_in_the_callers_context(
     turn.set("this request")
     assert await hub.handle(message(1), alone=True)
     assert await hub.handle(message(2))
-    batched = None if db.serialises_writes else "this request"
-    assert seen == ["this request", batched]
+    assert seen == ["this request", None]
 
 
 async def test_a_full_backlog_refuses_and_recovers(

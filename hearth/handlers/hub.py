@@ -85,12 +85,13 @@ class Hearth:
     async def handle(self, event: Event, *, alone: bool = False) -> bool:
         """Handle `event` and wait for it; False when it repeats one already handled.
 
-        Where transactions run one at a time anyway (SQLite), listener events that arrive while
-        one is running are handled together in the next, which costs one commit and a few
-        multi-row statements instead of a round of each per event. Should anything in such a
-        batch fail, it is rolled back and every event in it is handled again on its own.
-        A batch runs in a task of its own; `alone` keeps the event in the caller's task, for
-        an adapter whose messenger answers through the caller's context (a Teams turn).
+        Listener events that arrive while a batch is running are handled together in the next
+        one, which costs one commit and a few multi-row statements instead of a round of each
+        per event. Should anything in a batch fail (on PostgreSQL, a deadlock with another
+        replica's batch, say), it is rolled back and every event in it is handled again on its
+        own. A batch runs in a task of its own; `alone` keeps the event in the caller's task,
+        for an adapter whose messenger answers through the caller's context (a Teams turn).
+        Commands, clicks and forms, which members wait on, are never batched.
         """
         if not alone and self._batches(event):
             done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
@@ -149,7 +150,7 @@ class Hearth:
         return True
 
     def _batches(self, event: Event) -> bool:
-        return self.db.serialises_writes and not isinstance(event, DIRECT)
+        return not isinstance(event, DIRECT)
 
     def _enqueue(self, event: Event, done: asyncio.Future[bool] | None) -> None:
         self._started()

@@ -71,11 +71,6 @@ class Database:
     def is_postgres(self) -> bool:
         return self.url.get_backend_name() == "postgresql"
 
-    @property
-    def serialises_writes(self) -> bool:
-        """True when this process's transactions run one at a time (SQLite)."""
-        return self._writer is not None
-
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """A session inside one transaction: committed on success, rolled back on error.
