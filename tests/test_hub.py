@@ -216,3 +216,29 @@ async def test_a_full_backlog_refuses_and_recovers(
     assert await stored(db) == {"1.0", "1.1"}
     assert hub.submit(message(9))  # room again
     assert await hub.drain(30)
+
+
+async def test_two_replicas_given_the_same_events_handle_each_once(
+    hub: Hearth, database_url: str
+) -> None:
+    """Slack retries to another replica: the same events, in opposite orders and concurrent
+    batches, are each handled once across the two."""
+    other_db = Database(database_url)
+    other = Hearth(
+        other_db, build_registry(), {"test": RecordingMessenger()}, SettableClock(), Defaults()
+    )
+    try:
+        seen = observe(hub)
+        seen_there = observe(other)
+        events = [message(n) for n in range(300)]
+        for event in events:
+            hub.submit(event)
+        for event in reversed(events):
+            other.submit(event)
+        assert await hub.drain(60) and await other.drain(60)
+        for event in events:
+            outcomes = seen[event.event_id] + seen_there[event.event_id]
+            assert sorted(outcomes, key=str) == [False, True], (event.event_id, outcomes)
+        assert await stored(hub.db) == {e.message_id for e in events}
+    finally:
+        await other_db.close()
