@@ -272,7 +272,10 @@ class PostgresStore:
         return url.render_as_string(hide_password=False)
 
     async def open(self) -> None:
-        self._admin = await asyncpg.connect(self._dsn(self.server.database or "postgres"))
+        try:
+            self._admin = await asyncpg.connect(self._dsn(self.server.database or "postgres"))
+        except (OSError, asyncpg.PostgresError) as error:
+            raise SystemExit(f"--postgres: cannot reach {self.server!r}: {error}") from error
         await self._admin.execute(f'CREATE DATABASE "{self.name}"')
 
     async def count(self, phase: int) -> int:
