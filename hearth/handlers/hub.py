@@ -71,7 +71,6 @@ class Hearth:
         self.on_enqueued = on_enqueued
         self._waiting: list[_Waiting] = []
         self._batcher: asyncio.Task[None] | None = None
-        self._background: set[asyncio.Task[bool]] = set()
         self._in_flight = 0
         self._submitted = 0
         """Submitted events not yet handled: the backlog `submit` keeps under its limit."""
@@ -126,19 +125,8 @@ class Hearth:
             log.warning("backlog below its limit again: taking events")
             self._refusing = False
         self._submitted += 1
-        if self._batches(event):
-            self._enqueue(event, None)
-            return True
-        task = asyncio.create_task(self.handle(event), name="hearth-event")
-        self._background.add(task)
-        task.add_done_callback(self._forget)
+        self._enqueue(event, None)  # the next batch, whatever its kind: nobody waits on it
         return True
-
-    def _forget(self, task: asyncio.Task[bool]) -> None:
-        self._background.discard(task)
-        self._submitted -= 1
-        if not task.cancelled() and task.exception() is not None:
-            log.error("a submitted event failed", exc_info=task.exception())
 
     async def drain(self, timeout: float) -> bool:
         """Wait until no event is being handled (at shutdown); False if `timeout` ran out."""
