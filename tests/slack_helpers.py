@@ -19,9 +19,10 @@ from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import func, select
 from sqlalchemy.sql import Select
 
-from hearth.bot.app import DATABASE, HUB, SENDER, init_app
+from hearth.bot.app import DATABASE, HUB, SENDER, SUPERVISOR, init_app
 from hearth.bot.outbox_sender import OutboxSender
 from hearth.bot.settings import Settings
+from hearth.bot.supervisor import Supervisor
 from hearth.handlers.events import Event
 from hearth.storage.db import Database
 from tests.conftest import shared_path
@@ -146,6 +147,10 @@ class HearthHarness:
     def sender(self) -> OutboxSender:
         return self.client.app[SENDER]  # type: ignore[index]
 
+    @property
+    def supervisor(self) -> Supervisor:
+        return self.client.app[SUPERVISOR]  # type: ignore[index]
+
     # -- requests
 
     async def post(self, body: bytes, headers: Mapping[str, str]) -> ClientResponse:
@@ -248,6 +253,7 @@ async def running_hearth(
     *,
     clock: SettableClock | None = None,
     users: Mapping[str, Mapping[str, Any]] = USERS,
+    supervisor: Supervisor | None = None,
 ) -> AsyncIterator[HearthHarness]:
     """Start the fake Web API and the real app (init_app) on free ports; stop both after."""
     async with FakeSlackApi(users=users) as fake:
@@ -257,7 +263,9 @@ async def running_hearth(
             slack_signing_secret=SIGNING_SECRET,
             slack_api_url=fake.base_url,
         )
-        client: TestClient[Any, Any] = TestClient(TestServer(init_app(settings, clock=clock)))
+        client: TestClient[Any, Any] = TestClient(
+            TestServer(init_app(settings, clock=clock, supervisor=supervisor))
+        )
         await client.start_server()
         try:
             harness = HearthHarness(client, fake, clock)

@@ -21,7 +21,7 @@ from aiohttp import web
 from botbuilder.integration.aiohttp import ConfigurationBotFrameworkAuthentication
 from sqlalchemy import select
 
-from hearth.bot.app import DATABASE, HUB, SENDER, init_app
+from hearth.bot.app import DATABASE, HUB, SENDER, SUPERVISOR, init_app
 from hearth.bot.outbox_sender import OutboxSender
 from hearth.bot.settings import Settings
 from hearth.bot.teams.auth import AuthenticationFactory, ReusedCredentialsFactory
@@ -173,7 +173,7 @@ async def serve_teams(
             app = init_app(settings, clock, teams_authentication=authentication(stub, credentials))
         async with running(app) as base:
             if stop_sender:
-                app[SENDER].stop()
+                await app[SUPERVISOR].stop_loop("outbox-sender")
             auth = None if emulator else stub
             yield TeamsHarness(
                 f"{base}/api/messages", app, http, connector, clock, auth, credentials

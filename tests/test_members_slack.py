@@ -201,7 +201,7 @@ async def test_cop_settings_opens_a_modal_filled_in_and_saves_it(hearth: HearthH
 
 async def test_a_deactivated_account_is_marked_and_never_messaged(hearth: HearthHarness) -> None:
     await hearth.command("setup Sharing delivery practice")
-    hearth.sender.stop()  # hold the welcome DM in the outbox
+    await hearth.supervisor.stop_loop("outbox-sender")  # hold the welcome DM in the outbox
     joined = event_callback("member_joined_channel", user=NEWCOMER, channel=CHANNEL)
     await hearth.send_event(joined)
     hearth.fake.users[NEWCOMER]["deleted"] = True

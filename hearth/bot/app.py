@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING
@@ -14,15 +13,17 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from hearth.bot.metrics import CONTENT_TYPE, Metrics
 from hearth.bot.outbox_sender import OutboxSender
 from hearth.bot.settings import Settings
 from hearth.bot.slack import adapter as slack_adapter
 from hearth.bot.slack.messenger import SlackMessenger
+from hearth.bot.startup import check_slack_token, upgrade_database
+from hearth.bot.supervisor import Supervisor
 from hearth.handlers import build_registry, retention
 from hearth.handlers.hub import Hearth
 from hearth.handlers.jobs import JobRunner
 from hearth.handlers.ports import Clock, Messenger, SystemClock
-from hearth.storage import migrate, outbox
 from hearth.storage.db import Database
 
 if TYPE_CHECKING:
@@ -31,15 +32,23 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SHUTDOWN_DRAIN_SECONDS = 20.0
+HEALTH_DATABASE_SECONDS = 5.0
+SENDER_STALL_SECONDS = 300.0
+"""The sender beats at least every 30 s when idle; a batch of sends may take minutes."""
+JOBS_STALL_SECONDS = 300.0
+"""The job runner beats every 5 s when idle; a long job (a retention purge) may take minutes."""
 
 SETTINGS = web.AppKey("settings", Settings)
 CLOCK = web.AppKey("clock", Clock)
 DATABASE = web.AppKey("database", Database)
 HUB = web.AppKey("hub", Hearth)
 SENDER = web.AppKey("sender", OutboxSender)
+SUPERVISOR = web.AppKey("supervisor", Supervisor)
+METRICS = web.AppKey("metrics", Metrics)
 SLACK_ROUTE = web.AppKey("slack_route", Callable[[web.Request], Awaitable[web.StreamResponse]])
 TEAMS_ROUTE = web.AppKey("teams_route", Callable[[web.Request], Awaitable[web.StreamResponse]])
 TEAMS_AUTHENTICATION = web.AppKey("teams_authentication", Callable)
+EVENT_OUTCOMES = {"repeats": "repeat"}
 
 
 def init_app(
@@ -47,14 +56,18 @@ def init_app(
     clock: Clock | None = None,
     *,
     teams_authentication: AuthenticationFactory | None = None,
+    supervisor: Supervisor | None = None,
 ) -> web.Application:
     """The aiohttp application: resources open in cleanup_ctx, in order, and close in reverse.
 
-    `teams_authentication` replaces the public-cloud Bot Framework authentication (tests).
+    `teams_authentication` replaces the public-cloud Bot Framework authentication, and
+    `supervisor` the one that runs the background loops (tests).
     """
     app = web.Application()
     app[SETTINGS] = settings
     app[CLOCK] = clock or SystemClock()
+    app[SUPERVISOR] = supervisor or Supervisor()
+    app[METRICS] = Metrics(app[SUPERVISOR])
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_hearth)
     app.router.add_get("/healthz", healthz)
@@ -70,7 +83,11 @@ def init_app(
 
 async def _database(app: web.Application) -> AsyncIterator[None]:
     db = Database(app[SETTINGS].database_url)
-    await migrate.upgrade(db)
+    try:
+        await upgrade_database(db)
+    except BaseException:
+        await db.close()
+        raise
     app[DATABASE] = db
     yield
     await db.close()
@@ -82,10 +99,12 @@ async def _hearth(app: web.Application) -> AsyncIterator[None]:
     bolt = None
     if settings.slack_enabled:
         client = AsyncWebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
+        authorize = slack_adapter.BotAuthorize(client)
+        await check_slack_token(authorize, settings.slack_api_url)  # a wrong token stops here
         messengers["slack"] = SlackMessenger(client)
         bolt = slack_adapter.bolt_app(
             AsyncWebClient(base_url=settings.slack_api_url),
-            slack_adapter.BotAuthorize(client),
+            authorize,
             settings.slack_signing_secret or "socket-mode",
         )
     teams = None
@@ -107,19 +126,20 @@ async def _hearth(app: web.Application) -> AsyncIterator[None]:
             await socket_mode.connect_async()
         else:
             app[SLACK_ROUTE] = slack_adapter.route(bolt, settings.slack_signing_secret or "")
-    delivering = asyncio.create_task(sender.run(), name="outbox-sender")
     await retention.schedule_purges(hub)
     jobs = JobRunner(hub)
-    running_jobs = asyncio.create_task(jobs.run(), name="due-jobs")
+    supervisor, metrics = app[SUPERVISOR], app[METRICS]
+    supervisor.add("outbox-sender", sender, stall_after=SENDER_STALL_SECONDS)
+    supervisor.add("due-jobs", jobs, stall_after=JOBS_STALL_SECONDS)
+    metrics.count("events", hub, "Events since start-up, by outcome.", rename=EVENT_OUTCOMES)
+    metrics.count("outbox_deliveries", sender, "Outbox delivery attempts since start-up.")
+    metrics.count("job_runs", jobs, "Due jobs run since start-up, by outcome.")
+    supervisor.start()
     yield
     if socket_mode is not None:
         await socket_mode.close_async()
     await hub.drain(SHUTDOWN_DRAIN_SECONDS)  # events Slack was told we have: store them
-    jobs.stop()
-    sender.stop()
-    await running_jobs
-    with contextlib.suppress(asyncio.CancelledError):
-        await delivering
+    await supervisor.stop()
 
 
 async def _slack_events(request: web.Request) -> web.StreamResponse:
@@ -131,29 +151,25 @@ async def _teams_messages(request: web.Request) -> web.StreamResponse:
 
 
 async def healthz(request: web.Request) -> web.Response:
-    """200 when the database answers, 503 when it does not."""
+    """200 when the database answers and every background loop runs; else 503 saying why."""
+    problems: dict[str, object] = {}
     try:
-        async with request.app[DATABASE].engine.connect() as connection:
-            await connection.execute(text("SELECT 1"))
+        async with asyncio.timeout(HEALTH_DATABASE_SECONDS):
+            async with request.app[DATABASE].engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
     except (SQLAlchemyError, OSError) as error:
-        return web.json_response({"ok": False, "database": str(error)}, status=503)
+        problems["database"] = str(error)
+    except TimeoutError:
+        problems["database"] = f"no answer within {HEALTH_DATABASE_SECONDS:.0f}s"
+    loops = request.app[SUPERVISOR].problems()
+    if loops:
+        problems["loops"] = loops
+    if problems:
+        return web.json_response({"ok": False, **problems}, status=503)
     return web.json_response({"ok": True})
 
 
 async def metrics(request: web.Request) -> web.Response:
-    """Prometheus text format: events by outcome since start-up, outbox messages by status."""
-    counts = request.app[HUB].counts
-    async with request.app[DATABASE].transaction() as session:
-        statuses = await outbox.count_by_status(session)
-    lines = [
-        "# HELP hearth_events_total Events since start-up, by outcome.",
-        "# TYPE hearth_events_total counter",
-        f'hearth_events_total{{outcome="handled"}} {counts.handled}',
-        f'hearth_events_total{{outcome="repeat"}} {counts.repeats}',
-        f'hearth_events_total{{outcome="failed"}} {counts.failed}',
-        f'hearth_events_total{{outcome="refused"}} {counts.refused}',
-        "# HELP hearth_outbox_messages Outbox messages by status.",
-        "# TYPE hearth_outbox_messages gauge",
-        *(f'hearth_outbox_messages{{status="{s}"}} {n}' for s, n in sorted(statuses.items())),
-    ]
-    return web.Response(text="\n".join(lines) + "\n", content_type="text/plain")
+    """Prometheus text format (prometheus-client): events, outbox, dead letters, loops, jobs."""
+    body = await request.app[METRICS].render(request.app[DATABASE], request.app[CLOCK].now())
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})

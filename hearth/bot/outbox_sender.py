@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import time
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 
@@ -56,6 +57,8 @@ class OutboxSender:
         self._next_slot: dict[tuple[str, str, str], datetime] = {}
         self._wake = asyncio.Event()
         self._stopping = False
+        self.heartbeat = time.monotonic()
+        """When the loop last showed a sign of life (read by the supervisor)."""
 
     def wake(self) -> None:
         """Something new was written: look now rather than at the next poll."""
@@ -84,6 +87,7 @@ class OutboxSender:
         """Deliver until `stop()`, sleeping until the next due time or a wake-up."""
         await self.recover()
         while not self._stopping:
+            self.heartbeat = time.monotonic()
             self._wake.clear()
             await self.deliver_due()
             delay = await self._seconds_until_next()

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -131,6 +132,13 @@ async def _run(hub: Hearth, job: DueJob) -> int:
     return 1
 
 
+@dataclass
+class JobCounts:
+    """Jobs run since start-up (served at /metrics)."""
+
+    ran: int = 0
+
+
 class JobRunner:
     """Runs due jobs until stopped: the server's loop around `run_due_jobs`."""
 
@@ -139,6 +147,9 @@ class JobRunner:
         self.poll_every = poll_every
         self._wake = asyncio.Event()
         self._stopping = False
+        self.counts = JobCounts()
+        self.heartbeat = time.monotonic()
+        """When the loop last showed a sign of life (read by the supervisor)."""
 
     def wake(self) -> None:
         """A job was scheduled: look again now."""
@@ -152,10 +163,11 @@ class JobRunner:
     async def run(self) -> None:
         """Run due jobs, sleeping until the next is due (at most `poll_every` seconds)."""
         while not self._stopping:
+            self.heartbeat = time.monotonic()
             self._wake.clear()
             delay = self.poll_every
             try:
-                await run_due_jobs(self.hub)
+                self.counts.ran += await run_due_jobs(self.hub)
                 upcoming = await next_job_due(self.hub.db, list(self.hub.messengers))
             except SQLAlchemyError:
                 log.warning("due jobs: database error; trying again shortly", exc_info=True)

@@ -298,6 +298,12 @@ class BotAuthorize(AsyncAuthorize):
         self.client = client
         self._identity: dict[str, Any] | None = None
 
+    async def identify(self) -> dict[str, Any]:
+        """The bot's identity (`auth.test`, once): at start-up, a wrong token fails here."""
+        if self._identity is None:
+            self._identity = dict((await self.client.auth_test()).data)  # type: ignore[arg-type]
+        return self._identity
+
     async def __call__(
         self,
         *,
@@ -307,9 +313,7 @@ class BotAuthorize(AsyncAuthorize):
         user_id: str | None,
         **_: Any,
     ) -> AuthorizeResult:
-        if self._identity is None:
-            self._identity = dict((await self.client.auth_test()).data)  # type: ignore[arg-type]
-        identity = self._identity
+        identity = await self.identify()
         return AuthorizeResult(
             enterprise_id=identity.get("enterprise_id"),
             team_id=identity.get("team_id"),
