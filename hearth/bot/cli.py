@@ -21,9 +21,9 @@ from hearth.bot.app import init_app
 from hearth.bot.console.script import ScriptError
 from hearth.bot.console.session import ConsoleSession
 from hearth.bot.settings import GUID, Settings, SettingsError
+from hearth.bot.startup import StartupError, upgrade_database
 from hearth.bot.teams import manifest
 from hearth.handlers import build_registry
-from hearth.storage import migrate
 from hearth.storage.db import Database
 
 SEMVER = re.compile(r"^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$")
@@ -49,7 +49,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         case "console":
             return console(settings, args.script, args.start, args.database)
         case "db":
-            asyncio.run(_upgrade(settings.database_url))
+            try:
+                asyncio.run(_upgrade(settings.database_url))
+            except StartupError as error:
+                return _refuse(error)
             print("database is up to date")
             return 0
         case "teams-package":
@@ -127,16 +130,24 @@ def teams_package(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _refuse(error: Exception) -> int:
+    """Hearth cannot start: one line on stderr, exit status 2."""
+    print(f"hearth: {error}", file=sys.stderr)
+    return 2
+
+
 def serve(settings: Settings, port: int | None) -> int:
     try:
         settings.check_can_serve()
     except SettingsError as error:
-        print(f"hearth: {error}", file=sys.stderr)
-        return 2
+        return _refuse(error)
     app = init_app(settings)
     app.on_startup.append(_freeze_heap)
-    # no per-request access log: a line per Slack event costs ~7% of CPU (bench/ingest.py)
-    web.run_app(app, host="0.0.0.0", port=port or settings.port, access_log=None)
+    try:
+        # no per-request access log: a line per Slack event costs ~7% of CPU (bench/ingest.py)
+        web.run_app(app, host="0.0.0.0", port=port or settings.port, access_log=None)
+    except StartupError as error:  # the database or a platform refused us before listening
+        return _refuse(error)
     return 0
 
 
@@ -153,7 +164,7 @@ async def _freeze_heap(app: web.Application) -> None:
 async def _upgrade(url: str) -> None:
     db = Database(url)
     try:
-        await migrate.upgrade(db)
+        await upgrade_database(db)
     finally:
         await db.close()
 
@@ -168,13 +179,21 @@ def console(
         url = database or (
             f"sqlite+aiosqlite:///{scratch}/console.db" if script else settings.database_url
         )
-        return asyncio.run(_console(url, settings, script, start or datetime.now(UTC)))
+        setting = "--database" if database else "DATABASE_URL"
+        try:
+            return asyncio.run(
+                _console(url, setting, settings, script, start or datetime.now(UTC))
+            )
+        except StartupError as error:
+            return _refuse(error)
 
 
-async def _console(url: str, settings: Settings, script: Path | None, start: datetime) -> int:
+async def _console(
+    url: str, setting: str, settings: Settings, script: Path | None, start: datetime
+) -> int:
     db = Database(url)
     try:
-        await migrate.upgrade(db)
+        await upgrade_database(db, setting)
         session = ConsoleSession(
             db, start.replace(second=0, microsecond=0), print, settings.defaults()
         )

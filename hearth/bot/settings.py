@@ -107,7 +107,14 @@ class Settings:
             raise SettingsError(f"HEARTH_SECRET must be at least {MIN_SECRET} characters long")
 
     def check_can_serve(self) -> None:
-        """Serving real workspaces needs the secret (the console and the emulator do not)."""
+        """Serving needs a platform, and real workspaces the secret (the emulator does not)."""
+        if not (self.slack_enabled or self.teams_enabled):
+            raise SettingsError(
+                "nothing to serve: set SLACK_BOT_TOKEN with SLACK_SIGNING_SECRET "
+                "(or SLACK_APP_TOKEN for Socket Mode) for Slack, or MICROSOFT_APP_ID with "
+                "MICROSOFT_APP_PASSWORD for Teams (HEARTH_TEAMS_EMULATOR=1 to try Teams locally); "
+                "`hearth console` needs neither"
+            )
         if self.secret is None and (self.slack_enabled or self.microsoft_app_id):
             raise SettingsError(
                 "HEARTH_SECRET is required to serve Slack or Teams (it keys anonymous votes); "

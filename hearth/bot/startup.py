@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 import aiohttp
 from alembic.util.exc import CommandError
 from slack_sdk.errors import SlackApiError
@@ -31,10 +33,19 @@ def database_error(url: str, error: BaseException, setting: str = "DATABASE_URL"
 async def upgrade_database(db: Database, setting: str = "DATABASE_URL") -> None:
     """Apply the migrations, or raise StartupError saying why the database cannot be used."""
     try:
+        _open_sqlite_file(db)
         await migrate.upgrade(db)
-    except DATABASE_ERRORS as error:
+    except (*DATABASE_ERRORS, sqlite3.Error) as error:
         url = db.url.render_as_string(hide_password=False)
         raise database_error(url, error, setting) from error
+
+
+def _open_sqlite_file(db: Database) -> None:
+    """Open a SQLite file once, directly: aiosqlite, failing to open one, leaves its worker
+    thread to report to an event loop that may be closed by then (a traceback on exit)."""
+    path = db.url.database
+    if db.url.get_backend_name() == "sqlite" and path and path != ":memory:":
+        sqlite3.connect(path).close()
 
 
 async def check_slack_token(authorize: BotAuthorize, api_url: str) -> None:
