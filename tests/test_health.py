@@ -117,7 +117,8 @@ async def test_after_a_database_outage_delivery_resumes_by_itself(postgres_url: 
 
             async def database_reported() -> bool:
                 status, body = await health(hearth)
-                return status == 503 and "database" in body
+                reason = str(body.get("database", ""))
+                return status == 503 and "is not currently accepting connections" in reason
 
             await eventually(database_reported, what="/healthz to report the database")
         finally:

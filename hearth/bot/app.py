@@ -18,7 +18,7 @@ from hearth.bot.outbox_sender import OutboxSender
 from hearth.bot.settings import Settings
 from hearth.bot.slack import adapter as slack_adapter
 from hearth.bot.slack.messenger import SlackMessenger
-from hearth.bot.startup import check_slack_token, upgrade_database
+from hearth.bot.startup import check_slack_token, database_reason, upgrade_database
 from hearth.bot.supervisor import Supervisor
 from hearth.handlers import build_registry, retention
 from hearth.handlers.hub import Hearth
@@ -158,7 +158,7 @@ async def healthz(request: web.Request) -> web.Response:
             async with request.app[DATABASE].engine.connect() as connection:
                 await connection.execute(text("SELECT 1"))
     except (SQLAlchemyError, OSError) as error:
-        problems["database"] = str(error)
+        problems["database"] = database_reason(error)
     except TimeoutError:
         problems["database"] = f"no answer within {HEALTH_DATABASE_SECONDS:.0f}s"
     loops = request.app[SUPERVISOR].problems()

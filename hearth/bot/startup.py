@@ -22,10 +22,15 @@ class StartupError(Exception):
     """Hearth cannot start; the message names the setting and the reason, in one line."""
 
 
+def database_reason(error: BaseException) -> str:
+    """Why a database call failed, in one line (the driver's words, not SQLAlchemy's wrapper)."""
+    reason = error.orig if isinstance(error, DBAPIError) and error.orig is not None else error
+    return " ".join(str(reason).split()) or type(reason).__name__
+
+
 def database_error(url: str, error: BaseException, setting: str = "DATABASE_URL") -> StartupError:
     """One line for a database Hearth cannot use: the setting, the URL (no password), why."""
-    reason = error.orig if isinstance(error, DBAPIError) and error.orig is not None else error
-    why = " ".join(str(reason).split()) or type(reason).__name__
+    why = database_reason(error)
     shown = make_url(url).render_as_string(hide_password=True)
     return StartupError(f"cannot use the database at {setting}={shown}: {why}")
 
