@@ -14,6 +14,7 @@ from hearth.bot.supervisor import Supervisor
 from tests.conftest import _postgres_database
 from tests.fakes.slack_api import SPEC_MISSING_REASON, spec_available
 from tests.slack_helpers import CHANNEL, NEWCOMER, HearthHarness, event_callback, running_hearth
+from tests.test_metrics import samples
 from tests.test_supervisor import Ahead
 from tests.waiting import eventually
 
@@ -121,6 +122,12 @@ async def test_after_a_database_outage_delivery_resumes_by_itself(postgres_url: 
                 return status == 503 and "is not currently accepting connections" in reason
 
             await eventually(database_reported, what="/healthz to report the database")
+            response = await hearth.client.get("/metrics")  # still served, without the database
+            assert response.status == 200
+            metrics = samples(await response.text())
+            assert metrics["hearth_database_up"] == 0
+            assert 'hearth_loop_restarts_total{loop="outbox-sender"}' in metrics
+            assert 'hearth_outbox_messages{status="pending"}' not in metrics
         finally:
             await outage(postgres_url, down=False)
         joined = event_callback("member_joined_channel", user=NEWCOMER, channel=CHANNEL)
@@ -131,4 +138,7 @@ async def test_after_a_database_outage_delivery_resumes_by_itself(postgres_url: 
             return await health(hearth) == (200, {"ok": True})
 
         await eventually(healthy, what="/healthz to recover")
+        assert (
+            samples(await (await hearth.client.get("/metrics")).text())["hearth_database_up"] == 1
+        )
         assert hearth.fake.violations == []

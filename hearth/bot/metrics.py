@@ -10,20 +10,27 @@ Three kinds of source feed it:
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import logging
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from datetime import datetime
 
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hearth.bot.supervisor import Supervisor
 from hearth.storage import outbox, stats
 from hearth.storage.db import Database
 
+log = logging.getLogger(__name__)
+
 CONTENT_TYPE = CONTENT_TYPE_LATEST
+DATABASE_SECONDS = 5.0
+"""How long a scrape waits for the database figures before serving the rest without them."""
 OUTBOX_STATUSES = (
     outbox.PENDING,
     outbox.SENDING,
@@ -94,21 +101,32 @@ class Metrics:
         self._dead_letters[source] = query
 
     async def render(self, db: Database, now: datetime) -> bytes:
-        """The Prometheus text exposition of everything, with fresh database figures."""
+        """The Prometheus text exposition of everything, with fresh database figures (when the
+        database answers: the rest is served without them)."""
+        up = GaugeMetricFamily("hearth_database_up", "1 when the database answered this scrape.")
+        try:
+            async with asyncio.timeout(DATABASE_SECONDS):
+                probed = await self._read(db, now)
+        except (SQLAlchemyError, OSError, TimeoutError) as error:
+            log.warning("/metrics without database figures: %s", error.__class__.__name__)
+            probed = []
+        up.add_metric([], 1 if probed else 0)
+        self._probed = [up, *probed]  # no await from here on: one scrape's figures together
+        return generate_latest(self.registry)
+
+    async def _read(self, db: Database, now: datetime) -> list[Metric]:
         probed: list[Metric] = []
+        dead = GaugeMetricFamily(
+            "hearth_dead_letters",
+            "Work that failed for good and waits for an operator, by where it is kept.",
+            labels=["source"],
+        )
         async with db.transaction() as session:
             for probe in self._probes:
                 probed.extend(await probe(session, now))
-            dead = GaugeMetricFamily(
-                "hearth_dead_letters",
-                "Work that failed for good and waits for an operator, by where it is kept.",
-                labels=["source"],
-            )
             for source, query in sorted(self._dead_letters.items()):
                 dead.add_metric([source], await query(session))
-        probed.append(dead)
-        self._probed = probed  # no await from here to the end: one scrape's figures together
-        return generate_latest(self.registry)
+        return [*probed, dead]
 
     def collect(self) -> Iterator[Metric]:
         """prometheus-client's collector protocol (called by `generate_latest`)."""
