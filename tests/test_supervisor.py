@@ -169,3 +169,38 @@ async def test_a_loop_waiting_to_restart_is_stopped_at_once() -> None:
     await eventually(lambda: not supervisor.status()["sender"].running)
     await supervisor.stop_loop("sender")
     assert loop.runs == 1
+
+
+class LongRunThenFail:
+    """Fails at once twice, then fails after running (by `clock`) for ten minutes."""
+
+    def __init__(self, clock: Ahead) -> None:
+        self.clock, self.runs, self.heartbeat = clock, 0, time.monotonic()
+
+    async def run(self) -> None:
+        self.runs += 1
+        if self.runs == 3:
+            self.clock.offset += 600
+        raise RuntimeError(f"run {self.runs}")
+
+    def stop(self) -> None:
+        pass
+
+
+async def test_the_backoff_starts_over_after_a_loop_ran_well() -> None:
+    clock = Ahead()
+    loop = LongRunThenFail(clock)
+    supervisor = Supervisor(first_backoff=0.01, max_backoff=60, monotonic=clock)
+    pauses: list[float] = []
+    pause = supervisor._pause
+
+    async def recorded(seconds: float) -> None:
+        pauses.append(seconds)
+        await pause(0.01)
+
+    supervisor._pause = recorded  # type: ignore[method-assign]
+    supervisor.add("sender", loop, stall_after=60)
+    supervisor.start()
+    await eventually(lambda: len(pauses) >= 4)
+    await supervisor.stop()
+    assert pauses[:4] == [0.01, 0.02, 0.01, 0.02]

@@ -165,22 +165,27 @@ class Supervisor:
     async def _supervise(self, supervised: _Supervised) -> None:
         backoff = self.first_backoff
         while not (self._stopping.is_set() or supervised.held):
-            supervised.running = True
-            supervised.started_at = self.monotonic()
+            supervised.running, supervised.started_at = True, self.monotonic()
+            error: Exception | None = None
             try:
                 await supervised.loop.run()
-            except Exception as error:  # the one place that must outlive any failure
-                supervised.last_error = f"{type(error).__name__}: {error}"
-                log.exception("loop %s failed; restarting in %.1fs", supervised.name, backoff)
-            else:
-                if self._stopping.is_set() or supervised.held:
-                    break
-                supervised.last_error = "run() returned without being stopped"
-                log.error("loop %s returned unasked; restarting in %.1fs", supervised.name, backoff)
+            except Exception as raised:  # the one place that must outlive any failure
+                error = raised
             finally:
                 supervised.running = False
+            if error is None and (self._stopping.is_set() or supervised.held):
+                return
             if self.monotonic() - supervised.started_at > self.max_backoff:
                 backoff = self.first_backoff  # it had been running well: start the backoff over
+            why = "run() returned without being stopped" if error is None else _one_line(error)
+            supervised.last_error = why
+            log.error(
+                "loop %s stopped (%s); restarting in %.1fs",
+                supervised.name,
+                why,
+                backoff,
+                exc_info=error,
+            )
             await self._pause(backoff)
             backoff = min(self.max_backoff, backoff * 2)
             if not (self._stopping.is_set() or supervised.held):
@@ -193,3 +198,7 @@ class Supervisor:
             await asyncio.wait_for(self._stopping.wait(), seconds)
         except TimeoutError:
             return
+
+
+def _one_line(error: Exception) -> str:
+    return " ".join(f"{type(error).__name__}: {error}".split())
