@@ -1,15 +1,55 @@
 """The neutral message model: handlers build cards, each platform's renderer draws them.
 
-Text may mention members as `<@member-id>`; `Card.names` maps those ids to display names for
-renderers that need them (the console, Teams).
+Card text is Hearth's own markup (`*bold*`, `` `code` ``, `_italic_`) and may mention members
+as `<@member-id>`; `Card.names` maps those ids to display names for renderers that need them
+(the console, Teams). Anything a person typed (a poll's question, a welcome template, a
+segment, a display name) goes in through `typed()`: it marks the text so that every renderer
+shows it as the characters typed, with no markup, no links and no mentions, except mentions of
+members the card names (Hearth resolved those). Each renderer escapes in one place, with
+`spans()`.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 ButtonStyle = Literal["default", "primary", "danger"]
+
+TYPED_START = "\ue000"
+TYPED_END = "\ue001"
+"""Private-use characters around typed text; `typed()` removes them from what it is given."""
+_MARKERS = re.compile(f"[{TYPED_START}{TYPED_END}]")
+_SPAN = re.compile(f"{TYPED_START}([^{TYPED_END}]*)(?:{TYPED_END}|$)")
+
+
+def typed(text: str) -> str:
+    """`text`, as typed by a person, marked so that renderers show it literally.
+
+    Each line is marked on its own, so text can be split into lines without losing a mark.
+    """
+    lines = _MARKERS.sub("", text).split("\n")
+    return "\n".join(f"{TYPED_START}{line}{TYPED_END}" if line else "" for line in lines)
+
+
+def spans(text: str) -> Iterator[tuple[bool, str]]:
+    """`(is_typed, chunk)` pieces of a card text, in order (an unclosed span runs to the end)."""
+    position = 0
+    for match in _SPAN.finditer(text):
+        if match.start() > position:
+            yield False, _MARKERS.sub("", text[position : match.start()])
+        if match.group(1):
+            yield True, match.group(1)
+        position = match.end()
+    if position < len(text):
+        yield False, _MARKERS.sub("", text[position:])
+
+
+def unmarked(text: str) -> str:
+    """The text without typed-text marks (where no markup is read: labels, plain text)."""
+    return _MARKERS.sub("", text)
 
 
 class Named(Protocol):
