@@ -2,11 +2,12 @@
 
 Card text is Hearth's own markup (`*bold*`, `` `code` ``, `_italic_`) and may mention members
 as `<@member-id>`; `Card.names` maps those ids to display names for renderers that need them
-(the console, Teams). Anything a person typed (a poll's question, a welcome template, a
-segment, a display name) goes in through `typed()`: it marks the text so that every renderer
-shows it as the characters typed, with no markup, no links and no mentions, except mentions of
-members the card names (Hearth resolved those). Each renderer escapes in one place, with
-`spans()`.
+(the console, Teams), and those in `Card.quiet` are shown by name without a notification.
+Anything a person typed (a poll's question, a welcome template, a segment, a display name)
+goes in through `typed()`: it marks the text so that every renderer shows it as the characters
+typed, with no markup, no links and no mentions, except mentions of members the card names
+(Hearth resolved those) or user mentions the platform resolved. Each renderer escapes in one
+place, with `spans()`. Labels, options and values are plain text everywhere: never marked.
 """
 
 from __future__ import annotations
@@ -134,6 +135,8 @@ class Card:
     text: str
     blocks: tuple[Block, ...] = ()
     names: dict[str, str] = field(default_factory=dict)
+    quiet: frozenset[str] = frozenset()
+    """Members mentioned by name only: their `<@id>` shows their name and notifies nobody."""
 
     def buttons(self) -> list[Button]:
         """Every button on the card, in order."""
@@ -141,11 +144,14 @@ class Card:
 
     def to_json(self) -> dict:
         """A JSON-ready form, for the outbox."""
-        return {
+        data = {
             "text": self.text,
             "names": self.names,
             "blocks": [_block_json(b) for b in self.blocks],
         }
+        if self.quiet:
+            data["quiet"] = sorted(self.quiet)
+        return data
 
     @classmethod
     def from_json(cls, data: dict) -> Card:
@@ -153,6 +159,7 @@ class Card:
         return cls(
             text=data["text"],
             names=dict(data.get("names", {})),
+            quiet=frozenset(data.get("quiet", ())),
             blocks=tuple(_block_from_json(b) for b in data.get("blocks", [])),
         )
 

@@ -96,9 +96,7 @@ class Template:
 def _unknown(name: str, names: Collection[str]) -> str:
     bare = re.split(r"[:!\[.]", name, maxsplit=1)[0].strip()
     if bare in names and bare != name:
-        return (
-            f"Placeholders take nothing after the name: write {{{bare}}} instead of {{{name}}}."
-        )
+        return f"Placeholders take nothing after the name: write {{{bare}}} instead of {{{name}}}."
     shown = "{" + name + "}" if len(name) <= 40 else "{" + name[:40] + "…}"
     return f"Unknown placeholder {shown}; use {_listed(names)}."
 

@@ -167,14 +167,15 @@ async def _refresh_welcome_post(context: Context, community: Community, due: dat
 def welcome_post_card(newcomers: list[Member]) -> Card:
     """The public post. Newcomers who stopped Hearth's messages are named without a mention,
     so the post does not notify them."""
-    mentions = [typed(m.name) if m.unsolicited_dms_off else f"<@{m.user_id}>" for m in newcomers]
+    mentions = [f"<@{m.user_id}>" for m in newcomers]
     listed = (
         mentions[0] if len(mentions) == 1 else ", ".join(mentions[:-1]) + " and " + mentions[-1]
     )
     return Card(
         f"🎉 Please welcome our newest {'member' if len(mentions) == 1 else 'members'}: {listed}!",
         (ContextLine("Say hello in the thread — and newcomers, tell us what you work on."),),
-        names=names_of([m for m in newcomers if not m.unsolicited_dms_off]),
+        names=names_of(newcomers),
+        quiet=frozenset(m.user_id for m in newcomers if m.unsolicited_dms_off),
     )
 
 
@@ -283,9 +284,7 @@ async def set_interests(context: Context, args: Args) -> None:
     community.interests = _choices(args)
     context.reply_privately(
         Card(
-            "Newcomers now pick interests from: "
-            + ", ".join(map(typed, community.interests))
-            + "."
+            "Newcomers now pick interests from: " + ", ".join(map(typed, community.interests)) + "."
         )
     )
 

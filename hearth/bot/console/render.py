@@ -20,9 +20,16 @@ def mentions_as_names(text: str) -> str:
 
 
 def render(card: Card) -> list[str]:
-    """The headline first, then one indented line per line of every block."""
+    """The headline first, then one indented line per line of every block; members mentioned
+    quietly (`Card.quiet`) are shown by name, without the `@`."""
+
+    def shown(text: str) -> str:
+        for user in card.quiet:
+            text = text.replace(f"<@{user}>", card.names.get(user) or "someone")
+        return mentions_as_names(text)
+
     head, *more = card.text.splitlines() or [""]
-    lines = [mentions_as_names(head), *(INDENT + mentions_as_names(line) for line in more)]
+    lines = [shown(head), *(INDENT + shown(line) for line in more)]
     for block in card.blocks:
         match block:
             case Section(text, fields):
@@ -31,7 +38,7 @@ def render(card: Card) -> list[str]:
                 body = [f"({line})" for line in text.splitlines()]
             case Actions(buttons):
                 body = [" ".join(f"[{'✓ ' if b.selected else ''}{b.label}]" for b in buttons)]
-        lines += [INDENT + mentions_as_names(line) for line in body if line.strip()]
+        lines += [INDENT + shown(line) for line in body if line.strip()]
     return lines
 
 

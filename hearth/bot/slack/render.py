@@ -57,9 +57,7 @@ def blocks(card: Card) -> list[dict[str, Any]]:
             case Section(text, fields):
                 out.append(_section(card, text, fields))
             case ContextLine(text):
-                out.append(
-                    {"type": "context", "elements": [_mrkdwn(card, text, MAX_SECTION_TEXT)]}
-                )
+                out.append({"type": "context", "elements": [_mrkdwn(card, text, MAX_SECTION_TEXT)]})
             case Actions(buttons):
                 for start in range(0, len(buttons), MAX_ACTION_ELEMENTS):
                     chunk = buttons[start : start + MAX_ACTION_ELEMENTS]
@@ -71,24 +69,36 @@ def blocks(card: Card) -> list[dict[str, Any]]:
 
 def fallback_text(card: Card) -> str:
     """The notification text."""
-    return _clip(mrkdwn(card.text, card.names), MAX_FALLBACK_TEXT)
+    return _clip(mrkdwn(card.text, card.names, card.quiet), MAX_FALLBACK_TEXT)
 
 
-def mrkdwn(text: str, names: dict[str, str]) -> str:
+def mrkdwn(text: str, names: dict[str, str], quiet: frozenset[str] = frozenset()) -> str:
     """Card text as Slack mrkdwn: typed text escaped, no broadcasts (see the module's doc)."""
     return "".join(
-        _typed(chunk, names) if is_typed else chunk.replace("<!", "&lt;!")
+        _typed(chunk, names, quiet) if is_typed else _markup(chunk, names, quiet)
         for is_typed, chunk in spans(text)
     )
 
 
-def _typed(text: str, names: dict[str, str]) -> str:
+def _markup(text: str, names: dict[str, str], quiet: frozenset[str]) -> str:
+    def mention(match: re.Match[str]) -> str:
+        user = match.group(1)
+        return _escape(names.get(user) or "someone") if user in quiet else match.group(0)
+
+    return MENTION.sub(mention, text.replace("<!", "&lt;!"))
+
+
+def _typed(text: str, names: dict[str, str], quiet: frozenset[str]) -> str:
     out, position = [], 0
     for match in MENTION.finditer(text):
         out.append(_escape(text[position : match.start()]))
         user = match.group(1)
-        live = user in names or USER_ID.fullmatch(user)
-        out.append(f"<@{user}>" if live else _escape(match.group(0)))
+        if user in quiet:
+            out.append(_escape(names.get(user) or "someone"))
+        elif user in names or USER_ID.fullmatch(user):
+            out.append(f"<@{user}>")
+        else:
+            out.append(_escape(match.group(0)))
         position = match.end()
     out.append(_escape(text[position:]))
     return "".join(out)
@@ -128,7 +138,7 @@ def _button(button: Button, index: int) -> dict[str, Any]:
 
 
 def _mrkdwn(card: Card, text: str, limit: int) -> dict[str, str]:
-    return {"type": "mrkdwn", "text": _clip(mrkdwn(text, card.names), limit)}
+    return {"type": "mrkdwn", "text": _clip(mrkdwn(text, card.names, card.quiet), limit)}
 
 
 def _clip(text: str, limit: int) -> str:

@@ -54,7 +54,7 @@ CODE = re.compile(r"`([^`\n]+)`")
 STYLES = {"primary": "positive", "danger": "destructive"}
 SLOT_START, SLOT_END = "\ue002", "\ue003"
 SLOT = re.compile(f"{SLOT_START}(\\d+){SLOT_END}")
-MARKDOWN = re.compile(r"([\\`*_~\[\]<>|#])")
+MARKDOWN = re.compile(r"([\\`*_~\[\]<>])")
 LIST_START = re.compile(r"(?m)^(\s*)([-+]|\d+\.)(?=\s|$)")
 """Characters that Adaptive Card Markdown (or Teams' mention matching) would read."""
 
@@ -73,8 +73,9 @@ def display_name(name: str) -> str:
 class _Mentions:
     """Turns `<@id>` into `<at>Name</at>` and collects one mention entity per person."""
 
-    def __init__(self, names: dict[str, str]) -> None:
+    def __init__(self, names: dict[str, str], quiet: frozenset[str] = frozenset()) -> None:
         self.names = names
+        self.quiet = quiet
         self.entities: dict[str, dict[str, Any]] = {}
 
     def text(self, raw: str) -> str:
@@ -105,6 +106,8 @@ class _Mentions:
     def _mention(self, match: re.Match[str]) -> str:
         user_id, label = match.group(1), match.group(2)
         name = display_name(self.names[user_id]) if self.names.get(user_id) else ""
+        if user_id in self.quiet:
+            return escape_markdown(name or "someone")
         if not name:
             return escape_markdown(f"@{label or user_id}")
         entity = self.entities.get(user_id)
@@ -130,7 +133,7 @@ def form_attachment(form: Form) -> dict[str, Any]:
 
 def adaptive_card(card: Card) -> dict[str, Any]:
     """The card as an Adaptive Card 1.5 (with Teams' `msteams` extension for mentions)."""
-    mentions = _Mentions(card.names)
+    mentions = _Mentions(card.names, card.quiet)
     body: list[dict[str, Any]] = _text_blocks(mentions.text(card.text))
     for block in card.blocks:
         match block:
@@ -169,7 +172,10 @@ def form_card(form: Form) -> dict[str, Any]:
 def fallback_text(card: Card) -> str:
     """The notification text (mentions shown as names, never as mentions)."""
     text = MENTION.sub(
-        lambda m: "@" + display_name(card.names.get(m.group(1), m.group(2) or m.group(1))),
+        lambda m: (
+            ("" if m.group(1) in card.quiet else "@")
+            + display_name(card.names.get(m.group(1), m.group(2) or m.group(1)))
+        ),
         unmarked(card.text),
     )
     return _clip(text, MAX_FALLBACK)
