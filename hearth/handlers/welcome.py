@@ -129,6 +129,22 @@ async def forget_newcomer(context: Context, member: Member) -> None:
             await _refresh_welcome_post(context, community, due)
 
 
+async def refresh_posts_naming(context: Context, member: Member) -> None:
+    """Rewrite the welcome posts still to come that name the member, after they stopped or
+    resumed Hearth's messages (a post names them with or without a ping)."""
+    upcoming = await context.session.execute(
+        select(Membership.public_welcome_due, Community)
+        .join(Community, Community.id == Membership.community_id)
+        .where(
+            Membership.member_id == member.id,
+            Membership.left_at.is_(None),
+            Membership.public_welcome_due > context.now(),
+        )
+    )
+    for due, community in list(upcoming):
+        await _refresh_welcome_post(context, community, due)
+
+
 def next_welcome_post(community: Community, now: datetime, hour: int) -> datetime:
     """The next daily welcome-post time (community local time) strictly after `now`."""
     zone = ZoneInfo(community.timezone)
@@ -333,12 +349,14 @@ async def toggle_interest(context: Context, event: ActionClicked) -> None:
 async def stop_messages(context: Context, event: ActionClicked) -> None:
     community, member, _ = await _clicked(context, event)
     member.unsolicited_dms_off = True
+    await refresh_posts_naming(context, member)
     await _show_choices(context, event, community, member)
 
 
 async def resume_messages(context: Context, event: ActionClicked) -> None:
     community, member, _ = await _clicked(context, event)
     member.unsolicited_dms_off = False
+    await refresh_posts_naming(context, member)
     await _show_choices(context, event, community, member)
 
 

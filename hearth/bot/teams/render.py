@@ -107,7 +107,7 @@ class _Mentions:
         user_id, label = match.group(1), match.group(2)
         name = display_name(self.names[user_id]) if self.names.get(user_id) else ""
         if user_id in self.quiet:
-            return escape_markdown(name or "someone")
+            return escape_markdown(unmarked(self.names.get(user_id) or "someone"))
         if not name:
             return escape_markdown(f"@{label or user_id}")
         entity = self.entities.get(user_id)
