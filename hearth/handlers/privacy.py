@@ -4,10 +4,14 @@ Each feature declares what it stores about members with `registry.personal(name,
 forget=…)`; my-data has one section per declaration and forget-me runs every `forget` before
 erasing the member record itself. Here are the core sections and the erasure: in one
 transaction, the member's settings, memberships, facilitator roles, DMs and conversation
-references go; messages they wrote stay for the threads others are in, without an author; their
-name and mentions are replaced by "a former member" in stored messages, cards and the audit log;
-the member record goes; and a tombstone with no identity in it (`policy.forgotten_key`) lets
-Hearth treat them as a stranger who asked for silence if they come back.
+references go; Hearth's copies of messages they wrote keep their place in threads without an
+author or text; their mentions (`<@id>`, structured, never words that happen to be their name)
+become "a former member" in every text column of every table (others' messages, polls, a
+community's welcome template, segments and interests, cards, the audit log), and their id and
+name go from Hearth's own records (a card's names, a job's payload); polls whose text changed
+are shown again; the member record goes; and a tombstone with no identity in it
+(`policy.forgotten_key`) lets Hearth treat them as a stranger who asked for silence if they
+come back.
 """
 
 from __future__ import annotations
@@ -257,9 +261,9 @@ async def _ask(context: Context) -> None:
                 Section(
                     "Hearth will delete your profile and settings, your community memberships "
                     "and facilitator roles, the messages it sent you, your votes and survey "
-                    "answers that carry your name, and your name wherever it stored it. "
-                    "Messages you wrote in a community stay for the threads others are in, "
-                    "without your name."
+                    "answers that carry your name, and your name and mentions of you wherever "
+                    "it stored them. Its copies of messages you wrote lose their text (the "
+                    "messages stay where you posted them, for you to delete there)."
                 ),
                 Section(
                     "Afterwards Hearth treats you as a stranger and never messages you "
