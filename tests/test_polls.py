@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 
 from hearth.bot.outbox_sender import OutboxSender
 from hearth.handlers import build_registry
-from hearth.handlers.cards import Card
+from hearth.handlers.cards import Card, unmarked
 from hearth.handlers.commands import UsageError
 from hearth.handlers.context import Defaults
 from hearth.handlers.events import ActionClicked, CommandInvoked
@@ -75,10 +75,10 @@ async def test_closing_and_recurring_survive_a_restart(database_url: str) -> Non
     assert await run_due_jobs(hearth) == 0
     await sender.deliver_due()
     ((ref, final),) = [(r, c) for r, c in messenger.updates if c.text.startswith("📊 Final")]
-    assert final.text == "📊 Final result: Lunch?"
+    assert unmarked(final.text) == "📊 Final result: Lunch?"
     assert final.buttons() == []
     assert ref == messenger.updates[0][0]
-    assert [c.text for _, c in messenger.posts] == ["📊 Lunch?", "📊 Standup?"]
+    assert [unmarked(c.text) for _, c in messenger.posts] == ["📊 Lunch?", "📊 Standup?"]
     async with restarted.transaction() as session:
         jobs = sorted(j.key for j in await session.scalars(select(DueJob)))
         lunch = await session.get(Poll, 1)
@@ -115,7 +115,7 @@ async def test_a_vote_while_the_post_is_in_flight_is_shown_once_it_lands(db: Dat
     await OutboxSender(db, {"test": messenger}, clock).deliver_due()
     ((ref, card),) = messenger.updates
     assert (ref.conversation, ref.message_id) == ("C1", "99")
-    assert "Salad ▇▇▇▇▇▇▇▇▇▇ 1 · 100%" in card.blocks[0].text  # type: ignore[union-attr]
+    assert "Salad ▇▇▇▇▇▇▇▇▇▇ 1 · 100%" in unmarked(card.blocks[0].text)  # type: ignore[union-attr]
 
 
 async def test_updates_are_sent_at_most_every_two_seconds(db: Database) -> None:

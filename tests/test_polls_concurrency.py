@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from hearth.bot.outbox_sender import OutboxSender
 from hearth.handlers import build_registry
-from hearth.handlers.cards import Card
+from hearth.handlers.cards import Card, unmarked
 from hearth.handlers.context import Defaults
 from hearth.handlers.events import ActionClicked, CommandInvoked
 from hearth.handlers.hub import Hearth
@@ -67,7 +67,7 @@ async def test_a_crowd_voting_at_once_is_counted_exactly(db: Database, flags: st
     assert row.status == outbox.PENDING
     card = Card.from_json(row.card)
     assert "200 votes" in card.blocks[-1].text  # type: ignore[union-attr]
-    lines = card.blocks[0].text.splitlines()  # type: ignore[union-attr]
+    lines = unmarked(card.blocks[0].text).splitlines()  # type: ignore[union-attr]
     assert [line.partition(" — ")[0] for line in lines] == [
         "Pizza ▇▇▇ 67 · 34%",
         "Salad ▇▇▇ 67 · 34%",

@@ -12,6 +12,7 @@ with a recording messenger, and every card they produce is rendered on both plat
 from __future__ import annotations
 
 import contextlib
+import html
 import json
 import re
 from importlib import metadata
@@ -26,7 +27,16 @@ from hearth.bot.outbox_sender import OutboxSender
 from hearth.bot.slack.render import action_of, blocks
 from hearth.bot.teams import render
 from hearth.handlers import build_registry
-from hearth.handlers.cards import Actions, Button, Card, ContextLine, Field, Form, Section
+from hearth.handlers.cards import (
+    Actions,
+    Button,
+    Card,
+    ContextLine,
+    Field,
+    Form,
+    Section,
+    unmarked,
+)
 from hearth.handlers.commands import CommandError, parse
 from hearth.handlers.context import Defaults
 from hearth.handlers.events import (
@@ -82,9 +92,13 @@ def schema_errors(validator: jsonschema.Draft6Validator, card: dict[str, Any]) -
 # ------------------------------------------------------------------ what a card says
 
 
+TEAMS_ESCAPE = re.compile(r"\\([\\`*_~\[\]<>])")
+
+
 def _plain(text: str, names: dict[str, str]) -> str:
-    text = SLACK_MENTION.sub(lambda m: "@" + names.get(m.group(1), m.group(1)), text)
+    text = SLACK_MENTION.sub(lambda m: "@" + names.get(m.group(1), m.group(1)), unmarked(text))
     text = AT.sub(r"@\1", text)
+    text = html.unescape(TEAMS_ESCAPE.sub(r"\1", text))  # what each platform shows
     return text.replace("**", "").replace("*", "").replace("`", "").strip()
 
 

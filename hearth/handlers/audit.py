@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from hearth.handlers.cards import Card, ContextLine, Section, names_of
+from hearth.handlers.cards import Card, ContextLine, Section, names_of, typed
 from hearth.storage.models import AuditEntry, Community, Member
 
 if TYPE_CHECKING:
@@ -88,7 +88,8 @@ async def show(context: Context, args: Args) -> None:
     lines = [
         f"• {entry.at.astimezone(zone):%Y-%m-%d %H:%M} — "
         f"{f'<@{actor.user_id}>' if actor else FORMER_MEMBER}: "
-        f"`{entry.action}`" + (f" {_clip(entry.detail, SHOWN_DETAIL)}" if entry.detail else "")
+        f"`{entry.action}`"
+        + (f" {typed(_clip(entry.detail, SHOWN_DETAIL))}" if entry.detail else "")
         for entry, actor in rows
     ]
     context.reply_privately(

@@ -1,15 +1,56 @@
 """The neutral message model: handlers build cards, each platform's renderer draws them.
 
-Text may mention members as `<@member-id>`; `Card.names` maps those ids to display names for
-renderers that need them (the console, Teams).
+Card text is Hearth's own markup (`*bold*`, `` `code` ``, `_italic_`) and may mention members
+as `<@member-id>`; `Card.names` maps those ids to display names for renderers that need them
+(the console, Teams), and those in `Card.quiet` are shown by name without a notification.
+Anything a person typed (a poll's question, a welcome template, a segment, a display name)
+goes in through `typed()`: it marks the text so that every renderer shows it as the characters
+typed, with no markup, no links and no mentions, except mentions of members the card names
+(Hearth resolved those) or user mentions the platform resolved. Each renderer escapes in one
+place, with `spans()`. Labels, options and values are plain text everywhere: never marked.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 ButtonStyle = Literal["default", "primary", "danger"]
+
+TYPED_START = "\ue000"
+TYPED_END = "\ue001"
+"""Private-use characters around typed text; `typed()` removes them from what it is given."""
+_MARKERS = re.compile(f"[{TYPED_START}{TYPED_END}]")
+_SPAN = re.compile(f"{TYPED_START}([^{TYPED_END}]*)(?:{TYPED_END}|$)")
+
+
+def typed(text: str) -> str:
+    """`text`, as typed by a person, marked so that renderers show it literally.
+
+    Each line is marked on its own, so text can be split into lines without losing a mark.
+    """
+    lines = _MARKERS.sub("", text).split("\n")
+    return "\n".join(f"{TYPED_START}{line}{TYPED_END}" if line else "" for line in lines)
+
+
+def spans(text: str) -> Iterator[tuple[bool, str]]:
+    """`(is_typed, chunk)` pieces of a card text, in order (an unclosed span runs to the end)."""
+    position = 0
+    for match in _SPAN.finditer(text):
+        if match.start() > position:
+            yield False, _MARKERS.sub("", text[position : match.start()])
+        if match.group(1):
+            yield True, match.group(1)
+        position = match.end()
+    if position < len(text):
+        yield False, _MARKERS.sub("", text[position:])
+
+
+def unmarked(text: str) -> str:
+    """The text without typed-text marks (where no markup is read: labels, plain text)."""
+    return _MARKERS.sub("", text)
 
 
 class Named(Protocol):
@@ -94,6 +135,8 @@ class Card:
     text: str
     blocks: tuple[Block, ...] = ()
     names: dict[str, str] = field(default_factory=dict)
+    quiet: frozenset[str] = frozenset()
+    """Members mentioned by name only: their `<@id>` shows their name and notifies nobody."""
 
     def buttons(self) -> list[Button]:
         """Every button on the card, in order."""
@@ -101,11 +144,14 @@ class Card:
 
     def to_json(self) -> dict:
         """A JSON-ready form, for the outbox."""
-        return {
+        data = {
             "text": self.text,
             "names": self.names,
             "blocks": [_block_json(b) for b in self.blocks],
         }
+        if self.quiet:
+            data["quiet"] = sorted(self.quiet)
+        return data
 
     @classmethod
     def from_json(cls, data: dict) -> Card:
@@ -113,6 +159,7 @@ class Card:
         return cls(
             text=data["text"],
             names=dict(data.get("names", {})),
+            quiet=frozenset(data.get("quiet", ())),
             blocks=tuple(_block_from_json(b) for b in data.get("blocks", [])),
         )
 

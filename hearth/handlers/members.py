@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from hearth.handlers.cards import Card, ContextLine, Section
+from hearth.handlers.cards import Card, ContextLine, Section, typed
 from hearth.handlers.commands import Args
 from hearth.handlers.context import Context
 from hearth.handlers.events import ProfileChanged
@@ -75,7 +75,7 @@ async def summary(context: Context, args: Args) -> None:
         select(func.count()).select_from(here).where(here.c.deactivated.is_(True))
     )
     lines = [
-        f"• {group}: {by_group[group]}"
+        f"• {typed(group)}: {by_group[group]}"
         for group in [*community.segments, *sorted(set(by_group) - set(community.segments))]
         if group and by_group.get(group)
     ]

@@ -1,8 +1,10 @@
 """What polls and surveys look like: cards with result bars, summaries, and CSV exports.
 
-Pure functions of what the database says; every card stays within Slack's limits (a section's
-text under 3000 characters, buttons' labels under 76, far fewer than 50 blocks) because the
-handlers cap options, labels and questions before anything is stored.
+Pure functions of what the database says. Questions, options and answers are what people
+typed and go into cards through `typed`, so no platform reads them as markup or mentions.
+Every card stays within Slack's limits (a section's text under 3000 characters, buttons'
+labels under 76, far fewer than 50 blocks) because the handlers cap options, labels and
+questions before anything is stored.
 """
 
 from __future__ import annotations
@@ -12,7 +14,16 @@ import io
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from hearth.handlers.cards import Actions, Block, Button, Card, ContextLine, Section, names_of
+from hearth.handlers.cards import (
+    Actions,
+    Block,
+    Button,
+    Card,
+    ContextLine,
+    Section,
+    names_of,
+    typed,
+)
 from hearth.handlers.schedules import format_moment
 from hearth.storage.models import Community, Member, Poll
 
@@ -86,7 +97,8 @@ def bar_lines(
 ) -> list[str]:
     """`Benefits realisation ▇▇▇▇▇▇ 6 · 60%`, one line per option; percentages of `total`."""
     lines = []
-    for index, option in enumerate(options):
+    for index, text in enumerate(options):
+        option = typed(text)
         n = counts.get(index, 0)
         percent = round(100 * n / total) if total else 0
         bar = BAR * round(BAR_WIDTH * n / total) if total else ""
@@ -121,7 +133,8 @@ def poll_card(poll: Poll, community: Community, creator: Member | None, tally: T
         )
     blocks.append(ContextLine(" · ".join(_poll_facts(poll, community, creator, tally))))
     people = [m for ms in tally.names.values() for m in ms] if not poll.anonymous else []
-    headline = f"📊 Final result: {poll.question}" if closed else f"📊 {poll.question}"
+    question = typed(poll.question)
+    headline = f"📊 Final result: {question}" if closed else f"📊 {question}"
     return Card(headline, tuple(blocks), names=names_of([*people, *([creator] if creator else [])]))
 
 
@@ -160,7 +173,7 @@ def outcome(poll: Poll, tally: Tally) -> str:
     if not tally.voters:
         return "Nobody voted."
     top = max(tally.counts.values())
-    leaders = [o for i, o in enumerate(poll.options) if tally.counts.get(i, 0) == top]
+    leaders = [typed(o) for i, o in enumerate(poll.options) if tally.counts.get(i, 0) == top]
     of = f"of {votes(tally.voters, poll.multi)}"
     if len(leaders) == 1:
         return f"“{leaders[0]}” came first with {top} {of}."
@@ -182,7 +195,7 @@ def survey_card(poll: Poll, community: Community, creator: Member | None, respon
             "the facilitators have the results."
         )
         return Card(
-            f"📝 {poll.question} — closed",
+            f"📝 {typed(poll.question)} — closed",
             (Section(thanks), ContextLine(" · ".join(facts))),
             names=names,
         )
@@ -193,7 +206,7 @@ def survey_card(poll: Poll, community: Community, creator: Member | None, respon
         facts.append(f"closes {format_moment(poll.closes_at, community.timezone)}")
     count = f"{len(questions)} question{'' if len(questions) == 1 else 's'}"
     return Card(
-        f"📝 {poll.question}",
+        f"📝 {typed(poll.question)}",
         (
             Section(f"A short survey{by}, {count}:"),
             *question_list(questions),
@@ -206,7 +219,7 @@ def survey_card(poll: Poll, community: Community, creator: Member | None, respon
 
 def question_list(questions: list[Question]) -> list[Section]:
     """One numbered section per question (each well within a section's length limit)."""
-    return [Section(f"{n}. {q.describe()}") for n, q in enumerate(questions, start=1)]
+    return [Section(f"{n}. {typed(q.describe())}") for n, q in enumerate(questions, start=1)]
 
 
 def survey_summary(
@@ -216,9 +229,11 @@ def survey_summary(
     blocks: list[Block] = []
     for number, question in enumerate(questions_of(poll), start=1):
         given = [answers[number - 1] for _, _, answers in rows if number - 1 in answers]
-        head = f"*{number}. {question.text}*"
+        head = f"*{number}. {typed(question.text)}*"
         if question.kind == "text":
-            shown = [f"“{_clip(a, ANSWER_CLIP)}”" for a in sorted(given)[:TEXT_ANSWERS_SHOWN]]
+            shown = [
+                f"“{typed(_clip(a, ANSWER_CLIP))}”" for a in sorted(given)[:TEXT_ANSWERS_SHOWN]
+            ]
             more = len(given) - len(shown)
             if more > 0:
                 shown.append(f"…and {more} more: `{prefix} poll export {poll.id}`")
@@ -244,7 +259,7 @@ def survey_summary(
         )
     )
     return Card(
-        f"📝 Results of {label(poll).lower()} “{poll.question}”: {responses(len(rows))}",
+        f"📝 Results of {label(poll).lower()} “{typed(poll.question)}”: {responses(len(rows))}",
         tuple(blocks),
     )
 

@@ -28,7 +28,7 @@ from typing import Any
 from sqlalchemy import select
 
 from hearth.handlers import jobs
-from hearth.handlers.cards import Card, ContextLine, Field, Form, Section
+from hearth.handlers.cards import Card, ContextLine, Field, Form, Section, typed
 from hearth.handlers.commands import Args, CommandError, UsageError
 from hearth.handlers.context import Context
 from hearth.handlers.events import ActionClicked, FormSubmitted, MessageRef
@@ -206,7 +206,7 @@ async def _create_series(
         lasts = f"each closes {spec.closes} after it is posted"
     context.reply_privately(
         Card(
-            f"Recurring poll R{series.id} is set up: “{series.question}” will be posted in "
+            f"Recurring poll R{series.id} is set up: “{typed(series.question)}” will be posted in "
             f"{community.name} {schedule.describe()} ({community.timezone}), first on "
             f"{format_moment(first, community.timezone)}; {lasts}.",
             (ContextLine(f"Stop it with `{context.prefix} poll stop R{series.id}`."),),
@@ -316,7 +316,7 @@ async def vote(context: Context, event: ActionClicked) -> None:
     if poll.hidden:
         notes.append("Results are shown when the poll closes.")
     blocks = (ContextLine(" ".join(notes)),) if notes else ()
-    context.reply_privately(Card(f"{label(poll)} “{poll.question}”: {text}", blocks))
+    context.reply_privately(Card(f"{label(poll)} “{typed(poll.question)}”: {text}", blocks))
 
 
 async def clicked_poll(context: Context, poll_id: str, kind: str) -> Poll:
@@ -481,7 +481,7 @@ async def close_command(context: Context, args: Args) -> None:
         )
     else:
         detail = outcome(poll, await tally(context, poll))
-    context.reply_privately(Card(f"{label(poll)} “{poll.question}” is closed. {detail}"))
+    context.reply_privately(Card(f"{label(poll)} “{typed(poll.question)}” is closed. {detail}"))
 
 
 # Recurring polls
@@ -557,7 +557,7 @@ async def stop_command(context: Context, args: Args) -> None:
     series.next_at = None
     context.reply_privately(
         Card(
-            f"Recurring poll R{series.id} “{series.question}” is stopped; no more will be "
+            f"Recurring poll R{series.id} “{typed(series.question)}” is stopped; no more will be "
             "posted. Any that is open stays open until you close it."
         )
     )
@@ -579,16 +579,16 @@ async def list_command(context: Context, args: Args) -> None:
             facts = [f"{count} {'voter' if poll.multi else 'vote'}{'' if count == 1 else 's'}"]
         if poll.closes_at:
             facts.append(f"closes {format_moment(poll.closes_at, zone)}")
-        lines.append(f"• {label(poll)} “{poll.question}” — {' · '.join(facts)}")
+        lines.append(f"• {label(poll)} “{typed(poll.question)}” — {' · '.join(facts)}")
     blocks = [Section("\n".join(lines))] if lines else []
     drafts = await stored.in_community(session, community.id, stored.DRAFT)
     if drafts:
-        listed = "\n".join(f"• {label(p)} “{p.question}”" for p in drafts)
+        listed = "\n".join(f"• {label(p)} “{typed(p.question)}”" for p in drafts)
         blocks.append(Section(f"Not posted yet (`{context.prefix} survey post <id>`):\n{listed}"))
     series = await stored.active_series(session, community.id)
     if series:
         listed = "\n".join(
-            f"• R{s.id} “{s.question}” — {parse_schedule(s.schedule).describe()}"
+            f"• R{s.id} “{typed(s.question)}” — {parse_schedule(s.schedule).describe()}"
             + (f" · next {format_moment(s.next_at, zone)}" if s.next_at else "")
             for s in series
         )

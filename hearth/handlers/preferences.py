@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import delete, select, update
 
-from hearth.handlers import policy
+from hearth.handlers import policy, welcome
 from hearth.handlers.cards import Actions, Block, Button, Card, ContextLine, Field, Form, Section
 from hearth.handlers.commands import Args, CommandError
 from hearth.handlers.context import Context
@@ -174,6 +174,7 @@ async def save(context: Context, event: FormSubmitted) -> None:
     if not member.unsolicited_dms_off:
         await _welcome_back(context, member)
     await _reconsider(context, member)
+    await welcome.refresh_posts_naming(context, member)
     if event.channel:
         context.reply_privately(Card("Saved. Your settings now:", _summary(member, chosen)))
     else:  # submitted from the Home view: show it again, up to date
@@ -224,6 +225,7 @@ async def _stored(context: Context, member: Member) -> MemberSettings:
 async def opt_out(context: Context, args: Args) -> None:
     member = await context.member()
     member.unsolicited_dms_off = True
+    await welcome.refresh_posts_naming(context, member)
     context.reply_privately(_paused_card(context))
 
 
@@ -233,6 +235,7 @@ async def opt_in(context: Context, args: Args) -> None:
     member.unsolicited_dms_off = False
     await _welcome_back(context, member)
     await _reconsider(context, member)
+    await welcome.refresh_posts_naming(context, member)
     chosen = await current(context, member)
     headline = (
         "Welcome back: Hearth may message you again, as your settings say."
@@ -245,6 +248,7 @@ async def opt_in(context: Context, args: Args) -> None:
 async def pause_clicked(context: Context, event: ActionClicked) -> None:
     member = await context.member()
     member.unsolicited_dms_off = True
+    await welcome.refresh_posts_naming(context, member)
     context.show_home(home_card(member, await current(context, member)))
 
 
@@ -253,6 +257,7 @@ async def resume_clicked(context: Context, event: ActionClicked) -> None:
     member.unsolicited_dms_off = False
     await _welcome_back(context, member)
     await _reconsider(context, member)
+    await welcome.refresh_posts_naming(context, member)
     context.show_home(home_card(member, await current(context, member)))
 
 

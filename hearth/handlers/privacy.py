@@ -4,10 +4,14 @@ Each feature declares what it stores about members with `registry.personal(name,
 forget=…)`; my-data has one section per declaration and forget-me runs every `forget` before
 erasing the member record itself. Here are the core sections and the erasure: in one
 transaction, the member's settings, memberships, facilitator roles, DMs and conversation
-references go; messages they wrote stay for the threads others are in, without an author; their
-name and mentions are replaced by "a former member" in stored messages, cards and the audit log;
-the member record goes; and a tombstone with no identity in it (`policy.forgotten_key`) lets
-Hearth treat them as a stranger who asked for silence if they come back.
+references go; Hearth's copies of messages they wrote keep their place in threads without an
+author or text; their mentions (`<@id>`, structured, never words that happen to be their name)
+become "a former member" in every text column of every table (others' messages, polls, a
+community's welcome template, segments and interests, cards, the audit log), and their id and
+name go from Hearth's own records (a card's names, a job's payload); polls whose text changed
+are shown again; the member record goes; and a tombstone with no identity in it
+(`policy.forgotten_key`) lets Hearth treat them as a stranger who asked for silence if they
+come back.
 """
 
 from __future__ import annotations
@@ -19,20 +23,34 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Text, and_, cast, delete, func, or_, select, update
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    String,
+    Text,
+    and_,
+    cast,
+    delete,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from hearth.handlers import policy, preferences
+from hearth.handlers import policy, polls, preferences
 from hearth.handlers.audit import FORMER_MEMBER
 from hearth.handlers.cards import Actions, Button, Card, ContextLine, Section
 from hearth.handlers.commands import Args, CommandError
 from hearth.handlers.context import MEMBERS, Context
 from hearth.handlers.events import ActionClicked
 from hearth.handlers.registry import Registry
+from hearth.storage import polls as stored
 from hearth.storage.db import insert_ignore
 from hearth.storage.models import (
     AuditEntry,
+    Base,
     Community,
     ConversationRef,
     DueJob,
@@ -44,6 +62,7 @@ from hearth.storage.models import (
     Membership,
     Message,
     OutboxMessage,
+    Poll,
 )
 
 FILENAME = "hearth-my-data.json"
@@ -242,9 +261,9 @@ async def _ask(context: Context) -> None:
                 Section(
                     "Hearth will delete your profile and settings, your community memberships "
                     "and facilitator roles, the messages it sent you, your votes and survey "
-                    "answers that carry your name, and your name wherever it stored it. "
-                    "Messages you wrote in a community stay for the threads others are in, "
-                    "without your name."
+                    "answers that carry your name, and your name and mentions of you wherever "
+                    "it stored them. Its copies of messages you wrote lose their text (the "
+                    "messages stay where you posted them, for you to delete there)."
                 ),
                 Section(
                     "Afterwards Hearth treats you as a stranger and never messages you "
@@ -378,20 +397,21 @@ async def forget(context: Context, member: Member) -> None:
     """Erase the member, in the handler's transaction (see the module's docstring)."""
     session = context.session
     identity = await _identity(session, member)
+    mentioned_in = await _scrub(session, identity)
     for section in context.registry.personal_data.values():
         if section.forget is not None:
             await section.forget(context, member)
     for model in (MemberSettings, Facilitator, Membership):
         await session.execute(delete(model).where(model.member_id == member.id))
     await session.execute(
-        update(Message).where(Message.member_id == member.id).values(member_id=None)
+        update(Message).where(Message.member_id == member.id).values(member_id=None, text=None)
     )
     await session.execute(
         update(AuditEntry).where(AuditEntry.actor_id == member.id).values(actor_id=None)
     )
     await session.execute(delete(OutboxMessage).where(_their_dms(member)))
     await _forget_references(session, identity)
-    await _scrub(session, identity)
+    await _forget_in_hearths_records(session, identity)
     await session.execute(delete(Member).where(Member.id == member.id))
     session.expunge(member)
     session.info.get(MEMBERS, {}).pop((member.platform, member.workspace, member.user_id), None)
@@ -399,6 +419,10 @@ async def forget(context: Context, member: Member) -> None:
         context.defaults.secret, member.platform, member.workspace, member.user_id
     )
     await insert_ignore(session, ForgottenMember, {"key": key})
+    for poll_id in sorted(mentioned_in):  # their messages now say what the rows say
+        poll = await stored.lock_poll(session, poll_id)
+        if poll is not None and poll.status != stored.DRAFT:
+            await polls.show(context, await polls.community_of(context, poll), poll)
 
 
 def _their_dms(member: Member) -> ColumnElement[bool]:
@@ -464,68 +488,74 @@ async def _forget_references(session: AsyncSession, identity: Identity) -> None:
     )
 
 
-async def _scrub(session: AsyncSession, identity: Identity) -> None:
-    """Replace the member's name and mentions in what others' records say about them."""
-    scrub = _scrubber(identity)
-    communities = select(Community.id).where(
-        Community.platform == identity.platform, Community.workspace == identity.workspace
-    )
-    texts = [t for t in identity.tokens() if t]
-    json_texts = texts + [json.dumps(t)[1:-1] for t in texts]
-    for row in await session.scalars(
-        select(Message).where(
-            Message.community_id.in_(communities),
-            or_(*(Message.text.contains(t, autoescape=True) for t in texts)),
-        )
-    ):
-        row.text = scrub(row.text or "")
-    for entry in await session.scalars(
-        select(AuditEntry).where(
-            AuditEntry.community_id.in_(communities),
-            or_(*(AuditEntry.detail.contains(t, autoescape=True) for t in texts)),
-        )
-    ):
-        entry.detail = scrub(entry.detail)
+async def _scrub(session: AsyncSession, identity: Identity) -> set[int]:
+    """Replace the member's mentions (`<@id>`, `<@id|label>`) with "a former member" in every
+    text and JSON column of every table: what people wrote is otherwise left exactly as it
+    was, word for word. Returns the ids of the polls whose text changed."""
+    ids = sorted(identity.ids, key=len, reverse=True)
+    mention = re.compile("<@(?:" + "|".join(re.escape(i) for i in ids) + r")(?:\|[^<>]*)?>")
+
+    def scrub(text: str) -> str:
+        return mention.sub(FORMER_MEMBER, text)
+
+    polls_changed: set[int] = set()
+    for mapper in Base.registry.mappers:
+        model = mapper.class_
+        for column in mapper.local_table.columns:
+            if column.primary_key or not isinstance(column.type, String | JSON):
+                continue
+            searched = column if isinstance(column.type, String) else cast(column, Text)
+            attribute = mapper.get_property_by_column(column).key
+            rows = await session.scalars(
+                select(model).where(
+                    or_(*(searched.contains(f"<@{i}", autoescape=True) for i in ids))
+                )
+            )
+            for row in rows:
+                before = getattr(row, attribute)
+                after = _scrub_json(before, scrub, set())
+                if after != before:
+                    setattr(row, attribute, after)
+                    if isinstance(row, Poll):
+                        polls_changed.add(row.id)
+    await session.flush()
+    return polls_changed
+
+
+async def _forget_in_hearths_records(session: AsyncSession, identity: Identity) -> None:
+    """Hearth's own structured records that carry the member's id as a value: a card's
+    `names` (mentioned id → name), a queued job's payload."""
+    ids = identity.ids
+    keys = [json.dumps(i) for i in ids]
+
+    def same(text: str) -> str:
+        return FORMER_MEMBER if text in ids else text
+
     for outgoing in await session.scalars(
         select(OutboxMessage).where(
             OutboxMessage.platform == identity.platform,
             OutboxMessage.workspace == identity.workspace,
-            or_(*(cast(OutboxMessage.card, Text).contains(t, autoescape=True) for t in json_texts)),
+            or_(*(cast(OutboxMessage.card, Text).contains(k, autoescape=True) for k in keys)),
         )
     ):
-        outgoing.card = _scrub_json(outgoing.card, scrub, identity.ids)
+        card = dict(outgoing.card)
+        card["names"] = {k: v for k, v in card.get("names", {}).items() if k not in ids}
+        if "quiet" in card:
+            card["quiet"] = [q for q in card["quiet"] if q not in ids]
+        outgoing.card = card
     for job in await session.scalars(
         select(DueJob).where(
             DueJob.platform == identity.platform,
             DueJob.workspace == identity.workspace,
-            or_(*(cast(DueJob.payload, Text).contains(t, autoescape=True) for t in json_texts)),
+            or_(*(cast(DueJob.payload, Text).contains(k, autoescape=True) for k in keys)),
         )
     ):
-        job.payload = _scrub_json(job.payload, scrub, identity.ids)
+        job.payload = _scrub_json(job.payload, same, ids)
     await session.flush()
 
 
-def _scrubber(identity: Identity) -> Callable[[str], str]:
-    """A function replacing the member's mentions, name and ids in a text."""
-    ids = sorted(identity.ids | identity.conversations, key=len, reverse=True)
-    alternatives = "|".join(re.escape(i) for i in ids)
-    patterns = [re.compile(rf"<@(?:{alternatives})(?:\|[^>]*)?>")]
-    if identity.name.strip():
-        name = re.escape(identity.name.strip())
-        patterns.append(re.compile(rf"(?<![\w@])@?{name}(?!\w)"))
-    patterns.append(re.compile(rf"(?<![\w:@-])@?(?:{alternatives})(?![\w:-])"))
-
-    def scrub(text: str) -> str:
-        for pattern in patterns:
-            text = pattern.sub(FORMER_MEMBER, text)
-        return text
-
-    return scrub
-
-
 def _scrub_json(value: Any, scrub: Callable[[str], str], ids: set[str]) -> Any:
-    """`value` with every string scrubbed and every key that is one of `ids` dropped (a card's
-    `names` maps mentioned ids to names)."""
+    """`value` with every string scrubbed and every key that is one of `ids` dropped."""
     if isinstance(value, str):
         return scrub(value)
     if isinstance(value, list):

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import string
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
 from hearth.handlers import policy
-from hearth.handlers.cards import Actions, Button, Card, ContextLine, Section, names_of
+from hearth.handlers.cards import Actions, Button, Card, ContextLine, Section, names_of, typed
 from hearth.handlers.commands import Args, CommandError, UsageError
 from hearth.handlers.context import Context
 from hearth.handlers.events import ActionClicked, MemberJoined, MemberLeft
 from hearth.handlers.ports import Target
 from hearth.handlers.registry import Registry
+from hearth.handlers.templates import Template, TemplateError
 from hearth.storage import outbox
 from hearth.storage.models import Community, Facilitator, Member, Membership
 
@@ -129,6 +129,22 @@ async def forget_newcomer(context: Context, member: Member) -> None:
             await _refresh_welcome_post(context, community, due)
 
 
+async def refresh_posts_naming(context: Context, member: Member) -> None:
+    """Rewrite the welcome posts still to come that name the member, after they stopped or
+    resumed Hearth's messages (a post names them with or without a ping)."""
+    upcoming = await context.session.execute(
+        select(Membership.public_welcome_due, Community)
+        .join(Community, Community.id == Membership.community_id)
+        .where(
+            Membership.member_id == member.id,
+            Membership.left_at.is_(None),
+            Membership.public_welcome_due > context.now(),
+        )
+    )
+    for due, community in list(upcoming):
+        await _refresh_welcome_post(context, community, due)
+
+
 def next_welcome_post(community: Community, now: datetime, hour: int) -> datetime:
     """The next daily welcome-post time (community local time) strictly after `now`."""
     zone = ZoneInfo(community.timezone)
@@ -165,6 +181,8 @@ async def _refresh_welcome_post(context: Context, community: Community, due: dat
 
 
 def welcome_post_card(newcomers: list[Member]) -> Card:
+    """The public post. Newcomers who stopped Hearth's messages are named without a mention,
+    so the post does not notify them."""
     mentions = [f"<@{m.user_id}>" for m in newcomers]
     listed = (
         mentions[0] if len(mentions) == 1 else ", ".join(mentions[:-1]) + " and " + mentions[-1]
@@ -173,6 +191,7 @@ def welcome_post_card(newcomers: list[Member]) -> Card:
         f"🎉 Please welcome our newest {'member' if len(mentions) == 1 else 'members'}: {listed}!",
         (ContextLine("Say hello in the thread — and newcomers, tell us what you work on."),),
         names=names_of(newcomers),
+        quiet=frozenset(m.user_id for m in newcomers if m.unsolicited_dms_off),
     )
 
 
@@ -186,12 +205,17 @@ async def welcome_card(context: Context, community: Community, member: Member) -
             .order_by(Facilitator.added_at)
         )
     )
-    text = render_template(
-        community.welcome_template or DEFAULT_TEMPLATE,
-        name=member.name.split()[0] if member.name.strip() else member.name,
-        community=community.name,
-        purpose=community.purpose or "It's a place to share practice and learn from each other.",
-        facilitators=", ".join(f"<@{f.user_id}>" for f in facilitators) or "The facilitators",
+    text = template_of(community).render(
+        {
+            "name": typed(member.name.split()[0] if member.name.strip() else member.name),
+            "community": typed(community.name),
+            "purpose": typed(
+                community.purpose or "It's a place to share practice and learn from each other."
+            ),
+            "facilitators": ", ".join(f"<@{f.user_id}>" for f in facilitators)
+            or "The facilitators",
+        },
+        literal=typed,
     )
     tag = str(community.id)
     segments = Actions(
@@ -221,36 +245,28 @@ async def welcome_card(context: Context, community: Community, member: Member) -
         ]
     else:
         blocks += [
-            ContextLine(f"You're getting this because you joined {community.name}."),
+            ContextLine(f"You're getting this because you joined {typed(community.name)}."),
             Actions((Button("Stop messages from Hearth", "member.stop", tag, style="danger"),)),
         ]
     return Card(headline, tuple(blocks), names=names_of([*facilitators, member]))
 
 
-def render_template(template: str, **values: str) -> str:
-    return template.format_map(values)
-
-
-def check_template(template: str) -> None:
-    """Reject templates with unknown placeholders or stray braces."""
+def template_of(community: Community) -> Template:
+    """The community's welcome template; the standard one when none is set, or when the one
+    stored is not a valid template (saved before templates were checked)."""
     try:
-        fields = [f for _, f, _, _ in string.Formatter().parse(template) if f is not None]
-    except ValueError as error:
-        raise UsageError(
-            f"That message has a stray brace ({error}); write {{{{ for a literal one."
-        ) from error
-    unknown = sorted({f for f in fields if f not in PLACEHOLDERS})
-    if unknown:
-        allowed = ", ".join(f"{{{p}}}" for p in PLACEHOLDERS)
-        raise UsageError(
-            f"Unknown placeholder {', '.join('{' + u + '}' for u in unknown)}; use {allowed}."
-        )
+        return Template.parse(community.welcome_template or DEFAULT_TEMPLATE, PLACEHOLDERS)
+    except TemplateError:
+        return Template.parse(DEFAULT_TEMPLATE, PLACEHOLDERS)
 
 
 async def set_template(context: Context, args: Args) -> None:
     if not args.text:
         raise UsageError("Give the message text.")
-    check_template(args.text)
+    try:
+        Template.parse(args.text, PLACEHOLDERS)
+    except TemplateError as error:
+        raise UsageError(str(error)) from error
     community = await context.require_community()
     community.welcome_template = args.text
     await _preview(context, community, "Saved. Newcomers will get this:")
@@ -275,7 +291,7 @@ async def set_segments(context: Context, args: Args) -> None:
     community = await context.require_community()
     community.segments = _choices(args)
     context.reply_privately(
-        Card("Newcomers now choose from: " + ", ".join(community.segments) + ".")
+        Card("Newcomers now choose from: " + ", ".join(map(typed, community.segments)) + ".")
     )
 
 
@@ -283,7 +299,9 @@ async def set_interests(context: Context, args: Args) -> None:
     community = await context.require_community()
     community.interests = _choices(args)
     context.reply_privately(
-        Card("Newcomers now pick interests from: " + ", ".join(community.interests) + ".")
+        Card(
+            "Newcomers now pick interests from: " + ", ".join(map(typed, community.interests)) + "."
+        )
     )
 
 
@@ -296,7 +314,8 @@ def _choices(args: Args) -> list[str]:
     too_long = [c for c in choices if len(c) > MAX_LABEL]
     if too_long:
         raise UsageError(
-            f"Keep each choice under {MAX_LABEL} characters: {too_long[0][:30]}… is too long."
+            f"Keep each choice under {MAX_LABEL} characters: {typed(too_long[0][:30])}… is "
+            "too long."
         )
     return choices
 
@@ -330,12 +349,14 @@ async def toggle_interest(context: Context, event: ActionClicked) -> None:
 async def stop_messages(context: Context, event: ActionClicked) -> None:
     community, member, _ = await _clicked(context, event)
     member.unsolicited_dms_off = True
+    await refresh_posts_naming(context, member)
     await _show_choices(context, event, community, member)
 
 
 async def resume_messages(context: Context, event: ActionClicked) -> None:
     community, member, _ = await _clicked(context, event)
     member.unsolicited_dms_off = False
+    await refresh_posts_naming(context, member)
     await _show_choices(context, event, community, member)
 
 

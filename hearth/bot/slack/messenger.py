@@ -11,7 +11,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from hearth.bot.slack.render import blocks, fallback_text, home, modal
+from hearth.bot.slack.render import blocks, fallback_text, home, modal, mrkdwn
 from hearth.handlers.cards import Card, Form
 from hearth.handlers.events import MessageRef
 from hearth.handlers.ports import (
@@ -149,7 +149,7 @@ class SlackMessenger:
                 filename=filename,
                 title=filename,
                 content=content,
-                initial_comment=comment,
+                initial_comment=mrkdwn(comment, {}),
             )
 
     async def show_home(self, workspace: str, user: str, card: Card) -> None:

@@ -1,11 +1,30 @@
-"""Cards as Block Kit, within Slack's limits."""
+"""Cards as Block Kit, within Slack's limits.
+
+Every mrkdwn text (blocks and the notification `text`) goes through `mrkdwn`: what a person
+typed has `&`, `<` and `>` escaped, so it shows as typed and can never become a broadcast
+(`<!channel>`, `<!here>`, `<!everyone>`), a user-group ping (`<!subteam^…>`), a link or a
+channel reference; only user mentions `<@U…>` stay live (Slack itself resolved them from the
+person's `@name`, or Hearth did). Hearth's own markup never broadcasts either: a `<!` in it is
+defused too.
+"""
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
-from hearth.handlers.cards import Actions, Button, Card, ContextLine, Field, Form, Section
+from hearth.handlers.cards import (
+    Actions,
+    Button,
+    Card,
+    ContextLine,
+    Field,
+    Form,
+    Section,
+    spans,
+    unmarked,
+)
 
 MAX_BLOCKS = 50
 MAX_SECTION_TEXT = 3000
@@ -23,17 +42,22 @@ MAX_CHECKBOXES = 10
 MAX_SELECT_OPTIONS = 100
 MAX_METADATA = 3000
 
+MENTION = re.compile(r"<@([^|<>\s]+)(?:\|[^<>]*)?>")
+USER_ID = re.compile(r"[UW][A-Z0-9]{2,}")
+BARE_AMPERSAND = re.compile(r"&(?!(?:amp|lt|gt);)")
+"""Slack sends typed `&`, `<`, `>` already escaped: escape only what is not an entity yet."""
+
 
 def blocks(card: Card) -> list[dict[str, Any]]:
     """The card as a list of Block Kit blocks (headline first)."""
-    out: list[dict[str, Any]] = [_section(card.text)]
+    out: list[dict[str, Any]] = [_section(card, card.text)]
     counter = iter(range(10_000))
     for block in card.blocks:
         match block:
             case Section(text, fields):
-                out.append(_section(text, fields))
+                out.append(_section(card, text, fields))
             case ContextLine(text):
-                out.append({"type": "context", "elements": [_mrkdwn(text, MAX_SECTION_TEXT)]})
+                out.append({"type": "context", "elements": [_mrkdwn(card, text, MAX_SECTION_TEXT)]})
             case Actions(buttons):
                 for start in range(0, len(buttons), MAX_ACTION_ELEMENTS):
                     chunk = buttons[start : start + MAX_ACTION_ELEMENTS]
@@ -45,7 +69,43 @@ def blocks(card: Card) -> list[dict[str, Any]]:
 
 def fallback_text(card: Card) -> str:
     """The notification text."""
-    return _clip(card.text, MAX_FALLBACK_TEXT)
+    return _clip(mrkdwn(card.text, card.names, card.quiet), MAX_FALLBACK_TEXT)
+
+
+def mrkdwn(text: str, names: dict[str, str], quiet: frozenset[str] = frozenset()) -> str:
+    """Card text as Slack mrkdwn: typed text escaped, no broadcasts (see the module's doc)."""
+    return "".join(
+        _typed(chunk, names, quiet) if is_typed else _markup(chunk, names, quiet)
+        for is_typed, chunk in spans(text)
+    )
+
+
+def _markup(text: str, names: dict[str, str], quiet: frozenset[str]) -> str:
+    def mention(match: re.Match[str]) -> str:
+        user = match.group(1)
+        return _escape(names.get(user) or "someone") if user in quiet else match.group(0)
+
+    return MENTION.sub(mention, text.replace("<!", "&lt;!"))
+
+
+def _typed(text: str, names: dict[str, str], quiet: frozenset[str]) -> str:
+    out, position = [], 0
+    for match in MENTION.finditer(text):
+        out.append(_escape(text[position : match.start()]))
+        user = match.group(1)
+        if user in quiet:
+            out.append(_escape(names.get(user) or "someone"))
+        elif user in names or USER_ID.fullmatch(user):
+            out.append(f"<@{user}>")
+        else:
+            out.append(_escape(match.group(0)))
+        position = match.end()
+    out.append(_escape(text[position:]))
+    return "".join(out)
+
+
+def _escape(text: str) -> str:
+    return BARE_AMPERSAND.sub("&amp;", text).replace("<", "&lt;").replace(">", "&gt;")
 
 
 def action_of(action_id: str) -> str:
@@ -53,20 +113,23 @@ def action_of(action_id: str) -> str:
     return action_id.rsplit(ACTION_SEPARATOR, 1)[0]
 
 
-def _section(text: str, fields: tuple[str, ...] = ()) -> dict[str, Any]:
-    section: dict[str, Any] = {"type": "section", "text": _mrkdwn(text or " ", MAX_SECTION_TEXT)}
+def _section(card: Card, text: str, fields: tuple[str, ...] = ()) -> dict[str, Any]:
+    section: dict[str, Any] = {
+        "type": "section",
+        "text": _mrkdwn(card, text or " ", MAX_SECTION_TEXT),
+    }
     if fields:
-        section["fields"] = [_mrkdwn(f, MAX_FIELD_TEXT) for f in fields[:MAX_FIELDS]]
+        section["fields"] = [_mrkdwn(card, f, MAX_FIELD_TEXT) for f in fields[:MAX_FIELDS]]
     return section
 
 
 def _button(button: Button, index: int) -> dict[str, Any]:
-    label = f"✓ {button.label}" if button.selected else button.label
+    label = unmarked(f"✓ {button.label}" if button.selected else button.label)
     element: dict[str, Any] = {
         "type": "button",
         "text": {"type": "plain_text", "text": _clip(label, MAX_BUTTON_TEXT), "emoji": True},
         "action_id": f"{button.action}{ACTION_SEPARATOR}{index}",
-        "value": button.value[:MAX_VALUE] or "-",
+        "value": unmarked(button.value)[:MAX_VALUE] or "-",
     }
     style = "primary" if button.selected else button.style
     if style != "default":
@@ -74,8 +137,8 @@ def _button(button: Button, index: int) -> dict[str, Any]:
     return element
 
 
-def _mrkdwn(text: str, limit: int) -> dict[str, str]:
-    return {"type": "mrkdwn", "text": _clip(text, limit)}
+def _mrkdwn(card: Card, text: str, limit: int) -> dict[str, str]:
+    return {"type": "mrkdwn", "text": _clip(mrkdwn(text, card.names, card.quiet), limit)}
 
 
 def _clip(text: str, limit: int) -> str:
@@ -106,7 +169,7 @@ def modal(form: Form, channel: str) -> dict[str, Any]:
 def _input(field: Field) -> dict[str, Any]:
     element: dict[str, Any]
     initial = [field.initial] if isinstance(field.initial, str) else list(field.initial)
-    initial = [i for i in initial if i]
+    initial = [unmarked(i) for i in initial if i]
     match field.kind:
         case "text":
             element = {"type": "plain_text_input", "multiline": field.multiline}
@@ -141,8 +204,8 @@ def _input(field: Field) -> dict[str, Any]:
 
 
 def _option(text: str, value: str) -> dict[str, Any]:
-    return {"text": _plain(text, MAX_OPTION_TEXT), "value": value[:MAX_OPTION_VALUE]}
+    return {"text": _plain(text, MAX_OPTION_TEXT), "value": unmarked(value)[:MAX_OPTION_VALUE]}
 
 
 def _plain(text: str, limit: int) -> dict[str, Any]:
-    return {"type": "plain_text", "text": _clip(text, limit), "emoji": True}
+    return {"type": "plain_text", "text": _clip(unmarked(text), limit), "emoji": True}

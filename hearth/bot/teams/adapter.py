@@ -335,7 +335,7 @@ class _Turn:
             MessagePosted(
                 **self._common(activity),
                 message_id=activity.id or "",
-                text=_plain(text),
+                text=await self._command_text(context, turn, text),  # mentions stay structured
                 thread_id=where.thread,
                 is_dm=personal,
                 from_bot=_is_bot(sender, activity),

@@ -4,6 +4,12 @@ Everything the Block Kit rendering carries is here too: the headline, every sect
 field, every button with its action and value (in `Action.Submit` data, so a click comes back
 as the same `ActionClicked`), which buttons are selected, the small print, and mentions, which
 become `<at>Name</at>` with a matching `msteams.entities` mention so that Teams notifies.
+
+What a person typed (`cards.typed`) is escaped in `_Mentions.text`, the one place text is
+drawn: its Markdown characters are backslash-escaped (Adaptive Cards read a CommonMark subset)
+and so are `<` and `>`, so it can neither format nor link nor spell an `<at>` mention that
+Teams would match to an entity; only mentions of members the card names (Hearth resolved
+them) become mentions. Display names, typed by people too, are cleaned the same way.
 """
 
 from __future__ import annotations
@@ -11,7 +17,17 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from hearth.handlers.cards import Actions, Button, Card, ContextLine, Field, Form, Section
+from hearth.handlers.cards import (
+    Actions,
+    Button,
+    Card,
+    ContextLine,
+    Field,
+    Form,
+    Section,
+    spans,
+    unmarked,
+)
 
 CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
 SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
@@ -36,26 +52,64 @@ MENTION = re.compile(r"<@([^|>\s]+)(?:\|([^>]*))?>")
 BOLD = re.compile(r"(?<![\w*])\*(?=\S)([^*\n]+?)(?<=\S)\*(?![\w*])")
 CODE = re.compile(r"`([^`\n]+)`")
 STYLES = {"primary": "positive", "danger": "destructive"}
+SLOT_START, SLOT_END = "\ue002", "\ue003"
+SLOT = re.compile(f"{SLOT_START}(\\d+){SLOT_END}")
+MARKDOWN = re.compile(r"([\\`*_~\[\]<>])")
+LIST_START = re.compile(r"(?m)^(\s*)([-+]|\d+\.)(?=\s|$)")
+"""Characters that Adaptive Card Markdown (or Teams' mention matching) would read."""
+
+
+def escape_markdown(text: str) -> str:
+    """Typed text shown as typed in an Adaptive Card TextBlock."""
+    text = MARKDOWN.sub(r"\\\1", text)
+    return LIST_START.sub(lambda m: m.group(1) + m.group(2)[:-1] + "\\" + m.group(2)[-1], text)
+
+
+def display_name(name: str) -> str:
+    """A display name fit for `<at>…</at>`: no angle brackets, no typed-text marks."""
+    return unmarked(name).replace("<", "").replace(">", "").strip() or "someone"
 
 
 class _Mentions:
     """Turns `<@id>` into `<at>Name</at>` and collects one mention entity per person."""
 
-    def __init__(self, names: dict[str, str]) -> None:
+    def __init__(self, names: dict[str, str], quiet: frozenset[str] = frozenset()) -> None:
         self.names = names
+        self.quiet = quiet
         self.entities: dict[str, dict[str, Any]] = {}
 
     def text(self, raw: str) -> str:
-        """Slack-style mrkdwn with `<@id>` mentions → Teams markdown with `<at>` mentions."""
-        text = CODE.sub(r"**\1**", raw)
-        text = BOLD.sub(r"**\1**", text)
-        return MENTION.sub(self._mention, text)
+        """Slack-style mrkdwn with `<@id>` mentions → Teams markdown with `<at>` mentions;
+        typed text escaped."""
+        typed: list[str] = []
+        markup = ""
+        for is_typed, chunk in spans(raw):  # Hearth's markup may wrap typed text: *{typed}*
+            if is_typed:
+                markup += f"{SLOT_START}{len(typed)}{SLOT_END}"
+                typed.append(self._typed(chunk))
+            else:
+                markup += chunk
+        markup = CODE.sub(r"**\1**", markup)
+        markup = BOLD.sub(r"**\1**", markup)
+        markup = MENTION.sub(self._mention, markup)
+        return SLOT.sub(lambda m: typed[int(m.group(1))], markup)
+
+    def _typed(self, text: str) -> str:
+        out, position = [], 0
+        for match in MENTION.finditer(text):
+            out.append(escape_markdown(text[position : match.start()]))
+            out.append(self._mention(match))
+            position = match.end()
+        out.append(escape_markdown(text[position:]))
+        return "".join(out)
 
     def _mention(self, match: re.Match[str]) -> str:
         user_id, label = match.group(1), match.group(2)
-        name = self.names.get(user_id)
+        name = display_name(self.names[user_id]) if self.names.get(user_id) else ""
+        if user_id in self.quiet:
+            return escape_markdown(unmarked(self.names.get(user_id) or "someone"))
         if not name:
-            return f"@{label or user_id}"
+            return escape_markdown(f"@{label or user_id}")
         entity = self.entities.get(user_id)
         if entity is None:
             taken = {e["text"] for e in self.entities.values()}
@@ -79,7 +133,7 @@ def form_attachment(form: Form) -> dict[str, Any]:
 
 def adaptive_card(card: Card) -> dict[str, Any]:
     """The card as an Adaptive Card 1.5 (with Teams' `msteams` extension for mentions)."""
-    mentions = _Mentions(card.names)
+    mentions = _Mentions(card.names, card.quiet)
     body: list[dict[str, Any]] = _text_blocks(mentions.text(card.text))
     for block in card.blocks:
         match block:
@@ -98,9 +152,9 @@ def adaptive_card(card: Card) -> dict[str, Any]:
 def form_card(form: Form) -> dict[str, Any]:
     """A form as an Adaptive Card with inputs and one submit button."""
     body: list[dict[str, Any]] = [
-        {"type": "TextBlock", "text": _clip(form.title, MAX_TEXT), "wrap": True},
+        {"type": "TextBlock", "text": _clip(_Mentions({}).text(form.title), MAX_TEXT)},
     ]
-    body[0] |= {"size": "medium", "weight": "bolder"}
+    body[0] |= {"wrap": True, "size": "medium", "weight": "bolder"}
     options: dict[str, list[str]] = {}
     for field in form.fields:
         body.append(_input(field))
@@ -108,16 +162,21 @@ def form_card(form: Form) -> dict[str, Any]:
             options[field.name] = list(field.options)
     multi = [f.name for f in form.fields if f.kind == "choices"]
     data = {FORM: form.action, FORM_CONTEXT: form.context, FORM_OPTIONS: options, FORM_MULTI: multi}
-    submit = {"type": "Action.Submit", "title": _clip(form.submit_label, MAX_TITLE), "data": data}
-    card = _envelope(body, form.title, _Mentions({}))
+    title = _clip(unmarked(form.submit_label), MAX_TITLE)
+    submit = {"type": "Action.Submit", "title": title, "data": data}
+    card = _envelope(body, unmarked(form.title), _Mentions({}))
     card["actions"] = [submit | {"style": "positive"}]
     return card
 
 
 def fallback_text(card: Card) -> str:
-    """The notification text (mentions shown as names)."""
+    """The notification text (mentions shown as names, never as mentions)."""
     text = MENTION.sub(
-        lambda m: "@" + card.names.get(m.group(1), m.group(2) or m.group(1)), card.text
+        lambda m: (
+            ("" if m.group(1) in card.quiet else "@")
+            + display_name(card.names.get(m.group(1), m.group(2) or m.group(1)))
+        ),
+        unmarked(card.text),
     )
     return _clip(text, MAX_FALLBACK)
 
@@ -170,7 +229,7 @@ def _submit(button: Button) -> dict[str, Any]:
     title = f"✓ {button.label}" if button.selected else button.label
     action: dict[str, Any] = {
         "type": "Action.Submit",
-        "title": _clip(title, MAX_TITLE),
+        "title": _clip(unmarked(title), MAX_TITLE),
         "data": {ACTION: button.action, VALUE: button.value},
     }
     style = STYLES.get("primary" if button.selected else button.style)
@@ -180,9 +239,10 @@ def _submit(button: Button) -> dict[str, Any]:
 
 
 def _input(field: Field) -> dict[str, Any]:
-    common: dict[str, Any] = {"id": field.name, "label": field.label, "isRequired": field.required}
+    label = unmarked(field.label)
+    common: dict[str, Any] = {"id": field.name, "label": label, "isRequired": field.required}
     if field.required:
-        common["errorMessage"] = f"Please fill in “{field.label}”."
+        common["errorMessage"] = f"Please fill in “{label}”."
     initial = (field.initial,) if isinstance(field.initial, str) else field.initial
     match field.kind:
         case "yesno":
@@ -191,7 +251,7 @@ def _input(field: Field) -> dict[str, Any]:
             value = "yes" if initial and initial[0].lower() == "yes" else "no"
             return common | {
                 "type": "Input.Toggle",
-                "title": field.label,
+                "title": label,
                 "valueOn": "yes",
                 "valueOff": "no",
                 "value": value,
@@ -201,7 +261,9 @@ def _input(field: Field) -> dict[str, Any]:
             chosen = [str(i) for i, o in enumerate(field.options) if o in initial]
             element = common | {
                 "type": "Input.ChoiceSet",
-                "choices": [{"title": o, "value": str(i)} for i, o in enumerate(field.options)],
+                "choices": [
+                    {"title": unmarked(o), "value": str(i)} for i, o in enumerate(field.options)
+                ],
                 "isMultiSelect": field.kind == "choices",
                 "style": "expanded",
                 "wrap": True,
@@ -211,7 +273,7 @@ def _input(field: Field) -> dict[str, Any]:
             return element
     element = common | {"type": "Input.Text", "isMultiline": field.multiline}
     if initial and initial[0]:
-        element["value"] = initial[0]
+        element["value"] = unmarked(initial[0])
     return element
 
 

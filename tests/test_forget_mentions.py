@@ -1,0 +1,139 @@
+"""forget-me takes away the member's identity (their mentions, their name where Hearth put it,
+their platform id) and never another person's words: a member called Will is forgotten and
+"Will you come?" stays as it was, in the poll's row, its card, `poll list` and the export, also
+after the next vote."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+
+from hearth.bot.outbox_sender import OutboxSender
+from hearth.handlers import build_registry
+from hearth.handlers.cards import Card, unmarked
+from hearth.handlers.context import Defaults
+from hearth.handlers.events import ActionClicked, CommandInvoked, Event, MemberJoined, MessagePosted
+from hearth.handlers.hub import Hearth
+from hearth.handlers.ports import Profile
+from hearth.storage.db import Database
+from hearth.storage.models import Community, Message, OutboxMessage, Poll
+from tests.recording import RecordingMessenger, SettableClock
+from tests.test_privacy import dump, traces
+
+WILL = "U0WILL42"
+NAMES = {"U0FRAN": "Fran", WILL: "Will", "U0ANN": "Ann"}
+QUESTION = "Will you come to the Mark II workshop? Ask <@U0WILL42|will>"
+ANNS_WORDS = "Will anyone review my RAID log? I will buy coffee. cc <@U0WILL42>"
+
+
+@dataclass
+class NamedMessenger(RecordingMessenger):
+    """Members with platform ids (U0…) and display names that are also English words."""
+
+    async def profile(self, workspace: str, user_id: str) -> Profile | None:
+        return Profile(user_id, NAMES.get(user_id, user_id), tz="Europe/London")
+
+
+class World:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.clock = SettableClock()
+        self.messenger = NamedMessenger()
+        self.hub = Hearth(db, build_registry(), {"test": self.messenger}, self.clock, Defaults())
+        self.sender = OutboxSender(db, {"test": self.messenger}, self.clock)
+        self.count = 0
+
+    async def send(self, kind: type[Event], user: str, **fields: Any) -> None:
+        self.count += 1
+        common = {"platform": "test", "workspace": "W1", "channel": "C1"}
+        await self.hub.handle(
+            kind(**common, at=self.clock.now(), user=user, event_id=f"e{self.count}", **fields)
+        )
+        self.clock.advance(seconds=2)
+        await self.sender.deliver_due()
+
+    async def command(self, user: str, text: str) -> None:
+        await self.send(CommandInvoked, user, text=text)
+
+    async def poll(self) -> Poll:
+        async with self.db.transaction() as session:
+            poll = await session.scalar(select(Poll))
+        assert poll is not None
+        return poll
+
+    async def card_of(self, poll: Poll) -> Card:
+        """The poll's message as members see it last: its post or its latest update."""
+        async with self.db.transaction() as session:
+            rows = list(
+                await session.scalars(
+                    select(OutboxMessage)
+                    .where(OutboxMessage.key.like(f"poll%{poll.id}%"))
+                    .order_by(OutboxMessage.id)
+                )
+            )
+        assert rows, "the poll has a message"
+        return Card.from_json(rows[-1].card)
+
+
+def shown(card: Card) -> str:
+    return unmarked(card.text)
+
+
+async def test_forgetting_will_removes_his_mentions_and_id_and_leaves_everyones_words(
+    db: Database,
+) -> None:
+    world = World(db)
+    await world.command("U0FRAN", "setup")
+    await world.send(MemberJoined, WILL)
+    await world.send(MemberJoined, "U0ANN")
+    await world.command("U0FRAN", f'poll "{QUESTION}" "Yes" "<@U0WILL42> presents" "No"')
+    await world.command("U0FRAN", 'segments set "Delivery" "<@U0WILL42> fans"')
+    await world.command("U0FRAN", 'interests set "Risk" "Ask <@U0WILL42|will>"')
+    await world.command("U0FRAN", "welcome set Hi {name}, ask <@U0WILL42|will> anything")
+    await world.command("U0FRAN", "facilitator add <@U0WILL42|will>")
+    await world.send(MessagePosted, "U0ANN", message_id="m1", text=ANNS_WORDS)
+    await world.send(MessagePosted, WILL, message_id="m2", text="I'm Will, hello")
+    poll = await world.poll()
+    await world.send(ActionClicked, WILL, action="poll.vote", value=f"{poll.id}|1")
+    before = await dump(db)
+    assert len(traces(before, WILL)) > 8  # the scan sees him where he is
+
+    await world.send(ActionClicked, WILL, action="privacy.forget", value="")
+    await world.send(ActionClicked, "U0ANN", action="poll.vote", value=f"{poll.id}|0")
+
+    after = await dump(db)
+    assert traces(after, WILL) == []  # his platform id: nowhere, in any table or column
+    assert traces(after, "@will") == []  # nor his name as a mention
+    poll = await world.poll()
+    question = "Will you come to the Mark II workshop? Ask a former member"
+    assert (poll.question, poll.options) == (question, ["Yes", "a former member presents", "No"])
+    async with db.transaction() as session:
+        community = await session.scalar(select(Community))
+        messages = {m.message_id: m.text for m in await session.scalars(select(Message))}
+    assert community is not None
+    assert community.welcome_template == "Hi {name}, ask a former member anything"
+    assert community.segments == ["Delivery", "a former member fans"]
+    assert community.interests == ["Risk", "Ask a former member"]
+    assert messages == {
+        "m1": "Will anyone review my RAID log? I will buy coffee. cc a former member",
+        "m2": None,  # his own words: Hearth's copy is gone, the row stays for the thread
+    }
+
+    # every rendering of the poll says the same, after the next vote too
+    card = await world.card_of(poll)
+    assert shown(card) == f"📊 {question}"
+    assert "a former member presents" in unmarked(json.dumps(card.to_json()))
+    assert WILL not in card.names
+    await world.command("U0FRAN", "poll list")
+    listed = world.messenger.private[-1][1]
+    assert question in unmarked(json.dumps(listed.to_json(), ensure_ascii=False))
+    await world.command("U0FRAN", f"poll export {poll.id}")
+    exported = world.messenger.files[-1][2].decode()
+    assert exported.splitlines()[1:] == [
+        "Yes,1,100,Ann",
+        "a former member presents,0,0,",
+        "No,0,0,",
+    ]
