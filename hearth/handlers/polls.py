@@ -27,7 +27,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from hearth.handlers import jobs
+from hearth.handlers import jobs, once
 from hearth.handlers.cards import Card, ContextLine, Field, Form, Section
 from hearth.handlers.commands import Args, CommandError, UsageError
 from hearth.handlers.context import Context
@@ -92,13 +92,14 @@ def register(registry: Registry) -> None:
 async def poll_command(context: Context, args: Args) -> None:
     """`/cop poll …` posts a poll; with no arguments, opens the form."""
     if not args.text:
-        context.open_form(poll_form())
+        token = once.issue(context.defaults.secret, context.now(), _former(context))
+        context.open_form(poll_form(token))
         return
     await create(context, await context.require_community(), parse_command(args.text))
 
 
-def poll_form() -> Form:
-    """The same choices as the command's flags, as a form."""
+def poll_form(token: str = "") -> Form:
+    """The same choices as the command's flags, as a form; `token` makes it post at most once."""
     return Form(
         "New poll",
         "poll.create",
@@ -112,10 +113,28 @@ def poll_form() -> Form:
             Field("every", "Repeat, e.g. first monday 10:00 (facilitators)", required=False),
         ),
         submit_label="Post poll",
+        context=token,
     )
 
 
+def _former(context: Context) -> str:
+    """Whose poll form a token is for: the member who opened it."""
+    event = context.event
+    return f"poll.create:{event.platform}:{event.workspace}:{event.user}"
+
+
 async def create_from_form(context: Context, event: FormSubmitted) -> None:
+    taken = await once.use(
+        context.session,
+        context.defaults.secret,
+        event.platform,
+        event.context,
+        _former(context),
+        context.now(),
+    )
+    if taken != "ok":
+        why = "was already used" if taken == "used" else "has expired"
+        raise CommandError(f"This form {why}; `{context.prefix} poll` opens a new one.")
     values = read(poll_form(), event.values)
     lines = str(values["options"]).splitlines()
     if len(lines) == 1:

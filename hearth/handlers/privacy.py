@@ -23,7 +23,7 @@ from sqlalchemy import ColumnElement, Text, and_, cast, delete, func, or_, selec
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from hearth.handlers import policy, preferences
+from hearth.handlers import once, policy, preferences
 from hearth.handlers.audit import FORMER_MEMBER
 from hearth.handlers.cards import Actions, Button, Card, ContextLine, Section
 from hearth.handlers.commands import Args, CommandError
@@ -234,6 +234,7 @@ async def _ask(context: Context) -> None:
         return
     await _check_not_sole_facilitator(context, member)
     prefix = context.prefix
+    token = once.issue(context.defaults.secret, context.now(), _confirming(member))
     _show(
         context,
         Card(
@@ -253,8 +254,8 @@ async def _ask(context: Context) -> None:
                 ContextLine(f"`{prefix} my-data` first, if you'd like a copy."),
                 Actions(
                     (
-                        Button("Yes, forget me", "privacy.forget", style="danger"),
-                        Button("Cancel", "privacy.keep"),
+                        Button("Yes, forget me", "privacy.forget", token, style="danger"),
+                        Button("Cancel", "privacy.keep", token),
                     )
                 ),
             ),
@@ -268,6 +269,7 @@ async def forget_clicked(context: Context, event: ActionClicked) -> None:
         _answer(context, event, Card(await _nothing_stored(context)))
         return
     await _check_not_sole_facilitator(context, member)
+    await _take_confirmation(context, event, member)
     await forget(context, member)
     _answer(
         context,
@@ -286,10 +288,44 @@ async def forget_clicked(context: Context, event: ActionClicked) -> None:
 
 async def keep_clicked(context: Context, event: ActionClicked) -> None:
     member = await known_member(context)
+    if member is None:
+        _answer(context, event, Card(await _nothing_stored(context)))
+        return
+    await once.use(  # Cancel uses up the confirmation too: a stale "Yes" then does nothing
+        context.session,
+        context.defaults.secret,
+        event.platform,
+        event.value,
+        _confirming(member),
+        context.now(),
+    )
     if event.message is None and not event.channel and member is not None:  # the Home view
         context.show_home(preferences.home_card(member, await preferences.current(context, member)))
         return
     _answer(context, event, Card("Nothing was deleted."))
+
+
+def _confirming(member: Member) -> str:
+    """What a forget-me confirmation is for: this member record (gone once forgotten)."""
+    return f"forget-me:{member.id}"
+
+
+async def _take_confirmation(context: Context, event: ActionClicked, member: Member) -> None:
+    """Use up the clicked confirmation, or refuse a click on one used, expired or not theirs."""
+    taken = await once.use(
+        context.session,
+        context.defaults.secret,
+        event.platform,
+        event.value,
+        _confirming(member),
+        context.now(),
+    )
+    if taken != "ok":
+        why = "was already answered" if taken == "used" else "is out of date"
+        raise CommandError(
+            f"That confirmation {why}, so nothing was deleted. "
+            f"`{context.prefix} forget-me` asks again."
+        )
 
 
 def _answer(context: Context, event: ActionClicked, card: Card) -> None:
