@@ -92,7 +92,8 @@ def register(registry: Registry) -> None:
 async def poll_command(context: Context, args: Args) -> None:
     """`/cop poll …` posts a poll; with no arguments, opens the form."""
     if not args.text:
-        token = once.issue(context.defaults.secret, context.now(), _former(context))
+        purpose = await _form_of(context)
+        token = await once.issue(context.session, context.event.platform, purpose, context.now())
         context.open_form(poll_form(token))
         return
     await create(context, await context.require_community(), parse_command(args.text))
@@ -117,21 +118,14 @@ def poll_form(token: str = "") -> Form:
     )
 
 
-def _former(context: Context) -> str:
-    """Whose poll form a token is for: the member who opened it."""
-    event = context.event
-    return f"poll.create:{event.platform}:{event.workspace}:{event.user}"
+async def _form_of(context: Context) -> str:
+    """What a poll form's token is for: one poll by the member who opened it."""
+    return f"poll.create:{(await context.member()).id}"
 
 
 async def create_from_form(context: Context, event: FormSubmitted) -> None:
-    taken = await once.use(
-        context.session,
-        context.defaults.secret,
-        event.platform,
-        event.context,
-        _former(context),
-        context.now(),
-    )
+    purpose = await _form_of(context)
+    taken = await once.use(context.session, event.platform, event.context, purpose, context.now())
     if taken != "ok":
         why = "was already used" if taken == "used" else "has expired"
         raise CommandError(f"This form {why}; `{context.prefix} poll` opens a new one.")

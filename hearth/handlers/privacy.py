@@ -234,7 +234,9 @@ async def _ask(context: Context) -> None:
         return
     await _check_not_sole_facilitator(context, member)
     prefix = context.prefix
-    token = once.issue(context.defaults.secret, context.now(), _confirming(member))
+    token = await once.issue(
+        context.session, context.event.platform, _confirming(member), context.now()
+    )
     _show(
         context,
         Card(
@@ -270,6 +272,7 @@ async def forget_clicked(context: Context, event: ActionClicked) -> None:
         return
     await _check_not_sole_facilitator(context, member)
     await _take_confirmation(context, event, member)
+    await once.revoke(context.session, event.platform, _confirming(member))  # other cards too
     await forget(context, member)
     _answer(
         context,
@@ -291,14 +294,8 @@ async def keep_clicked(context: Context, event: ActionClicked) -> None:
     if member is None:
         _answer(context, event, Card(await _nothing_stored(context)))
         return
-    await once.use(  # Cancel uses up the confirmation too: a stale "Yes" then does nothing
-        context.session,
-        context.defaults.secret,
-        event.platform,
-        event.value,
-        _confirming(member),
-        context.now(),
-    )
+    # Cancel uses up the confirmation too: a stale "Yes" on it then does nothing
+    await once.use(context.session, event.platform, event.value, _confirming(member), context.now())
     if event.message is None and not event.channel and member is not None:  # the Home view
         context.show_home(preferences.home_card(member, await preferences.current(context, member)))
         return
@@ -313,17 +310,11 @@ def _confirming(member: Member) -> str:
 async def _take_confirmation(context: Context, event: ActionClicked, member: Member) -> None:
     """Use up the clicked confirmation, or refuse a click on one used, expired or not theirs."""
     taken = await once.use(
-        context.session,
-        context.defaults.secret,
-        event.platform,
-        event.value,
-        _confirming(member),
-        context.now(),
+        context.session, event.platform, event.value, _confirming(member), context.now()
     )
     if taken != "ok":
-        why = "was already answered" if taken == "used" else "is out of date"
         raise CommandError(
-            f"That confirmation {why}, so nothing was deleted. "
+            "That confirmation is no longer valid, so nothing was deleted. "
             f"`{context.prefix} forget-me` asks again."
         )
 
