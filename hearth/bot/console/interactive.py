@@ -23,7 +23,7 @@ facilitator of #community, `{FACILITATOR}`):
   alice dm: some text                         alice writes to Hearth directly
   alice clicks "Pizza" on 3                   alice clicks a button on item [3]
   alice reacts :tada: on 3                    alice reacts to item [3]
-  alice submits 5 question="Why?" anonymous=yes   alice submits the form [5]
+  alice submits 5 question="Why?" multi=yes  alice submits the form [5]
   alice tz Europe/London                      alice's time zone
   wait 90m / wait 4h / wait 2d / wait 1w      let time pass: what falls due happens
 Numbers in [brackets] are items of the transcript; `# …` is a comment."""
