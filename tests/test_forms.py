@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
+from sqlalchemy import select
 
 from hearth.handlers import build_registry
 from hearth.handlers.cards import Card, Field, Form
@@ -12,7 +15,10 @@ from hearth.handlers.events import FormSubmitted
 from hearth.handlers.forms import read
 from hearth.handlers.registry import Registry
 from hearth.storage.db import Database
+from hearth.storage.models import Poll
 from tests.console_helpers import expected, transcript
+from tests.slack_helpers import eventually, running_hearth
+from tests.test_slack_forms_files import submission
 
 ASK = Form(
     "Ask a question",
@@ -156,3 +162,26 @@ async def test_a_form_shows_its_prefilled_values_and_keeps_the_fields_not_given(
         [4] (only @alice) bot: {'name': 'Alice "Al" Smith', 'team': 'Delivery, north', 'notify': False, 'topics': [], 'level': 'High'}
         """
     )
+
+
+async def test_a_poll_modal_submitted_twice_posts_one_poll(sqlite_url: str) -> None:
+    """However often one form's submission reaches Hearth, it posts at most one poll."""
+    async with running_hearth(sqlite_url) as hearth:
+        await hearth.command("setup Sharing delivery practice")
+        await hearth.command("poll")
+        await eventually(lambda: hearth.fake.calls_to("views.open"), what="views.open")
+        [opened] = hearth.fake.calls_to("views.open")
+        for question in ("Lunch?", "Dinner?"):
+            values = {
+                "question": {"question": {"type": "plain_text_input", "value": question}},
+                "options": {"options": {"type": "plain_text_input", "value": "Pizza | Salad"}},
+            }
+            count = len(hearth.handled)
+            payload = {"payload": json.dumps(submission(opened["view"], values))}
+            assert (await hearth.post_form(payload)).status == 200
+            await eventually(lambda n=count: len(hearth.handled) > n, what="the submission")
+        await eventually(lambda: len(hearth.fake.calls_to("chat.postEphemeral")) == 2, what="why")
+        refused = hearth.fake.calls_to("chat.postEphemeral")[1]["text"]
+        assert refused == "This form was already used; `/cop poll` opens a new one."
+        assert [p.question for (p,) in await hearth.rows(select(Poll))] == ["Lunch?"]
+        assert hearth.fake.violations == []
