@@ -108,7 +108,6 @@ async def test_one_public_welcome_a_day_names_who_is_still_here(db: Database) ->
         -- 2026-12-02 16:00 UTC --
         [9] #community bot: 🎉 Please welcome our newest member: @dave!
             (Say hello in the thread — and newcomers, tell us what you work on.)
-        -- 2026-12-02 17:00 UTC --
         """
     )
 

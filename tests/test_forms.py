@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
+from sqlalchemy import select
 
 from hearth.handlers import build_registry
 from hearth.handlers.cards import Card, Field, Form
@@ -12,7 +15,10 @@ from hearth.handlers.events import FormSubmitted
 from hearth.handlers.forms import read
 from hearth.handlers.registry import Registry
 from hearth.storage.db import Database
+from hearth.storage.models import Poll
 from tests.console_helpers import expected, transcript
+from tests.slack_helpers import eventually, running_hearth
+from tests.test_slack_forms_files import submission
 
 ASK = Form(
     "Ask a question",
@@ -80,8 +86,8 @@ async def test_a_form_round_trip_in_the_console(db: Database) -> None:
         db,
         """
         alice: /cop ask
-        alice submits 1 question="Why RAID?" urgency=High topics=Risk,Tools
         alice submits 1 question="" urgency=High
+        alice submits 1 question="Why RAID?" urgency=High topics=Risk,Tools
         """,
         registry=registry_with_a_form(),
     )
@@ -89,10 +95,93 @@ async def test_a_form_round_trip_in_the_console(db: Database) -> None:
         """\
         -- 2026-12-01 09:00 UTC --
         [1] form for @alice "Ask a question": question (text), anonymous (yes/no), topics (any of Risk/Tools), urgency (one of Low/High)
-        [2] (only @alice) bot: Got 'Why RAID?' (42, ['Risk', 'Tools'])
-        [3] (only @alice) bot: Your answer [file answer.csv, 32 bytes]
+        [2] (only @alice) bot: Ask a question: please fill in “Your question”.
+        [3] (only @alice) bot: Got 'Why RAID?' (42, ['Risk', 'Tools'])
+        [4] (only @alice) bot: Your answer [file answer.csv, 32 bytes]
             question,urgency
             Why RAID?,High
-        [4] (only @alice) bot: Ask a question: please fill in “Your question”.
+        """
+    )  # a refused submission leaves the form open; the accepted one closes it
+
+
+PROFILE = Form(
+    "Your profile",
+    "test.profile",
+    (
+        Field("name", "Name", initial='Alice "Al" Smith'),
+        Field("team", "Team", required=False),
+        Field("notify", "Notify me", "yesno", initial="yes"),
+        Field(
+            "topics",
+            "Topics",
+            "choices",
+            ("Risk", "Tools", "Events & meetups"),
+            required=False,
+            initial=("Risk", "Events & meetups"),
+        ),
+        Field("level", "Level", "choice", ("Low", "High"), initial="High"),
+    ),
+)
+
+
+def registry_with_a_prefilled_form() -> Registry:
+    registry = build_registry()
+
+    @registry.command("profile", summary="profile", needs_community=False)
+    async def profile(context: Context, args: Args) -> None:
+        context.open_form(PROFILE)
+
+    @registry.form("test.profile")
+    async def saved(context: Context, event: FormSubmitted) -> None:
+        context.reply_privately(Card(repr(read(PROFILE, event.values))))
+
+    return registry
+
+
+async def test_a_form_shows_its_prefilled_values_and_keeps_the_fields_not_given(
+    db: Database,
+) -> None:
+    """As Slack and Teams send a prefilled field back unless the member changes it; each value
+    is shown as a submit line would write it."""
+    out = await transcript(
+        db,
+        """
+        alice: /cop profile
+        alice submits 1 level=Low
+        alice: /cop profile
+        alice submits 3 name="Alice \\"Al\\" Smith" topics= notify=no team="Delivery, north"
+        """,
+        registry=registry_with_a_prefilled_form(),
+    )
+    assert out == expected(
+        """\
+        -- 2026-12-01 09:00 UTC --
+        [1] form for @alice "Your profile": name (text) = "Alice \\"Al\\" Smith", team (text), notify (yes/no) = yes, topics (any of Risk/Tools/Events & meetups) = "Risk,Events & meetups", level (one of Low/High) = High
+        [2] (only @alice) bot: {'name': 'Alice "Al" Smith', 'team': '', 'notify': True, 'topics': ['Risk', 'Events & meetups'], 'level': 'Low'}
+        [3] form for @alice "Your profile": name (text) = "Alice \\"Al\\" Smith", team (text), notify (yes/no) = yes, topics (any of Risk/Tools/Events & meetups) = "Risk,Events & meetups", level (one of Low/High) = High
+        [4] (only @alice) bot: {'name': 'Alice "Al" Smith', 'team': 'Delivery, north', 'notify': False, 'topics': [], 'level': 'High'}
         """
     )
+
+
+async def test_a_poll_modal_submitted_twice_posts_one_poll(sqlite_url: str) -> None:
+    """However often one form's submission reaches Hearth, it posts at most one poll."""
+    async with running_hearth(sqlite_url) as hearth:
+        await hearth.command("setup Sharing delivery practice")
+        await hearth.command("poll")
+        await eventually(lambda: hearth.fake.calls_to("views.open"), what="views.open")
+        [opened] = hearth.fake.calls_to("views.open")
+        for question in ("Lunch?", "Dinner?"):
+            values = {
+                "question": {"question": {"type": "plain_text_input", "value": question}},
+                "options": {"options": {"type": "plain_text_input", "value": "Pizza | Salad"}},
+            }
+            count = len(hearth.handled)
+            payload = {"payload": json.dumps(submission(opened["view"], values))}
+            assert (await hearth.post_form(payload)).status == 200
+            await eventually(lambda n=count: len(hearth.handled) > n, what="the submission")
+        await eventually(lambda: len(hearth.fake.calls_to("chat.postEphemeral")) == 2, what="why")
+        refused = hearth.fake.calls_to("chat.postEphemeral")[1]["text"]
+        assert refused == "This form was already used; `/cop poll` opens a new one."
+        assert [p.question for (p,) in await hearth.rows(select(Poll))] == ["Lunch?"]
+        assert hearth.fake.violations == []

@@ -230,11 +230,21 @@ async def test_forget_me_from_the_home_tab(hearth: HearthHarness) -> None:
     assert "Forget you? This can't be undone." in json.dumps(asked)
     await hearth.click(click_in_home(hearth, home_buttons(asked)["Cancel"]))
     await eventually(lambda: len(hearth.fake.calls_to("views.publish")) == 3, what="cancelled")
-    assert "Edit settings" in home_buttons(hearth.fake.calls_to("views.publish")[2]["view"])
+    cancelled = hearth.fake.calls_to("views.publish")[2]["view"]
+    assert "Edit settings" in home_buttons(cancelled)
 
+    await hearth.click(click_in_home(hearth, home_buttons(asked)["Yes, forget me"]))  # stale
+    await eventually(lambda: hearth.posts_to("D" + NEWCOMER), what="the refusal")
+    [refused] = hearth.posts_to("D" + NEWCOMER)
+    assert refused["text"].startswith("That confirmation is no longer valid")
+    assert len(await hearth.rows(select(Member))) == 1
+
+    await hearth.click(click_in_home(hearth, home_buttons(cancelled)["Forget me…"]))
+    await eventually(lambda: len(hearth.fake.calls_to("views.publish")) == 4, what="asked again")
+    asked = hearth.fake.calls_to("views.publish")[3]["view"]
     await hearth.click(click_in_home(hearth, home_buttons(asked)["Yes, forget me"]))
-    await eventually(lambda: len(hearth.fake.calls_to("views.publish")) == 4, what="forgotten")
-    done = hearth.fake.calls_to("views.publish")[3]["view"]
+    await eventually(lambda: len(hearth.fake.calls_to("views.publish")) == 5, what="forgotten")
+    done = hearth.fake.calls_to("views.publish")[4]["view"]
     assert "Done: Hearth has forgotten you." in json.dumps(done)
     assert "Europe/Paris" not in json.dumps(done)  # her settings are off the Home tab too
     assert await hearth.rows(select(Member)) == []

@@ -28,7 +28,7 @@ from hearth.storage.models import (
     Message,
     OutboxMessage,
 )
-from tests.console_helpers import START, expected, transcript
+from tests.console_helpers import START, expected, stale_click, transcript
 from tests.recording import RecordingMessenger, SettableClock
 from tests.test_members_console import registry_with_dms
 
@@ -140,7 +140,7 @@ async def test_forget_me_leaves_no_trace_in_any_table_and_is_idempotent(db: Data
     dms = [o for o in after["outbox"] if o["target_kind"] == "dm"]
     assert dms == []  # her welcome DM and the two waiting ones are gone
 
-    await run(session, f'zelda clicks "Yes, forget me" on {confirm}')  # a second click
+    await stale_click(session, "zelda", "Yes, forget me", confirm)  # a second click
     assert await dump(db) == after
     shown = session.workspace.items[max(session.workspace.items)].card
     assert shown is not None and shown.text.startswith("Hearth has already forgotten you")

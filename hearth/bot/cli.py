@@ -18,6 +18,7 @@ from pathlib import Path
 from aiohttp import web
 
 from hearth.bot.app import init_app
+from hearth.bot.console import interactive
 from hearth.bot.console.script import ScriptError
 from hearth.bot.console.session import ConsoleSession
 from hearth.bot.settings import GUID, Settings, SettingsError
@@ -217,17 +218,7 @@ async def _run_script(session: ConsoleSession, script: Path) -> int:
 
 
 async def _interactive(session: ConsoleSession) -> None:
-    print("Type script lines (e.g. `alice joins`, `alice: hello`, `wait 1d`); Ctrl-D to quit.")
-    while True:
-        try:
-            line = await asyncio.to_thread(input, "> ")
-        except EOFError:
-            print()
-            return
-        try:
-            await session.run_line(line)
-        except ScriptError as error:
-            print(f"! {error}")
+    await interactive.run(session)
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from hearth.handlers import jobs
+from hearth.handlers import jobs, once
 from hearth.handlers.cards import Card, ContextLine, Field, Form, Section, typed
 from hearth.handlers.commands import Args, CommandError, UsageError
 from hearth.handlers.context import Context
@@ -92,13 +92,15 @@ def register(registry: Registry) -> None:
 async def poll_command(context: Context, args: Args) -> None:
     """`/cop poll …` posts a poll; with no arguments, opens the form."""
     if not args.text:
-        context.open_form(poll_form())
+        purpose = await _form_of(context)
+        token = await once.issue(context.session, context.event.platform, purpose, context.now())
+        context.open_form(poll_form(token))
         return
     await create(context, await context.require_community(), parse_command(args.text))
 
 
-def poll_form() -> Form:
-    """The same choices as the command's flags, as a form."""
+def poll_form(token: str = "") -> Form:
+    """The same choices as the command's flags, as a form; `token` makes it post at most once."""
     return Form(
         "New poll",
         "poll.create",
@@ -112,10 +114,21 @@ def poll_form() -> Form:
             Field("every", "Repeat, e.g. first monday 10:00 (facilitators)", required=False),
         ),
         submit_label="Post poll",
+        context=token,
     )
 
 
+async def _form_of(context: Context) -> str:
+    """What a poll form's token is for: one poll by the member who opened it."""
+    return f"poll.create:{(await context.member()).id}"
+
+
 async def create_from_form(context: Context, event: FormSubmitted) -> None:
+    purpose = await _form_of(context)
+    taken = await once.use(context.session, event.platform, event.context, purpose, context.now())
+    if taken != "ok":
+        why = "was already used" if taken == "used" else "has expired"
+        raise CommandError(f"This form {why}; `{context.prefix} poll` opens a new one.")
     values = read(poll_form(), event.values)
     lines = str(values["options"]).splitlines()
     if len(lines) == 1:

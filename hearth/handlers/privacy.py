@@ -39,7 +39,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from hearth.handlers import policy, polls, preferences
+from hearth.handlers import once, policy, polls, preferences
 from hearth.handlers.audit import FORMER_MEMBER
 from hearth.handlers.cards import Actions, Button, Card, ContextLine, Section
 from hearth.handlers.commands import Args, CommandError
@@ -253,6 +253,9 @@ async def _ask(context: Context) -> None:
         return
     await _check_not_sole_facilitator(context, member)
     prefix = context.prefix
+    token = await once.issue(
+        context.session, context.event.platform, _confirming(member), context.now()
+    )
     _show(
         context,
         Card(
@@ -272,8 +275,8 @@ async def _ask(context: Context) -> None:
                 ContextLine(f"`{prefix} my-data` first, if you'd like a copy."),
                 Actions(
                     (
-                        Button("Yes, forget me", "privacy.forget", style="danger"),
-                        Button("Cancel", "privacy.keep"),
+                        Button("Yes, forget me", "privacy.forget", token, style="danger"),
+                        Button("Cancel", "privacy.keep", token),
                     )
                 ),
             ),
@@ -287,6 +290,8 @@ async def forget_clicked(context: Context, event: ActionClicked) -> None:
         _answer(context, event, Card(await _nothing_stored(context)))
         return
     await _check_not_sole_facilitator(context, member)
+    await _take_confirmation(context, event, member)
+    await once.revoke(context.session, event.platform, _confirming(member))  # other cards too
     await forget(context, member)
     _answer(
         context,
@@ -305,10 +310,32 @@ async def forget_clicked(context: Context, event: ActionClicked) -> None:
 
 async def keep_clicked(context: Context, event: ActionClicked) -> None:
     member = await known_member(context)
+    if member is None:
+        _answer(context, event, Card(await _nothing_stored(context)))
+        return
+    # Cancel uses up the confirmation too: a stale "Yes" on it then does nothing
+    await once.use(context.session, event.platform, event.value, _confirming(member), context.now())
     if event.message is None and not event.channel and member is not None:  # the Home view
         context.show_home(preferences.home_card(member, await preferences.current(context, member)))
         return
     _answer(context, event, Card("Nothing was deleted."))
+
+
+def _confirming(member: Member) -> str:
+    """What a forget-me confirmation is for: this member record (gone once forgotten)."""
+    return f"forget-me:{member.id}"
+
+
+async def _take_confirmation(context: Context, event: ActionClicked, member: Member) -> None:
+    """Use up the clicked confirmation, or refuse a click on one used, expired or not theirs."""
+    taken = await once.use(
+        context.session, event.platform, event.value, _confirming(member), context.now()
+    )
+    if taken != "ok":
+        raise CommandError(
+            "That confirmation is no longer valid, so nothing was deleted. "
+            f"`{context.prefix} forget-me` asks again."
+        )
 
 
 def _answer(context: Context, event: ActionClicked, card: Card) -> None:

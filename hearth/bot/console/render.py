@@ -12,6 +12,8 @@ from hearth.handlers.cards import Actions, Card, ContextLine, Field, Form, Secti
 
 MENTION = re.compile(r"<@([^|>]+)(?:\|[^>]*)?>")
 INDENT = "    "
+UNQUOTED = re.compile(r"[\w.,:/+@-]+")
+"""A value a submit line can give without quotes."""
 
 
 def mentions_as_names(text: str) -> str:
@@ -44,8 +46,19 @@ def render(card: Card) -> list[str]:
 
 def render_form(form: Form, user: str) -> str:
     """`form for @alice "Title": field (kind), …` as in CONSOLE.md."""
-    fields = ", ".join(f"{f.name} ({_kind(f)})" for f in form.fields)
+    fields = ", ".join(_field(f) for f in form.fields)
     return f'form for @{user} "{unmarked(form.title)}": {fields}'
+
+
+def _field(field: Field) -> str:
+    """`name (kind)`, then ` = value` when the form comes filled in (as a submit line writes it)."""
+    initial = (field.initial,) if isinstance(field.initial, str) else field.initial
+    value = ",".join(unmarked(i) for i in initial if i)
+    if not value:
+        return f"{field.name} ({_kind(field)})"
+    if UNQUOTED.fullmatch(value) is None:
+        value = '"' + re.sub(r'(["\\$`])', r"\\\1", value) + '"'
+    return f"{field.name} ({_kind(field)}) = {value}"
 
 
 def _kind(field: Field) -> str:

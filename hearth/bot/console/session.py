@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from hearth.bot.console import script
+from hearth.bot.console import resume, script
 from hearth.bot.console.workspace import (
     CHANNEL,
     PLATFORM,
@@ -19,7 +20,7 @@ from hearth.bot.console.workspace import (
 )
 from hearth.bot.outbox_sender import OutboxSender
 from hearth.handlers import build_registry
-from hearth.handlers.context import Defaults
+from hearth.handlers.context import Context, Defaults
 from hearth.handlers.events import (
     ActionClicked,
     CommandInvoked,
@@ -34,7 +35,7 @@ from hearth.handlers.events import (
 )
 from hearth.handlers.hub import Hearth
 from hearth.handlers.jobs import run_due_jobs
-from hearth.handlers.registry import Registry
+from hearth.handlers.registry import FormHandler, Registry
 from hearth.storage import jobs as stored_jobs
 from hearth.storage import outbox
 from hearth.storage.db import Database
@@ -57,14 +58,27 @@ class ConsoleSession:
         self.db = db
         self.clock = SimClock(start)
         self.write = write
-        self.workspace = ConsoleWorkspace(write)
+        self.shown: datetime | None = None
+        """The time of the last time line printed."""
+        self.workspace = ConsoleWorkspace(self._emit)
         messengers = {PLATFORM: self.workspace}
-        self.hearth = Hearth(db, registry or build_registry(), messengers, self.clock, defaults)
+        registry = registry or build_registry()
+        self._accepted: FormSubmitted | None = None
+        forms = {name: self._noting(run) for name, run in registry.forms.items()}
+        registry = replace(registry, forms=forms)
+        self.hearth = Hearth(db, registry, messengers, self.clock, defaults)
         self.sender = OutboxSender(db, messengers, self.clock)
 
     async def start(self) -> None:
-        """Print the time and set up the community (silently, if it is not already)."""
-        self._print_time()
+        """Set up the community (silently, if it is not already).
+
+        The clock never goes back behind what the database has already seen (a second run on
+        a persistent database): it starts at the later of the two, and says so.
+        """
+        asked = self.clock.now()
+        latest = await resume.latest_seen(self.db)
+        if latest is not None and latest > asked:
+            self.clock.current = resume.whole_minute_after(latest)
         self.workspace.muted = True
         try:
             await self.hearth.handle(
@@ -74,6 +88,11 @@ class ConsoleSession:
             await self._deliver()
         finally:
             self.workspace.muted = False
+        if latest is not None and latest > asked:
+            self.workspace.note(
+                f"the clock starts here, not at {_shown(asked)} UTC: "
+                f"this database has already seen {_shown(latest)} UTC"
+            )
 
     async def run_line(self, line: str) -> None:
         """Parse and run one script line; raises ScriptError with the reason."""
@@ -148,45 +167,71 @@ class ConsoleSession:
         )
 
     async def _click(self, name: str, label: str, number: int) -> None:
+        """Click a button the message shows now: one an update took away is refused."""
         item = self._item(number, name)
-        buttons = item.card.buttons() if item.card else []
+        current = self.workspace.latest(item)
+        buttons = current.card.buttons() if current.card else []
         button = next((b for b in buttons if b.label == label), None)
         if button is None:
             offered = ", ".join(f'"{b.label}"' for b in buttons) or "none"
-            raise script.ScriptError(f'[{number}] has no button "{label}" (buttons: {offered})')
+            where = f"[{number}]"
+            if current is not item:
+                where += f" is now [{current.number}], which"
+            raise script.ScriptError(f'{where} has no button "{label}" (buttons: {offered})')
         await self.hearth.handle(
             self._event(
                 ActionClicked,
                 name,
-                channel=item.conversation,
+                channel=current.conversation,
                 action=button.action,
                 value=button.value,
-                message=MessageRef(item.conversation, str(item.number)),
+                message=MessageRef(current.conversation, str(current.number)),
             )
         )
 
     async def _submit(self, name: str, number: int, fields: dict[str, str]) -> None:
+        """Submit the form with the fields given and the prefilled values of the others.
+
+        A form that Hearth accepted is closed, as a platform closes it: a second submission is
+        refused. One Hearth refused (it said what is wrong) stays open to be corrected.
+        """
         item = self._item(number, name)
         if item.form is None:
             raise script.ScriptError(f"[{number}] is not a form")
+        if item.submitted:
+            raise script.ScriptError(f"[{number}] is already submitted: open the form again")
         kinds = {f.name: f.kind for f in item.form.fields}
         unknown = sorted(set(fields) - set(kinds))
         if unknown:
             raise script.ScriptError(f"[{number}] has no field {', '.join(unknown)}")
         values: dict[str, str | list[str]] = {
+            f.name: list(_prefilled(f.initial)) if f.kind == "choices" else _prefilled(f.initial)[0]
+            for f in item.form.fields
+            if _prefilled(f.initial)
+        }
+        values |= {
             key: value.split(",") if kinds[key] == "choices" else value
             for key, value in fields.items()
         }
-        await self.hearth.handle(
-            self._event(
-                FormSubmitted,
-                name,
-                channel=item.origin,
-                form=item.form.action,
-                values=values,
-                context=item.form.context,
-            )
+        event = self._event(
+            FormSubmitted,
+            name,
+            channel=item.origin,
+            form=item.form.action,
+            values=values,
+            context=item.form.context,
         )
+        await self.hearth.handle(event)
+        item.submitted = self._accepted is event
+
+    def _noting(self, run: FormHandler) -> FormHandler:
+        """`run`, noting the submissions it accepted (it returned without refusing)."""
+
+        async def noted(context: Context, event: FormSubmitted) -> None:
+            await run(context, event)
+            self._accepted = event
+
+        return noted
 
     def _item(self, number: int, name: str) -> Item:
         item = self.workspace.items.get(number)
@@ -225,17 +270,38 @@ class ConsoleSession:
         return total
 
     def _print_time(self) -> None:
-        """`-- 2026-12-01 09:00 UTC --`, with seconds when the time is not a whole minute."""
+        """The clock moved: its time line comes with the next line printed (see `_emit`)."""
+
+    # How time lines are printed: only above something that happened at that time.
+
+    def _emit(self, line: str) -> None:
+        """Print a transcript line, under `-- 2026-12-01 09:00 UTC --` if the time moved."""
         now = self.clock.now()
-        shown = f"{now:%Y-%m-%d %H:%M:%S}" if now.second else f"{now:%Y-%m-%d %H:%M}"
-        if not self.workspace.muted:
-            self.write(f"-- {shown} UTC --")
+        if now != self.shown:
+            self.shown = now
+            self.write(f"-- {_shown(now)} UTC --")
+        self.write(line)
+
+    def untold_time(self) -> str | None:
+        """The time, when the clock moved on since the last line printed (None: it did not)."""
+        now = self.clock.now()
+        return None if now == self.shown else f"{_shown(now)} UTC"
 
     def _event(self, kind: type[Event], user: str, **values: Any) -> Any:
         values.setdefault("channel", CHANNEL)
         return kind(
             platform=PLATFORM, workspace=WORKSPACE, user=user, at=self.clock.now(), **values
         )
+
+
+def _shown(moment: datetime) -> str:
+    """`2026-12-01 09:00`, with seconds when the time is not a whole minute."""
+    return f"{moment:%Y-%m-%d %H:%M:%S}" if moment.second else f"{moment:%Y-%m-%d %H:%M}"
+
+
+def _prefilled(initial: str | tuple[str, ...]) -> tuple[str, ...]:
+    """A field's prefilled value(s), none when it comes empty."""
+    return tuple(i for i in ((initial,) if isinstance(initial, str) else initial) if i)
 
 
 def _check_zone(zone: str) -> None:

@@ -40,6 +40,8 @@ class Item:
     form: Form | None = None
     origin: str = CHANNEL
     """For a form: the channel it was opened from."""
+    submitted: bool = False
+    """For a form: Hearth accepted a submission of it, which closed it."""
 
 
 @dataclass
@@ -89,6 +91,10 @@ class ConsoleWorkspace:
             self.write(line)
         return item
 
+    def latest(self, item: Item) -> Item:
+        """The message as it is now: `item`, or the last update that replaced it."""
+        return max((i for i in self.items.values() if i.root == item.root), key=lambda i: i.number)
+
     def note(self, text: str) -> None:
         """An unnumbered line (joins, reactions)."""
         if not self.muted:
@@ -111,8 +117,7 @@ class ConsoleWorkspace:
         return self.posted.get(tag)
 
     async def update(self, workspace: str, ref: MessageRef, card: Card) -> None:
-        root = self.items[int(ref.message_id)].root
-        latest = max((i for i in self.items.values() if i.root == root), key=lambda i: i.number)
+        latest = self.latest(self.items[int(ref.message_id)])
         self.add(
             latest.conversation,
             "bot",
