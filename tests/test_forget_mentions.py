@@ -58,6 +58,14 @@ class World:
     async def command(self, user: str, text: str) -> None:
         await self.send(CommandInvoked, user, text=text)
 
+    def button(self, label: str) -> str:
+        """The value of the button whose label starts with `label` on the latest private reply."""
+        _user, card = self.messenger.private[-1]
+        for button in card.buttons():
+            if unmarked(button.label).startswith(label):
+                return button.value
+        raise AssertionError(f"no button {label!r} on the latest private reply")
+
     async def poll(self) -> Poll:
         async with self.db.transaction() as session:
             poll = await session.scalar(select(Poll))
@@ -101,7 +109,8 @@ async def test_forgetting_will_removes_his_mentions_and_id_and_leaves_everyones_
     before = await dump(db)
     assert len(traces(before, WILL)) > 8  # the scan sees him where he is
 
-    await world.send(ActionClicked, WILL, action="privacy.forget", value="")
+    await world.command(WILL, "forget-me")
+    await world.send(ActionClicked, WILL, action="privacy.forget", value=world.button("Yes"))
     await world.send(ActionClicked, "U0ANN", action="poll.vote", value=f"{poll.id}|0")
 
     after = await dump(db)
