@@ -18,10 +18,10 @@ from hearth.bot.outbox_sender import OutboxSender
 from hearth.bot.settings import Settings
 from hearth.bot.slack import adapter as slack_adapter
 from hearth.bot.slack.messenger import SlackMessenger
-from hearth.handlers import build_registry, retention
+from hearth.handlers import build_registry
 from hearth.handlers.hub import Hearth
-from hearth.handlers.jobs import JobRunner
 from hearth.handlers.ports import Clock, Messenger, SystemClock
+from hearth.scheduler.runner import SchedulerRunner
 from hearth.storage import migrate, outbox
 from hearth.storage.db import Database
 
@@ -37,6 +37,7 @@ CLOCK = web.AppKey("clock", Clock)
 DATABASE = web.AppKey("database", Database)
 HUB = web.AppKey("hub", Hearth)
 SENDER = web.AppKey("sender", OutboxSender)
+SCHEDULER = web.AppKey("scheduler", SchedulerRunner)
 SLACK_ROUTE = web.AppKey("slack_route", Callable[[web.Request], Awaitable[web.StreamResponse]])
 TEAMS_ROUTE = web.AppKey("teams_route", Callable[[web.Request], Awaitable[web.StreamResponse]])
 TEAMS_AUTHENTICATION = web.AppKey("teams_authentication", Callable)
@@ -108,9 +109,8 @@ async def _hearth(app: web.Application) -> AsyncIterator[None]:
         else:
             app[SLACK_ROUTE] = slack_adapter.route(bolt, settings.slack_signing_secret or "")
     delivering = asyncio.create_task(sender.run(), name="outbox-sender")
-    await retention.schedule_purges(hub)
-    jobs = JobRunner(hub)
-    running_jobs = asyncio.create_task(jobs.run(), name="due-jobs")
+    jobs = app[SCHEDULER] = SchedulerRunner.for_hub(hub)
+    running_jobs = asyncio.create_task(jobs.run(), name="scheduler")
     yield
     if socket_mode is not None:
         await socket_mode.close_async()
