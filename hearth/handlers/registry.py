@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any
 
 from hearth.handlers.events import ActionClicked, Event, FormSubmitted
 from hearth.scheduler.declarations import Applies, Recurring, Scope
-from hearth.scheduler.rules import parse_rule
 
 if TYPE_CHECKING:
     from hearth.handlers.commands import Args
@@ -147,6 +146,8 @@ class Registry:
     ) -> Callable[[JobHandler], JobHandler]:
         """Register recurring work: `rule` in the `--every` grammar ("first monday 10:00"), in
         each community's time zone (see `hearth/scheduler/declarations.py`)."""
+        from hearth.scheduler.rules import parse_rule  # it reads the words in handlers/schedules
+
         parsed = parse_rule(rule)
 
         def decorate(run: JobHandler) -> JobHandler:

@@ -15,9 +15,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
-from hearth.scheduler.rules import Rule
-
 if TYPE_CHECKING:
+    from hearth.scheduler.rules import Rule
     from hearth.handlers.context import Defaults
     from hearth.storage.models import Community
 

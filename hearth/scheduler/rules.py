@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.base import BaseTrigger
@@ -70,7 +70,7 @@ class Rule:
 
 class FirstOccurrence(BaseTrigger):
     """A trigger that skips a wall-clock time's second occurrence (the hour a fall-back
-    repeats), so a daily 01:30 fires once on that day, not twice."""
+    repeats), so a daily 01:30 fires once on that day, not twice; its times are in UTC."""
 
     def __init__(self, trigger: BaseTrigger, zone: ZoneInfo) -> None:
         self.trigger = trigger
@@ -79,14 +79,24 @@ class FirstOccurrence(BaseTrigger):
     def get_next_fire_time(
         self, previous_fire_time: datetime | None, now: datetime
     ) -> datetime | None:
-        moment = self.trigger.get_next_fire_time(previous_fire_time, now)
-        while moment is not None and self._repeated(moment):
-            moment = self.trigger.get_next_fire_time(moment, moment)
-        return moment
+        start = now.astimezone(UTC)
+        if previous_fire_time is not None:  # never at or before it
+            start = max(start, previous_fire_time.astimezone(UTC) + timedelta(microseconds=1))
+        moment = self.trigger.get_next_fire_time(None, start.astimezone(self.zone))
+        while moment is not None and (repeat := self._repeated(moment)):
+            # Look again from past the repeated hour: rules fire once a day at most.
+            after = moment.astimezone(UTC) + repeat
+            moment = self.trigger.get_next_fire_time(None, after.astimezone(self.zone))
+        # In UTC: datetimes sharing a zone compare by wall clock, and 01:30 EDT == 01:30 EST.
+        return moment.astimezone(UTC) if moment is not None else None
 
-    def _repeated(self, moment: datetime) -> bool:
+    def _repeated(self, moment: datetime) -> timedelta | None:
+        """How long the clock went back, when `moment` is a wall-clock time's second time."""
         local = moment.astimezone(UTC).astimezone(self.zone)
-        return local.fold == 1 and local.replace(fold=0).utcoffset() != local.utcoffset()
+        first, this = local.replace(fold=0).utcoffset(), local.utcoffset()
+        if local.fold == 1 and first is not None and this is not None and first > this:
+            return first - this
+        return None
 
     def __str__(self) -> str:
         return f"first occurrence of {self.trigger}"
