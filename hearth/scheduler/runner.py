@@ -48,6 +48,7 @@ class SchedulerRunner:
         self.leading = False
         self._wake = asyncio.Event()
         self._stopping = False
+        self._announced = False
         scheduler.hub.registry.on_scheduled.append(self.wake)
 
     @classmethod
@@ -82,10 +83,10 @@ class SchedulerRunner:
         scheduler = self.scheduler
         try:
             leading = await self.leadership.hold()
-            if leading != self.leading:
+            if leading != self.leading or not self._announced:
                 log.info("scheduler: %s", "leading" if leading else "standing by")
                 scheduler.reset()
-                self.leading = leading
+                self.leading, self._announced = leading, True
             if not leading:
                 return self.standby_every
             fired = await scheduler.run_due()
