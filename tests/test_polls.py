@@ -14,11 +14,11 @@ from hearth.handlers.commands import UsageError
 from hearth.handlers.context import Defaults
 from hearth.handlers.events import ActionClicked, CommandInvoked
 from hearth.handlers.hub import Hearth
-from hearth.scheduler.scheduler import Scheduler
 from hearth.handlers.poll_spec import PollSpec, check, parse_command
 from hearth.handlers.polls import voter_key
 from hearth.handlers.ports import Target
 from hearth.handlers.surveys import parse_question
+from hearth.scheduler.scheduler import Scheduler
 from hearth.storage import migrate, outbox
 from hearth.storage import polls as stored
 from hearth.storage.db import Database

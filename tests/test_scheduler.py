@@ -35,7 +35,9 @@ COMMUNITIES = ("community",)
 """The jobs of communities only (the daily per-platform prune aside)."""
 
 
-def registry_with(failures: dict[str, int] | None = None, **declared: dict[str, object]) -> Registry:
+def registry_with(
+    failures: dict[str, int] | None = None, **declared: dict[str, object]
+) -> Registry:
     """The real registry plus recurring jobs `declared` (name: registry.every options), a
     one-shot kind `test.say` (`/cop later <key> <seconds>`).
 

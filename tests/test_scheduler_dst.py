@@ -4,6 +4,7 @@ wall-clock time in the community's zone, and once in the hour a fall-back repeat
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -58,7 +59,7 @@ async def test_a_weekly_rule_stays_at_nine_local_across_both_changes(
     times = await fired(db, zone, "every monday 09:00", start, until)
     assert len(times) == 40  # every Monday from 1 March to 29 November 2027, once each
     assert {(t.strftime("%a %H:%M")) for t in times} == {"Mon 09:00"}
-    assert [(b - a).days for a, b in zip(times, times[1:], strict=False)] == [7] * 39
+    assert [(b - a).days for a, b in pairwise(times)] == [7] * 39
     offsets = {t.utcoffset() for t in times}
     assert len(offsets) == 2  # both sides of each change
     spring, autumn = (datetime.fromisoformat(c).date() for c in changes)

@@ -504,9 +504,7 @@ async def occurrence_job(context: Context, job: JobDue) -> None:
         series_id=series.id,
         close_after=series.close_after,
     )
-    following = parse_rule(series.schedule).next_after(
-        max(at, context.now()), community.timezone
-    )
+    following = parse_rule(series.schedule).next_after(max(at, context.now()), community.timezone)
     series.next_at = following
     await _schedule_occurrence(context, community, series, following)
 

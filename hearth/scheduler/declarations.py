@@ -16,8 +16,8 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
-    from hearth.scheduler.rules import Rule
     from hearth.handlers.context import Defaults
+    from hearth.scheduler.rules import Rule
     from hearth.storage.models import Community
 
 Scope = Literal["community", "platform"]

@@ -158,9 +158,7 @@ async def fire(hub: Hearth, firing: Firing, policy: RetryPolicy) -> Outcome:
                 attempt = claimed
                 if firing.handler is None:
                     raise Permanent(f"no handler for job kind {event.kind!r}")
-                context = Context(
-                    session, event, messenger, hub.clock, hub.registry, hub.defaults
-                )
+                context = Context(session, event, messenger, hub.clock, hub.registry, hub.defaults)
                 await firing.handler(context, event)
     except Exception as error:  # the supervision boundary: recorded on the job, loop goes on
         if attempt == 0:

@@ -27,7 +27,11 @@ log = logging.getLogger(__name__)
 
 LOCK_KEY = int.from_bytes(hashlib.sha256(b"hearth.scheduler").digest()[:8], "big", signed=True)
 """The advisory lock's key: the same in every Hearth process on a database."""
-KEEPALIVE = {"tcp_keepalives_idle": "10", "tcp_keepalives_interval": "5", "tcp_keepalives_count": "3"}
+KEEPALIVE = {
+    "tcp_keepalives_idle": "10",
+    "tcp_keepalives_interval": "5",
+    "tcp_keepalives_count": "3",
+}
 """The server notices a leader whose host vanished within about 25 s, and frees the lock."""
 
 
@@ -66,9 +70,7 @@ class AdvisoryLock:
         try:
             if self._connection is None:
                 connection = await self._engine.connect()
-                self._connection = await connection.execution_options(
-                    isolation_level="AUTOCOMMIT"
-                )
+                self._connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
             if self.leading:  # the lock lives as long as the session: is it still there?
                 await self._connection.execute(text("SELECT 1"))
             else:

@@ -113,4 +113,3 @@ class SchedulerRunner:
                 continue
             self._wake.clear()
             return
-

@@ -59,9 +59,7 @@ async def due(
     """Jobs due by `now` (dead letters aside), oldest first."""
     query = (
         select(DueJob)
-        .where(
-            DueJob.due_at <= now, DueJob.platform.in_(platforms), DueJob.failed_at.is_(None)
-        )
+        .where(DueJob.due_at <= now, DueJob.platform.in_(platforms), DueJob.failed_at.is_(None))
         .order_by(DueJob.due_at, DueJob.id)
         .limit(limit)
     )
