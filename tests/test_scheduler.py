@@ -26,6 +26,7 @@ from hearth.scheduler.scheduler import Scheduler
 from hearth.storage import migrate
 from hearth.storage.db import Database
 from hearth.storage.models import DueJob, JobFiring, OutboxMessage
+from tests.console_helpers import expected, transcript
 from tests.recording import RecordingMessenger, SettableClock
 from tests.waiting import eventually
 
@@ -275,3 +276,35 @@ async def test_the_loop_lives_through_a_raising_job_and_keeps_its_heartbeat(
     runner.stop()
     await asyncio.wait_for(task, 5)
     assert sorted(job for job, _ in await runs(db)) == ["test.a", "test.say"]
+
+
+async def test_the_console_fires_what_falls_due_in_time_order(db: Database) -> None:
+    """`wait` moves the simulated clock through the same scheduler: a rule CronTrigger makes
+    free (`last friday`), in the community's zone, and the poll's closing one-shot after it."""
+    out = await transcript(
+        db,
+        """
+        facilitator: /cop poll "Retro?" "Yes" "No" --every "last friday 16:00" --closes 2h
+        wait 4w
+        """,
+        timezone="America/New_York",
+    )
+    assert out == expected(
+        """\
+        -- 2026-12-01 09:00 UTC --
+        [1] (only @facilitator) bot: Recurring poll R1 is set up: “Retro?” will be posted in #community on the last Friday of each month at 16:00 (America/New_York), first on Fri 25 Dec 16:00 EST; each closes 2h after it is posted.
+            (Stop it with `/cop poll stop R1`.)
+        -- 2026-12-25 21:00 UTC --
+        [2] #community bot: 📊 Retro?
+            Yes 0 · 0%
+            No 0 · 0%
+            [Yes] [No]
+            (Poll #1 by @facilitator · choose one · 0 votes · closes Fri 25 Dec 18:00 EST)
+        -- 2026-12-25 23:00 UTC --
+        [3] (update of [2]) #community bot: 📊 Final result: Retro?
+            Yes 0 · 0%
+            No 0 · 0%
+            (Poll #1 by @facilitator · closed Fri 25 Dec 18:00 EST · nobody voted)
+        -- 2026-12-29 09:00 UTC --
+        """
+    )
