@@ -45,12 +45,26 @@ class PlannedJob:
         return self.trigger.get_next_fire_time(period, period)
 
 
+class Triggers:
+    """Each declaration's trigger per time zone, built once (triggers keep no state)."""
+
+    def __init__(self) -> None:
+        self._built: dict[tuple[str, str], BaseTrigger] = {}
+
+    def of(self, declaration: Recurring, zone: str) -> BaseTrigger:
+        key = (declaration.name, zone)
+        if key not in self._built:
+            self._built[key] = declaration.rule.trigger(zone)
+        return self._built[key]
+
+
 async def planned(
     session: AsyncSession,
     registry: Registry,
     platforms: list[str],
     defaults: Defaults,
     scopes: tuple[str, ...],
+    triggers: Triggers,
 ) -> list[PlannedJob]:
     """Every recurring job that exists now on these platforms."""
     jobs: list[PlannedJob] = []
@@ -65,7 +79,7 @@ async def planned(
         communities = []
     for declaration in declarations:
         if declaration.per == "platform":
-            trigger = declaration.rule.trigger(defaults.timezone)
+            trigger = triggers.of(declaration, defaults.timezone)
             jobs += [
                 PlannedJob(f"{declaration.name}@{platform}", declaration, trigger, platform)
                 for platform in platforms
@@ -78,7 +92,7 @@ async def planned(
                 PlannedJob(
                     f"{declaration.name}@community:{community.id}",
                     declaration,
-                    declaration.rule.trigger(community.timezone),
+                    triggers.of(declaration, community.timezone),
                     community.platform,
                     community.workspace,
                     community.channel,

@@ -89,8 +89,7 @@ class SchedulerRunner:
                 self.leading, self._announced = leading, True
             if not leading:
                 return self.standby_every
-            fired = await scheduler.run_due()
-            upcoming = await scheduler.next_due()
+            fired, upcoming = await scheduler.tick()
         except (SQLAlchemyError, OSError):
             log.warning("scheduler: database error; trying again shortly", exc_info=True)
             return self.poll_every

@@ -56,6 +56,7 @@ class Scheduler:
         self.counts = Counts()
         self._next: dict[str, datetime | None] = {}
         self._started = hub.clock.now()
+        self._triggers = plan.Triggers()
 
     def reset(self) -> None:
         """Forget what is known of the recurring jobs (another process may have fired them):
@@ -65,10 +66,24 @@ class Scheduler:
 
     async def next_due(self) -> datetime | None:
         """When something is next due (a time already past: due now)."""
+        async with self.hub.db.transaction() as session:
+            jobs = await self._jobs(session, self.hub.clock.now())
+        return await self._next_due(jobs)
+
+    async def run_due(self) -> int:
+        """Fire everything due by now, in time order; how many firings ran or failed."""
+        fired, _ = await self._run_due()
+        return fired
+
+    async def tick(self) -> tuple[int, datetime | None]:
+        """`run_due`, then `next_due`, planning the recurring jobs once (the runner's pass)."""
+        fired, jobs = await self._run_due()
+        return fired, await self._next_due(jobs)
+
+    async def _next_due(self, jobs: list[PlannedJob]) -> datetime | None:
         now = self.hub.clock.now()
         platforms = list(self.hub.messengers)
         async with self.hub.db.transaction() as session:
-            jobs = await self._jobs(session, now)
             times = [
                 await stored_jobs.next_due(session, platforms),
                 await firings.next_retry(session),
@@ -80,8 +95,7 @@ class Scheduler:
             times.append(runnable[0] if runnable else ahead)
         return min((t for t in times if t is not None), default=None)
 
-    async def run_due(self) -> int:
-        """Fire everything due by now, in time order; how many firings ran or failed."""
+    async def _run_due(self) -> tuple[int, list[PlannedJob]]:
         now = self.hub.clock.now()
         platforms = list(self.hub.messengers)
         async with self.hub.db.transaction() as session:
@@ -109,13 +123,13 @@ class Scheduler:
             if job is not None and firing.event.period is not None:
                 self._next[job.name] = job.after(firing.event.period)
             done += self._count(outcome)
-        return done
+        return done, jobs
 
     async def _jobs(self, session: AsyncSession, now: datetime) -> list[PlannedJob]:
         """The recurring jobs, each with its next period known."""
         hub = self.hub
         jobs = await plan.planned(
-            session, hub.registry, list(hub.messengers), hub.defaults, self.scopes
+            session, hub.registry, list(hub.messengers), hub.defaults, self.scopes, self._triggers
         )
         unknown = [job for job in jobs if job.name not in self._next]
         latest = await firings.latest(session, [job.name for job in unknown])
