@@ -8,6 +8,7 @@ import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import select
 
 from hearth.handlers import build_registry
@@ -19,6 +20,7 @@ from hearth.handlers.hub import Hearth
 from hearth.handlers.jobs import JobDue, schedule
 from hearth.handlers.ports import Target
 from hearth.handlers.registry import Registry
+from hearth.handlers.schedules import TimeError
 from hearth.scheduler.firing import RetryPolicy
 from hearth.scheduler.leader import SoleProcess
 from hearth.scheduler.runner import SchedulerRunner
@@ -307,4 +309,20 @@ async def test_the_console_fires_what_falls_due_in_time_order(db: Database) -> N
             (Poll #1 by @facilitator · closed Fri 25 Dec 18:00 EST · nobody voted)
         -- 2026-12-29 09:00 UTC --
         """
+    )
+
+
+def test_a_declaration_is_checked_when_it_is_registered() -> None:
+    registry = build_registry()
+
+    async def run(context: Context, job: JobDue) -> None:
+        return None
+
+    with pytest.raises(TimeError, match="can't read the schedule “fortnightly”"):
+        registry.every("test.digest", "fortnightly")(run)
+    registry.every("test.digest", "first monday 10:00")(run)
+    with pytest.raises(ValueError, match="registered twice"):
+        registry.every("test.digest", "daily")(run)
+    assert registry.recurring["test.digest"].rule.describe() == (
+        "on the first Monday of each month at 10:00"
     )
