@@ -44,7 +44,7 @@ def modules(folder: str) -> list[Path]:
     return found
 
 
-@pytest.mark.parametrize("folder", ["handlers", "storage"])
+@pytest.mark.parametrize("folder", ["handlers", "storage", "scheduler"])
 def test_core_imports_no_platform_code(folder: str) -> None:
     offenders = {
         f"{path.relative_to(HEARTH)}: {name}"
@@ -61,6 +61,18 @@ def test_storage_imports_nothing_of_ours() -> None:
         for path in modules("storage")
         for name in imports_of(path)
         if name.startswith("hearth.") and not name.startswith("hearth.storage")
+    }
+    assert offenders == set()
+
+
+def test_handlers_use_only_the_calendar_s_words_not_its_engine() -> None:
+    """Features declare timed work (rules, declarations); the engine runs above them."""
+    offenders = {
+        f"{path.relative_to(HEARTH)}: {name}"
+        for path in modules("handlers")
+        for name in imports_of(path)
+        if name.startswith("hearth.scheduler")
+        and name not in ("hearth.scheduler.rules", "hearth.scheduler.declarations")
     }
     assert offenders == set()
 

@@ -20,7 +20,7 @@ from tests.waiting import eventually
 
 pytestmark = pytest.mark.skipif(not spec_available(), reason=SPEC_MISSING_REASON)
 
-LOOPS = {"outbox-sender", "due-jobs"}
+LOOPS = {"outbox-sender", "scheduler"}
 
 
 async def health(hearth: HearthHarness) -> tuple[int, dict[str, object]]:
@@ -68,7 +68,7 @@ async def test_stalled_loops_make_health_fail(sqlite_url: str) -> None:
 
 async def test_the_loops_beat_when_they_work(sqlite_url: str) -> None:
     async with running_hearth(sqlite_url) as hearth:
-        sender, jobs = (hearth.supervisor.loop(name) for name in ("outbox-sender", "due-jobs"))
+        sender, jobs = (hearth.supervisor.loop(name) for name in ("outbox-sender", "scheduler"))
         await eventually(lambda: sender.heartbeat > 0 and jobs.heartbeat > 0)
         now = time.monotonic()
         sender.wake()  # type: ignore[attr-defined]
@@ -113,7 +113,7 @@ async def test_after_a_database_outage_delivery_resumes_by_itself(postgres_url: 
         await outage(postgres_url, down=True)
         try:
             hearth.sender.wake()  # the sender meets the outage
-            jobs = hearth.supervisor.loop("due-jobs")
+            jobs = hearth.supervisor.loop("scheduler")
             jobs.wake()  # type: ignore[attr-defined]
 
             async def database_reported() -> bool:

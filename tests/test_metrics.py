@@ -62,7 +62,7 @@ async def test_metrics_count_events_and_outbox_messages(sqlite_url: str) -> None
         assert values['hearth_outbox_messages{status="failed"}'] == 0
         assert values['hearth_dead_letters{source="outbox"}'] == 0
         assert values["hearth_outbox_lag_seconds"] == 0  # the post is not due before 16:00
-        for loop in ("outbox-sender", "due-jobs"):
+        for loop in ("outbox-sender", "scheduler"):
             assert values[f'hearth_loop_up{{loop="{loop}"}}'] == 1
             assert values[f'hearth_loop_restarts_total{{loop="{loop}"}}'] == 0
             assert values[f'hearth_loop_heartbeat_age_seconds{{loop="{loop}"}}'] >= 0
@@ -97,11 +97,11 @@ async def test_job_runs_and_loop_restarts(sqlite_url: str) -> None:
     async with running_hearth(
         sqlite_url, clock=clock, supervisor=Supervisor(first_backoff=0.01)
     ) as hearth:
-        clock.advance(days=1)  # the daily retention purge falls due
-        hearth.supervisor.loop("due-jobs").wake()  # type: ignore[attr-defined]
+        clock.advance(days=1)  # the daily housekeeping falls due
+        hearth.supervisor.loop("scheduler").wake()  # type: ignore[attr-defined]
 
         async def ran() -> bool:
-            return (await scrape(hearth)).get('hearth_job_runs_total{outcome="ran"}') == 1
+            return (await scrape(hearth)).get('hearth_job_runs_total{outcome="runs"}') == 1
 
         await eventually(ran, what="the purge to run")
         flaky = ScriptedLoop(RuntimeError("boom"))

@@ -14,11 +14,11 @@ from hearth.handlers.commands import UsageError
 from hearth.handlers.context import Defaults
 from hearth.handlers.events import ActionClicked, CommandInvoked
 from hearth.handlers.hub import Hearth
-from hearth.handlers.jobs import run_due_jobs
 from hearth.handlers.poll_spec import PollSpec, check, parse_command
 from hearth.handlers.polls import voter_key
 from hearth.handlers.ports import Target
 from hearth.handlers.surveys import parse_question
+from hearth.scheduler.scheduler import Scheduler
 from hearth.storage import migrate, outbox
 from hearth.storage import polls as stored
 from hearth.storage.db import Database
@@ -71,8 +71,8 @@ async def test_closing_and_recurring_survive_a_restart(database_url: str) -> Non
     hearth = hub(restarted, messenger, clock)
     sender = OutboxSender(restarted, {"test": messenger}, clock)
     await sender.recover()
-    assert await run_due_jobs(hearth) == 2  # the close at 10:30, the standup at 10:00
-    assert await run_due_jobs(hearth) == 0
+    assert await Scheduler(hearth).run_due() == 2  # the close at 10:30, the standup at 10:00
+    assert await Scheduler(hearth).run_due() == 0
     await sender.deliver_due()
     ((ref, final),) = [(r, c) for r, c in messenger.updates if c.text.startswith("📊 Final")]
     assert unmarked(final.text) == "📊 Final result: Lunch?"
@@ -109,9 +109,9 @@ async def test_a_vote_while_the_post_is_in_flight_is_shown_once_it_lands(db: Dat
             .where(OutboxMessage.key == "poll:1:post")
             .values(status=outbox.SENT, sent_conversation="C1", sent_message_id="99")
         )
-    assert await run_due_jobs(hearth) == 0
+    assert await Scheduler(hearth).run_due() == 0
     clock.advance(seconds=2)
-    assert await run_due_jobs(hearth) == 1
+    assert await Scheduler(hearth).run_due() == 1
     await OutboxSender(db, {"test": messenger}, clock).deliver_due()
     ((ref, card),) = messenger.updates
     assert (ref.conversation, ref.message_id) == ("C1", "99")

@@ -1,10 +1,12 @@
-"""Due jobs: run once when due, by whichever process gets there first, and never lost."""
+"""Keyed one-shots: run once when due, by whichever process gets there first, never lost;
+one that cannot run is dead-lettered with its error."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import timedelta
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -15,12 +17,16 @@ from hearth.handlers.commands import CommandError
 from hearth.handlers.context import Context, Defaults
 from hearth.handlers.events import CommandInvoked
 from hearth.handlers.hub import Hearth
-from hearth.handlers.jobs import JobDue, JobRunner, run_due_jobs, schedule
+from hearth.handlers.jobs import JobDue, schedule
 from hearth.handlers.ports import Target
 from hearth.handlers.registry import Registry
+from hearth.scheduler.leader import SoleProcess
+from hearth.scheduler.runner import SchedulerRunner
+from hearth.scheduler.scheduler import Scheduler
 from hearth.storage.db import Database
 from hearth.storage.models import DueJob, OutboxMessage
 from tests.recording import RecordingMessenger, SettableClock
+from tests.waiting import eventually
 
 COMMON = {"platform": "test", "workspace": "W1", "channel": "C1"}
 
@@ -64,15 +70,17 @@ async def said(db: Database) -> list[str]:
 async def test_a_job_runs_once_when_due_and_a_key_schedules_once(db: Database) -> None:
     clock = SettableClock()
     hearth = hub(db, clock)
+    scheduler = Scheduler(hearth)
     await later(hearth, "b", 60)
     await later(hearth, "a", 30)
     await later(hearth, "a", 5)  # the same key: already scheduled
-    assert await run_due_jobs(hearth) == 0
+    assert await scheduler.run_due() == 0
+    assert await scheduler.next_due() == clock.now() + timedelta(seconds=30)
     clock.advance(seconds=30)
-    assert await run_due_jobs(hearth) == 1
+    assert await scheduler.run_due() == 1
     clock.advance(seconds=30)
-    assert await run_due_jobs(hearth) == 1
-    assert await run_due_jobs(hearth) == 0
+    assert await scheduler.run_due() == 1
+    assert await scheduler.run_due() == 0
     assert await said(db) == ["said:a", "said:b"]
 
 
@@ -81,12 +89,12 @@ async def test_processes_racing_for_due_jobs_run_each_once(db: Database) -> None
     hearths = [hub(db, clock) for _ in range(4)]
     for n in range(20):
         await later(hearths[0], f"job{n}", 0)
-    ran = await asyncio.gather(*(run_due_jobs(h) for h in hearths))
+    ran = await asyncio.gather(*(Scheduler(h).run_due() for h in hearths))
     assert sum(ran) == 20
     assert sorted(await said(db)) == sorted(f"said:job{n}" for n in range(20))
 
 
-async def test_a_job_that_cannot_run_is_dropped_and_logged(
+async def test_a_job_that_cannot_run_is_dead_lettered_at_once_and_logged(
     db: Database, caplog: pytest.LogCaptureFixture
 ) -> None:
     clock = SettableClock()
@@ -103,26 +111,42 @@ async def test_a_job_that_cannot_run_is_dropped_and_logged(
                 **COMMON,
             )
         )
-    assert await run_due_jobs(hearth) == 2
+    scheduler = Scheduler(hearth)
+    assert await scheduler.run_due() == 2
+    assert await scheduler.run_due() == 0
+    assert await scheduler.next_due() == datetime(2026, 12, 2, 3, 30, tzinfo=UTC)  # the prune
     async with db.transaction() as session:
-        assert await session.scalar(select(func.count()).select_from(DueJob)) == 0
+        dead = list(await session.scalars(select(DueJob).order_by(DueJob.key)))
+        assert await session.scalar(select(func.count()).select_from(DueJob)) == 2
+    assert [(j.key, j.attempts, j.last_error, j.failed_at) for j in dead] == [
+        ("broken", 1, "CommandError: nothing to say", clock.now()),
+        ("old", 1, "Permanent: no handler for job kind 'gone'", clock.now()),
+    ]
+    assert (scheduler.counts.runs, scheduler.counts.dead_letters) == (0, 2)
     assert await said(db) == []
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == [
-        "dropping job broken: nothing to say",
-        "dropping job old: no handler for kind 'gone'",
+        "job broken failed (attempt 1) and is dead-lettered: CommandError: nothing to say",
+        "job old failed (attempt 1) and is dead-lettered: "
+        "Permanent: no handler for job kind 'gone'",
     ]
 
 
-async def test_the_runner_wakes_runs_and_stops(db: Database) -> None:
+async def test_the_runner_wakes_when_a_job_is_scheduled_runs_and_stops(db: Database) -> None:
     clock = SettableClock()
     hearth = hub(db, clock)
-    runner = JobRunner(hearth, poll_every=30)
+    runner = SchedulerRunner(Scheduler(hearth), SoleProcess(), poll_every=30)
     task = asyncio.create_task(runner.run())
-    await later(hearth, "now", 0)
-    runner.wake()
-    async with asyncio.timeout(5):
-        while not await said(db):
-            await asyncio.sleep(0.01)
+    await eventually(lambda: runner.leading, what="the runner leads")
+    await later(hearth, "now", 0)  # committed: the runner is woken, not left to its 30 s
+    await eventually(said_something(db), what="the job ran")
     runner.stop()
     await asyncio.wait_for(task, 5)
     assert await said(db) == ["said:now"]
+    assert runner.counts.runs == 1
+
+
+def said_something(db: Database) -> Callable[[], Awaitable[bool]]:
+    async def check() -> bool:
+        return bool(await said(db))
+
+    return check

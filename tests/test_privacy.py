@@ -18,8 +18,8 @@ from hearth.handlers import build_registry
 from hearth.handlers.context import Defaults
 from hearth.handlers.events import CommandInvoked, MemberJoined, MessagePosted, ProfileChanged
 from hearth.handlers.hub import Hearth
-from hearth.handlers.jobs import run_due_jobs
-from hearth.handlers.retention import effective_days, schedule_purges
+from hearth.handlers.retention import effective_days
+from hearth.scheduler.scheduler import Scheduler
 from hearth.storage import outbox
 from hearth.storage.db import Database
 from hearth.storage.models import (
@@ -226,21 +226,25 @@ async def test_retention_removes_old_text_and_keeps_the_rows(db: Database) -> No
                 event_id=f"ev{n}",
             )
         )
-    await schedule_purges(hub)
+    scheduler = Scheduler(hub)
     await hub.handle(CommandInvoked(**common, at=clock.now(), user="fran", text="retention 30"))
     assert messenger.private[-1][1].text == "#C1 keeps the text of its messages for 30 days."
     assert "1 older message just lost" in messenger.private[-1][1].blocks[0].text  # type: ignore[union-attr]
-    clock.advance(days=16)  # the daily purge runs at 03:00 UTC
-    assert await run_due_jobs(hub) == 1
+    clock.advance(days=16)  # the daily purge runs at 03:00 (community time), the prune at 03:30
+    assert await scheduler.run_due() == 2  # missed days are made up once, not 16 times
+    assert await scheduler.run_due() == 0
     async with db.transaction() as session:
         rows = list(await session.scalars(select(Message).order_by(Message.message_id)))
-        jobs = list(await session.execute(text("SELECT key FROM due_jobs")))
+        jobs = list(await session.execute(text("SELECT job, period FROM job_firings")))
     assert [(m.text, m.purged_at is not None, m.member_id is not None) for m in rows] == [
         (None, True, True),
         (None, True, True),
         ("5 days old", False, True),
     ]
-    assert [j[0] for j in jobs] == ["retention:test:2026-12-18"]
+    assert sorted((job, str(period)[:16]) for job, period in jobs) == [
+        ("retention.prune@test", "2026-12-17 03:30"),
+        ("retention.purge@community:1", "2026-12-17 03:00"),
+    ]
     async with db.transaction() as session:
         assert list(await session.scalars(select(InboundEvent))) == []  # a week is enough
     assert effective_days(None, None) is None and effective_days(90, 30) == 30

@@ -20,10 +20,10 @@ from hearth.bot.slack import adapter as slack_adapter
 from hearth.bot.slack.messenger import SlackMessenger
 from hearth.bot.startup import check_slack_token, database_reason, upgrade_database
 from hearth.bot.supervisor import Supervisor
-from hearth.handlers import build_registry, retention
+from hearth.handlers import build_registry
 from hearth.handlers.hub import Hearth
-from hearth.handlers.jobs import JobRunner
 from hearth.handlers.ports import Clock, Messenger, SystemClock
+from hearth.scheduler.runner import SchedulerRunner
 from hearth.storage.db import Database
 
 if TYPE_CHECKING:
@@ -45,6 +45,7 @@ HUB = web.AppKey("hub", Hearth)
 SENDER = web.AppKey("sender", OutboxSender)
 SUPERVISOR = web.AppKey("supervisor", Supervisor)
 METRICS = web.AppKey("metrics", Metrics)
+SCHEDULER = web.AppKey("scheduler", SchedulerRunner)
 SLACK_ROUTE = web.AppKey("slack_route", Callable[[web.Request], Awaitable[web.StreamResponse]])
 TEAMS_ROUTE = web.AppKey("teams_route", Callable[[web.Request], Awaitable[web.StreamResponse]])
 TEAMS_AUTHENTICATION = web.AppKey("teams_authentication", Callable)
@@ -126,14 +127,13 @@ async def _hearth(app: web.Application) -> AsyncIterator[None]:
             await socket_mode.connect_async()
         else:
             app[SLACK_ROUTE] = slack_adapter.route(bolt, settings.slack_signing_secret or "")
-    await retention.schedule_purges(hub)
-    jobs = JobRunner(hub)
+    jobs = app[SCHEDULER] = SchedulerRunner.for_hub(hub)
     supervisor, metrics = app[SUPERVISOR], app[METRICS]
     supervisor.add("outbox-sender", sender, stall_after=SENDER_STALL_SECONDS)
-    supervisor.add("due-jobs", jobs, stall_after=JOBS_STALL_SECONDS)
+    supervisor.add("scheduler", jobs, stall_after=JOBS_STALL_SECONDS)
     metrics.count("events", hub, "Events since start-up, by outcome.", rename=EVENT_OUTCOMES)
     metrics.count("outbox_deliveries", sender, "Outbox delivery attempts since start-up.")
-    metrics.count("job_runs", jobs, "Due jobs run since start-up, by outcome.")
+    metrics.count("job_runs", jobs, "Scheduled job firings since start-up, by outcome.")
     supervisor.start()
     yield
     if socket_mode is not None:

@@ -13,8 +13,9 @@ How it holds together:
   through one outbox row per poll (`poll:<id>:update`) that always holds the latest card, built
   under the poll lock so cards are written in commit order. A burst of votes rewrites the
   pending row instead of adding calls, and an update is sent at most every `UPDATE_INTERVAL`.
-- **Closing** on time and **recurring** polls are due jobs (`handlers/jobs.py`): rows written
-  with the poll, run once when due, across restarts.
+- **Closing** on time and **recurring** polls are keyed one-shots (`handlers/jobs.py`): rows
+  written with the poll, run once by the scheduler when due, across restarts; a recurring
+  poll's next time is computed by its rule's APScheduler trigger (`scheduler/rules.py`).
 """
 
 from __future__ import annotations
@@ -49,13 +50,8 @@ from hearth.handlers.poll_cards import (
 from hearth.handlers.poll_spec import USAGE, PollSpec, check, parse_command
 from hearth.handlers.ports import Target
 from hearth.handlers.registry import Registry
-from hearth.handlers.schedules import (
-    TimeError,
-    format_moment,
-    parse_duration,
-    parse_moment,
-    parse_schedule,
-)
+from hearth.handlers.schedules import TimeError, format_moment, parse_duration, parse_moment
+from hearth.scheduler.rules import parse_rule
 from hearth.storage import outbox
 from hearth.storage import polls as stored
 from hearth.storage.models import Community, Member, OutboxMessage, Poll, PollSeries
@@ -185,7 +181,7 @@ async def _create_series(
     if not await context.is_facilitator(community, creator):
         raise CommandError(f"Only facilitators of {community.name} can set up recurring polls.")
     try:
-        schedule = parse_schedule(spec.every)
+        rule = parse_rule(spec.every)
     except TimeError as error:
         raise UsageError(f"--every: {error}") from error
     close_after = None
@@ -197,7 +193,7 @@ async def _create_series(
                 "long after it is posted."
             )
         close_after = int(duration.total_seconds())
-    first = schedule.next_after(context.now(), community.timezone)
+    first = rule.next_after(context.now(), community.timezone)
     series = PollSeries(
         community_id=community.id,
         creator_id=creator.id,
@@ -220,7 +216,7 @@ async def _create_series(
     context.reply_privately(
         Card(
             f"Recurring poll R{series.id} is set up: “{typed(series.question)}” will be posted in "
-            f"{community.name} {schedule.describe()} ({community.timezone}), first on "
+            f"{community.name} {rule.describe()} ({community.timezone}), first on "
             f"{format_moment(first, community.timezone)}; {lasts}.",
             (ContextLine(f"Stop it with `{context.prefix} poll stop R{series.id}`."),),
         )
@@ -521,9 +517,7 @@ async def occurrence_job(context: Context, job: JobDue) -> None:
         series_id=series.id,
         close_after=series.close_after,
     )
-    following = parse_schedule(series.schedule).next_after(
-        max(at, context.now()), community.timezone
-    )
+    following = parse_rule(series.schedule).next_after(max(at, context.now()), community.timezone)
     series.next_at = following
     await _schedule_occurrence(context, community, series, following)
 
@@ -601,7 +595,7 @@ async def list_command(context: Context, args: Args) -> None:
     series = await stored.active_series(session, community.id)
     if series:
         listed = "\n".join(
-            f"• R{s.id} “{typed(s.question)}” — {parse_schedule(s.schedule).describe()}"
+            f"• R{s.id} “{typed(s.question)}” — {parse_rule(s.schedule).describe()}"
             + (f" · next {format_moment(s.next_at, zone)}" if s.next_at else "")
             for s in series
         )

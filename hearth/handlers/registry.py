@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from hearth.handlers.events import ActionClicked, Event, FormSubmitted
+from hearth.scheduler.declarations import Applies, Recurring, Scope
 
 if TYPE_CHECKING:
     from hearth.handlers.commands import Args
@@ -52,13 +54,17 @@ class PersonalData:
 
 @dataclass
 class Registry:
-    """Commands by name, actions and forms by id, listeners by event type, due jobs by kind."""
+    """Commands by name, actions and forms by id, listeners by event type, one-shot jobs by kind,
+    recurring jobs by name."""
 
     commands: dict[str, Command] = field(default_factory=dict)
     actions: dict[str, ActionHandler] = field(default_factory=dict)
     listeners: dict[type[Event], list[EventHandler]] = field(default_factory=dict)
     forms: dict[str, FormHandler] = field(default_factory=dict)
     jobs: dict[str, JobHandler] = field(default_factory=dict)
+    recurring: dict[str, Recurring] = field(default_factory=dict)
+    on_scheduled: list[Callable[[datetime], None]] = field(default_factory=list)
+    """Told the due time of each one-shot scheduled here (the scheduler wakes up for it)."""
     personal_data: dict[str, PersonalData] = field(default_factory=dict)
 
     def command(
@@ -117,12 +123,39 @@ class Registry:
         return decorate
 
     def job(self, kind: str) -> Callable[[JobHandler], JobHandler]:
-        """Register what a due job of this kind does (see `handlers/jobs.py`)."""
+        """Register what a keyed one-shot of this kind does (scheduled with
+        `handlers/jobs.schedule`, run once by the scheduler when due)."""
 
         def decorate(run: JobHandler) -> JobHandler:
             if kind in self.jobs:
                 raise ValueError(f"job {kind!r} registered twice")
             self.jobs[kind] = run
+            return run
+
+        return decorate
+
+    def every(
+        self,
+        name: str,
+        rule: str,
+        *,
+        per: Scope = "community",
+        applies: Applies | None = None,
+        misfire_grace: timedelta | None = timedelta(hours=1),
+        coalesce: bool = True,
+    ) -> Callable[[JobHandler], JobHandler]:
+        """Register recurring work: `rule` in the `--every` grammar ("first monday 10:00"), in
+        each community's time zone (see `hearth/scheduler/declarations.py`)."""
+        from hearth.scheduler.rules import parse_rule  # it reads the words in handlers/schedules
+
+        parsed = parse_rule(rule)
+
+        def decorate(run: JobHandler) -> JobHandler:
+            if name in self.recurring or name in self.jobs:
+                raise ValueError(f"job {name!r} registered twice")
+            self.recurring[name] = Recurring(
+                name, parsed, run, per, applies, misfire_grace, coalesce
+            )
             return run
 
         return decorate

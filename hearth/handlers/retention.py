@@ -3,33 +3,34 @@
 The limit is the shorter of the server's (HEARTH_MESSAGE_RETENTION_DAYS; unset: no limit) and
 the community's own (`/cop retention <days>`). A purge sets `text` to NULL and `purged_at`, and
 keeps the row (community, author, message and thread ids, times, bot flag) for the counts that
-digests, lurker sweeps and analytics need. It runs daily at PURGE_AT (UTC) as a due job per
-platform (`schedule_purges`, at start-up), and at once for a community whose limit is set.
-Handled-event ids, needed only to drop platform retries, go after EVENT_IDS_KEPT.
+digests, lurker sweeps and analytics need. It runs daily at PURGE_AT in each community's time
+zone (a recurring job of each community with a limit), and at once for a community whose limit
+is set. Handled-event ids, needed only to drop platform retries, go after EVENT_IDS_KEPT, and the
+scheduler's record of firings after FIRINGS_KEPT (a daily job per platform).
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hearth.handlers import audit, jobs
+from hearth.handlers import audit
 from hearth.handlers.cards import Card, ContextLine
 from hearth.handlers.commands import Args, UsageError
-from hearth.handlers.context import Context
-from hearth.handlers.hub import Hearth
+from hearth.handlers.context import Context, Defaults
 from hearth.handlers.jobs import JobDue
 from hearth.handlers.registry import Registry
-from hearth.storage import jobs as stored_jobs
+from hearth.storage import firings
 from hearth.storage.models import Community, InboundEvent, Message
 
-JOB = "retention.purge"
-PURGE_AT = time(3, 0)
+PURGE_AT = "daily 03:00"
+PRUNE_AT = "daily 03:30"
 MAX_DAYS = 3650
 EVENT_IDS_KEPT = timedelta(days=7)
 """Slack retries within minutes, Teams repeats within seconds: a week is ample."""
+FIRINGS_KEPT = timedelta(days=90)
 
 
 def register(registry: Registry) -> None:
@@ -40,7 +41,16 @@ def register(registry: Registry) -> None:
         facilitator_only=True,
         audited=False,  # a change is recorded below; looking is not
     )(retention_command)
-    registry.job(JOB)(purge_job)
+    # A purge missed while Hearth was down is made up once that day; the next one is soon.
+    registry.every(
+        "retention.purge", PURGE_AT, applies=has_limit, misfire_grace=timedelta(hours=20)
+    )(purge_job)
+    registry.every("retention.prune", PRUNE_AT, per="platform", misfire_grace=None)(prune_job)
+
+
+def has_limit(community: Community, defaults: Defaults) -> bool:
+    """Whether a community's messages have a retention limit (its purge job exists)."""
+    return effective_days(defaults.retention_days, community.retention_days) is not None
 
 
 def effective_days(server: int | None, community: int | None) -> int | None:
@@ -68,49 +78,22 @@ async def purge(
     return result.rowcount
 
 
-def next_run(now: datetime) -> datetime:
-    """The next PURGE_AT (UTC) strictly after `now`."""
-    today = datetime.combine(now.astimezone(UTC).date(), PURGE_AT, UTC)
-    return today if today > now else today + timedelta(days=1)
-
-
-def job_key(platform: str, due: datetime) -> str:
-    return f"retention:{platform}:{due.date().isoformat()}"
-
-
-async def schedule_purges(hub: Hearth) -> None:
-    """Make sure each platform's daily purge is waiting (at start-up; idempotent)."""
-    now = hub.clock.now()
-    due = next_run(now)
-    async with hub.db.transaction() as session:
-        for platform in hub.messengers:
-            await stored_jobs.schedule(
-                session,
-                key=job_key(platform, due),
-                kind=JOB,
-                platform=platform,
-                workspace="",
-                channel="",
-                payload={},
-                due_at=due,
-                now=now,
-            )
-
-
 async def purge_job(context: Context, job: JobDue) -> None:
-    """The daily purge of one platform's communities; schedules the next."""
-    session, now = context.session, context.now()
-    for community in await session.scalars(
-        select(Community).where(Community.platform == job.platform).order_by(Community.id)
-    ):
-        await purge(session, community, context.defaults.retention_days, now)
-    await session.execute(
+    """A community's daily purge."""
+    community = await context.session.get(Community, int(job.payload["community"]))
+    if community is not None:
+        await purge(context.session, community, context.defaults.retention_days, context.now())
+
+
+async def prune_job(context: Context, job: JobDue) -> None:
+    """Each day, per platform: handled-event ids and old records of job firings go."""
+    now = context.now()
+    await context.session.execute(
         delete(InboundEvent).where(
             InboundEvent.platform == job.platform, InboundEvent.received_at < now - EVENT_IDS_KEPT
         )
     )
-    due = next_run(now)
-    await jobs.schedule(context, job_key(job.platform, due), JOB, due, {}, channel="")
+    await firings.prune(context.session, now - FIRINGS_KEPT)
 
 
 async def retention_command(context: Context, args: Args) -> None:
@@ -129,8 +112,6 @@ async def retention_command(context: Context, args: Args) -> None:
         raise UsageError(f"Give a number of days from 1 to {MAX_DAYS}, or `off`.")
     await audit.record(context, community, "retention", text)
     purged = await purge(context.session, community, server, context.now())
-    due = next_run(context.now())
-    await jobs.schedule(context, job_key(community.platform, due), JOB, due, {}, channel="")
     notes = [f"{purged} older message{'' if purged == 1 else 's'} just lost their text."]
     notes.append("The messages' rows stay (author, thread, time) for the community's counts.")
     context.reply_privately(Card(_describe(community, server), (ContextLine(" ".join(notes)),)))

@@ -1,23 +1,11 @@
-"""Times people type: durations (`3d`), dates in a community's time zone, and repeat rules.
-
-Repeat rules (`--every`), case-insensitive, the time optional (default 09:00):
-
-- `daily 09:00`, `every day 09:00`
-- `every monday 09:30`, `weekly friday 16:00`, `mondays 10:00`
-- `first monday 10:00` (also second, third, fourth, last; `of the month` may follow the day)
-- `monthly 1 10:00`, `monthly 31` (a day past the month's end means its last day)
-
-Every time is wall-clock time in the community's time zone, so 10:00 stays 10:00 across
-daylight-saving changes.
+"""Times people type: durations (`3d`), dates in a community's time zone, and the words of
+repeat rules (`--every`), which `hearth/scheduler/rules.py` reads and compiles to triggers.
 """
 
 from __future__ import annotations
 
-import calendar
 import re
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
-from typing import Literal
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 DURATION = re.compile(r"(\d{1,4})\s*(m|min|mins|h|hr|hrs|d|day|days|w|wk|wks|week|weeks)")
@@ -78,111 +66,3 @@ def format_moment(moment: datetime, zone: str) -> str:
     """`Tue 8 Dec 09:00 UTC`, in the community's time zone."""
     local = moment.astimezone(ZoneInfo(zone))
     return f"{local:%a} {local.day} {local:%b %H:%M} {local.tzname()}"
-
-
-@dataclass(frozen=True)
-class Schedule:
-    """When a recurring poll is posted: daily, weekly, on the nth weekday or a day of the month."""
-
-    kind: Literal["daily", "weekly", "nth", "monthday"]
-    at: time
-    weekday: int = 0
-    nth: int = 1
-    day: int = 1
-
-    def describe(self) -> str:
-        """In words: `every Monday at 10:00`, `on the first Monday of each month at 10:00`."""
-        clock = f"{self.at:%H:%M}"
-        name = WEEKDAYS[self.weekday].capitalize()
-        match self.kind:
-            case "daily":
-                return f"every day at {clock}"
-            case "weekly":
-                return f"every {name} at {clock}"
-            case "nth":
-                nth = {1: "first", 2: "second", 3: "third", 4: "fourth", -1: "last"}[self.nth]
-                return f"on the {nth} {name} of each month at {clock}"
-        return f"on day {self.day} of each month at {clock}"
-
-    def next_after(self, after: datetime, zone: str) -> datetime:
-        """The first occurrence strictly after `after`, in UTC."""
-        tz = ZoneInfo(zone)
-        start = after.astimezone(tz).date()
-        for candidate in self._dates(start):
-            moment = datetime.combine(candidate, self.at, tz).astimezone(UTC)
-            if moment > after:
-                return moment
-        raise AssertionError("a schedule always has a next occurrence")  # pragma: no cover
-
-    def _dates(self, start: date) -> list[date]:
-        """Candidate dates from `start` on, enough to contain two occurrences."""
-        if self.kind == "daily":
-            return [start + timedelta(days=n) for n in range(3)]
-        if self.kind == "weekly":
-            first = start + timedelta(days=(self.weekday - start.weekday()) % 7)
-            return [first, first + timedelta(days=7)]
-        months = [_add_months(start.replace(day=1), n) for n in range(3)]
-        if self.kind == "nth":
-            return [_nth_weekday(m, self.weekday, self.nth) for m in months]
-        return [m.replace(day=min(self.day, _month_length(m))) for m in months]
-
-
-def parse_schedule(text: str) -> Schedule:
-    """A repeat rule (see the module docstring); raises TimeError saying what we expected."""
-    words = re.sub(r"\s+", " ", text.strip().lower()).replace(" of the month", "")
-    words = words.replace(" of each month", "")
-    rule, at = _split_clock(words)
-    rule = rule.removeprefix("every ").strip() if rule != "every day" else "day"
-    parts = rule.split()
-    match parts:
-        case ["day"] | ["daily"]:
-            return Schedule("daily", at)
-        case [day] | ["weekly", day] if _weekday(day) is not None:
-            return Schedule("weekly", at, weekday=_weekday(day) or 0)
-        case [nth, day] if nth in ORDINALS and _weekday(day) is not None:
-            return Schedule("nth", at, weekday=_weekday(day) or 0, nth=ORDINALS[nth])
-        case ["monthly", day] | ["month", day] if day.rstrip("stndrh").isdigit():
-            number = int(day.rstrip("stndrh"))
-            if 1 <= number <= 31:
-                return Schedule("monthday", at, day=number)
-    raise TimeError(f"I can't read the schedule “{text.strip()}”; try {EVERY_EXAMPLES}.")
-
-
-def _split_clock(words: str) -> tuple[str, time]:
-    """The rule and the time of day at its end (09:00 when none is given)."""
-    match = re.search(r"(?:^|\s)" + CLOCK.pattern + r"$", words)
-    if not match or (match.group(2) is None and match.group(3) is None):
-        return words, DEFAULT_TIME
-    hour, minute = int(match.group(1)), int(match.group(2) or 0)
-    if match.group(3):
-        if not 1 <= hour <= 12:
-            raise TimeError(f"{hour}{match.group(3)} is not a time of day.")
-        hour = hour % 12 + (12 if match.group(3) == "pm" else 0)
-    if hour > 23 or minute > 59:
-        raise TimeError(f"{match.group(0).strip()} is not a time of day.")
-    return words[: match.start()].strip(), time(hour, minute)
-
-
-def _weekday(word: str) -> int | None:
-    word = word.removesuffix("s") if word not in ("tues", "thurs") else word
-    for number, name in enumerate(WEEKDAYS):
-        if len(word) >= 3 and name.startswith(word):
-            return number
-    return None
-
-
-def _add_months(first: date, months: int) -> date:
-    index = first.year * 12 + first.month - 1 + months
-    return date(index // 12, index % 12 + 1, 1)
-
-
-def _month_length(first: date) -> int:
-    return calendar.monthrange(first.year, first.month)[1]
-
-
-def _nth_weekday(first: date, weekday: int, nth: int) -> date:
-    if nth == -1:
-        last = first.replace(day=_month_length(first))
-        return last - timedelta(days=(last.weekday() - weekday) % 7)
-    day = first + timedelta(days=(weekday - first.weekday()) % 7)
-    return day + timedelta(weeks=nth - 1)

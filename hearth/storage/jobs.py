@@ -1,11 +1,11 @@
-"""The due_jobs table: work that must happen at a set time, even across restarts."""
+"""The due_jobs table: durable one-shots, work that must happen at a set time across restarts."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hearth.storage.db import insert_ignore
@@ -56,10 +56,10 @@ async def cancel(session: AsyncSession, key: str) -> bool:
 async def due(
     session: AsyncSession, now: datetime, limit: int, platforms: list[str]
 ) -> list[DueJob]:
-    """Jobs due by `now`, oldest first."""
+    """Jobs due by `now` (dead letters aside), oldest first."""
     query = (
         select(DueJob)
-        .where(DueJob.due_at <= now, DueJob.platform.in_(platforms))
+        .where(DueJob.due_at <= now, DueJob.platform.in_(platforms), DueJob.failed_at.is_(None))
         .order_by(DueJob.due_at, DueJob.id)
         .limit(limit)
     )
@@ -67,9 +67,11 @@ async def due(
 
 
 async def next_due(session: AsyncSession, platforms: list[str]) -> datetime | None:
-    """When the next job falls due."""
+    """When the next job falls due (dead letters aside)."""
     return await session.scalar(
-        select(func.min(DueJob.due_at)).where(DueJob.platform.in_(platforms))
+        select(func.min(DueJob.due_at)).where(
+            DueJob.platform.in_(platforms), DueJob.failed_at.is_(None)
+        )
     )
 
 
@@ -77,3 +79,14 @@ async def claim(session: AsyncSession, job_id: int) -> bool:
     """Take a job by deleting it, in the transaction that does its work; False if gone."""
     result = await session.execute(delete(DueJob).where(DueJob.id == job_id))
     return result.rowcount == 1
+
+
+async def failed(
+    session: AsyncSession, job_id: int, error: str, *, retry_at: datetime | None, now: datetime
+) -> int:
+    """Record a failed attempt: due again at `retry_at`, or a dead letter when it is None.
+    Returns the attempts made so far (0 if the row is gone)."""
+    values: dict[str, Any] = {"attempts": DueJob.attempts + 1, "last_error": error}
+    values.update({"due_at": retry_at} if retry_at is not None else {"failed_at": now})
+    await session.execute(update(DueJob).where(DueJob.id == job_id).values(**values))
+    return await session.scalar(select(DueJob.attempts).where(DueJob.id == job_id)) or 0

@@ -305,10 +305,12 @@ class SurveyAnswer(Base):
 
 
 class DueJob(Base):
-    """Work due at a set time (close a poll, post a recurring one), run once by `run_due_jobs`.
+    """A durable one-shot (close a poll, post a recurring poll's next instance): run once by
+    the scheduler (`hearth/scheduler/`) when due.
 
     The row is deleted in the same transaction as the work it stands for, so a restart neither
-    loses nor repeats it; `key` makes scheduling idempotent.
+    loses nor repeats it; `key` makes scheduling idempotent. A failed attempt stays, with
+    `attempts`, `last_error` and `due_at` moved to the retry; a dead letter has `failed_at`.
     """
 
     __tablename__ = "due_jobs"
@@ -323,6 +325,29 @@ class DueJob(Base):
     payload: Mapped[dict[str, Any]]
     due_at: Mapped[datetime]
     created_at: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_error: Mapped[str | None] = mapped_column(Text)
+    failed_at: Mapped[datetime | None]
+
+
+class JobFiring(Base):
+    """One firing of a scheduled job, keyed by job and period (its scheduled time, UTC).
+
+    Written in the transaction that does the job's work, so a takeover, a restart or a second
+    process never runs a period twice. A failed attempt is kept as `retrying` (with its error and
+    when to try again) or, past its attempts or on a permanent error, `dead`.
+    """
+
+    __tablename__ = "job_firings"
+    __table_args__ = (Index("ix_job_firings_status_retry", "status", "retry_at"),)
+
+    job: Mapped[str] = mapped_column(String(255), primary_key=True)
+    period: Mapped[datetime] = mapped_column(primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    retry_at: Mapped[datetime | None]
+    fired_at: Mapped[datetime]
 
 
 class MemberSettings(Base):

@@ -34,9 +34,8 @@ from hearth.handlers.events import (
     ReactionAdded,
 )
 from hearth.handlers.hub import Hearth
-from hearth.handlers.jobs import run_due_jobs
 from hearth.handlers.registry import FormHandler, Registry
-from hearth.storage import jobs as stored_jobs
+from hearth.scheduler.scheduler import Scheduler
 from hearth.storage import outbox
 from hearth.storage.db import Database
 
@@ -68,6 +67,7 @@ class ConsoleSession:
         registry = replace(registry, forms=forms)
         self.hearth = Hearth(db, registry, messengers, self.clock, defaults)
         self.sender = OutboxSender(db, messengers, self.clock)
+        self.scheduler = Scheduler(self.hearth, scopes=("community",))  # no server housekeeping
 
     async def start(self) -> None:
         """Set up the community (silently, if it is not already).
@@ -246,10 +246,8 @@ class ConsoleSession:
         """Move the clock to `until`, running everything that falls due on the way, in order."""
         while True:
             async with self.db.transaction() as session:
-                times = (
-                    await outbox.next_due(session, [PLATFORM]),
-                    await stored_jobs.next_due(session, [PLATFORM]),
-                )
+                delivery = await outbox.next_due(session, [PLATFORM])
+            times = (delivery, await self.scheduler.next_due())
             due = min((t for t in times if t is not None), default=None)
             if due is None or due > until:
                 break
@@ -265,7 +263,7 @@ class ConsoleSession:
     async def _deliver(self) -> int:
         """Run the jobs and deliver the messages due now; how many there were."""
         total = 0
-        while done := await run_due_jobs(self.hearth) + await self.sender.deliver_due():
+        while done := await self.scheduler.run_due() + await self.sender.deliver_due():
             total += done
         return total
 
