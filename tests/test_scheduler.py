@@ -307,7 +307,6 @@ async def test_the_console_fires_what_falls_due_in_time_order(db: Database) -> N
             Yes 0 · 0%
             No 0 · 0%
             (Poll #1 by @facilitator · closed Fri 25 Dec 18:00 EST · nobody voted)
-        -- 2026-12-29 09:00 UTC --
         """
     )
 
