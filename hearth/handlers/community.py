@@ -150,7 +150,7 @@ async def _facilitates_here(context: Context) -> bool:
 async def set_purpose(context: Context, args: Args) -> None:
     """What the community is for, as the welcome DM's {purpose} shows it."""
     community = await context.require_community()
-    purpose = visible(args.one_text())
+    purpose = visible(args.one_text()).rstrip(".")
     if not purpose:
         raise UsageError(
             "Say what the community is for, like `purpose set sharing what works in "
@@ -165,7 +165,7 @@ async def set_purpose(context: Context, args: Args) -> None:
     community.purpose = purpose
     context.reply_privately(
         Card(
-            f"Saved. {community.name} is for: {purpose}",
+            f"Saved: “{community.name} is for {purpose}.”",
             (
                 ContextLine(
                     f"The welcome DM shows it where it says {{purpose}}; "
@@ -189,7 +189,7 @@ async def setup(context: Context, args: Args) -> None:
             f"{existing.name} is already a community. "
             f"`{context.prefix} facilitator list` shows who facilitates it."
         )
-    purpose = visible(args.one_text())
+    purpose = visible(args.one_text()).rstrip(".")
     if len(purpose) > MAX_PURPOSE:
         raise UsageError(f"Keep the purpose to {MAX_PURPOSE} characters (it has {len(purpose)}).")
     name = (
@@ -248,7 +248,17 @@ async def list_facilitators(context: Context, args: Args) -> None:
             .order_by(Facilitator.added_at)
         )
     )
-    mentions = ", ".join(f"<@{m.user_id}>" for m in facilitators)
+    gone = set(
+        await context.session.scalars(
+            select(Membership.member_id).where(
+                Membership.community_id == community.id, Membership.left_at.is_not(None)
+            )
+        )
+    )
+    mentions = ", ".join(
+        f"<@{m.user_id}>" + (f" (has left {community.name})" if m.id in gone else "")
+        for m in facilitators
+    )
     context.reply_privately(
         Card(f"Facilitators of {community.name}: {mentions}.", names=names_of(facilitators))
     )

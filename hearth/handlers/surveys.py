@@ -53,6 +53,7 @@ def register(registry: Registry) -> None:
         "survey",
         summary="ask several questions at once (opens a form)",
         facilitator_only=True,
+        audited=False,  # opening the form changes nothing; the draft is recorded when saved
         group=group,
     )(survey_command)
     registry.command(
@@ -202,8 +203,9 @@ async def create_from_form(context: Context, event: FormSubmitted) -> None:
     member = await context.member()
     if community is None or not await context.is_facilitator(community, member):
         raise CommandError("Only facilitators can create surveys, in their community channel.")
-    form = survey_form()
-    values = read(form, event.values)
+    form = survey_form(draft, community.timezone)
+    kept = {f.name: f.initial for f in form.fields if isinstance(f.initial, str)}
+    values = read(form, kept | event.values)  # an edit keeps the fields not given
     questions = [
         parse_question(n, str(values[f"q{n}"]))
         for n in range(1, MAX_QUESTIONS + 1)
@@ -233,6 +235,7 @@ async def create_from_form(context: Context, event: FormSubmitted) -> None:
         draft.close_after = close_after
         draft.closes_at = closes_at
         await context.session.flush()
+        await audit.record(context, community, "survey edit", f"#{draft.id} {title}")
         _show_draft(context, draft, questions, "is saved")
         return
     survey = Poll(
@@ -250,6 +253,7 @@ async def create_from_form(context: Context, event: FormSubmitted) -> None:
     )
     context.session.add(survey)
     await context.session.flush()
+    await audit.record(context, community, "survey", f"#{survey.id} {title}")
     _show_draft(context, survey, questions, "is ready")
 
 

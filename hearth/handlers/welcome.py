@@ -20,7 +20,7 @@ from hearth.storage.models import Community, Facilitator, Member, Membership
 
 DEFAULT_TEMPLATE = (
     "Hi {name}, welcome to {community}! 👋\n"
-    "{purpose}\n"
+    "{community} is for {purpose}.\n"
     "A good first step: say hello in {community} — who you are, what you work on, and one thing "
     "you'd like to learn. And no question is too small: someone here has wondered the same, and "
     "people are glad to help. Your facilitators ({facilitators}) are here for you too."
