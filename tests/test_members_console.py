@@ -54,7 +54,7 @@ def registry_with_dms() -> Registry:
 
 SETTINGS_FORM = (
     'form for @{who} "Your Hearth settings": pause (yes/no), nudges (yes/no), '
-    "expert_requests (yes/no), digests (yes/no), reminders (yes/no), timezone (text), "
+    "expert_requests (yes/no), reminders (yes/no), timezone (text), "
     "working_hours (text), quiet_hours (text), digest (one of off/daily/weekly/monthly), "
     "segment (one of Delivery/Leadership), interests (any of Risk/Tools)"
 )
@@ -98,23 +98,23 @@ async def test_opting_out_of_nudges_stops_nudges_not_the_expert_requests(db: Dat
         [5] {SETTINGS_FORM.format(who="bob")}
         [6] (only @bob) bot: Saved. Your settings now:
             Messages Hearth starts on its own: on
-            Direct messages: nudges off · expert requests on · digest by DM on · reminders on
+            Direct messages: nudges off · expert requests on · reminders on
             Time zone: UTC
             Working hours: any time
             Quiet hours: 21:00-08:00
-            Digest: weekly
+            Community digest by DM: weekly
             Group: not chosen
             Interests: none chosen
         [7] DM @bob bot: Bob, you know RAID logs: could you help?
         [8] (only @bob) bot: Done: Hearth won't send you anything you didn't ask for.
             (Answers to your own commands still reach you. `/cop optin` lets Hearth message you again.)
-        [9] (only @bob) bot: Welcome back: Hearth may message you again, as your settings say.
+        [9] (only @bob) bot: Done: Hearth may message you again, as your settings say.
             Messages Hearth starts on its own: on
-            Direct messages: nudges off · expert requests on · digest by DM on · reminders on
+            Direct messages: nudges off · expert requests on · reminders on
             Time zone: UTC
             Working hours: any time
             Quiet hours: 21:00-08:00
-            Digest: weekly
+            Community digest by DM: weekly
             Group: not chosen
             Interests: none chosen
         [10] DM @bob bot: Bob, you know RAID logs: could you help?
@@ -159,11 +159,11 @@ async def test_quiet_hours_delay_a_dm_to_the_next_allowed_time(db: Database) -> 
         [5] {SETTINGS_FORM.format(who="bob")}
         [6] (only @bob) bot: Saved. Your settings now:
             Messages Hearth starts on its own: on
-            Direct messages: nudges on · expert requests on · digest by DM on · reminders on
+            Direct messages: nudges on · expert requests on · reminders on
             Time zone: America/New_York (your choice)
             Working hours: any time
             Quiet hours: 20:00-09:30
-            Digest: weekly
+            Community digest by DM: weekly
             Group: not chosen
             Interests: none chosen
         -- 2026-12-01 14:30 UTC --
@@ -177,11 +177,11 @@ async def test_quiet_hours_delay_a_dm_to_the_next_allowed_time(db: Database) -> 
         [10] {SETTINGS_FORM.format(who="bob")}
         [11] (only @bob) bot: Saved. Your settings now:
             Messages Hearth starts on its own: on
-            Direct messages: nudges on · expert requests on · digest by DM on · reminders on
+            Direct messages: nudges on · expert requests on · reminders on
             Time zone: America/New_York (your choice)
             Working hours: any time
             Quiet hours: 22:00-06:00
-            Digest: weekly
+            Community digest by DM: weekly
             Group: not chosen
             Interests: none chosen
         [12] DM @bob bot: Bob, you know RAID logs: could you help?

@@ -108,8 +108,14 @@ def _command_help(context: Context, args: Args) -> Card:
     words = " ".join(args.text.lower().split()).removeprefix(context.prefix.lower() + " ")
     words = words.removeprefix("/cop ").strip()
     command = commands.get(words)
+    if not words:
+        raise UsageError("Name a command, like `help poll`.")
     family = sorted(
-        (c for c in commands.values() if c.name.split()[0] == words.split()[0] and c != command),
+        (
+            c
+            for c in commands.values()
+            if c.name.split()[0] == words and c != command  # `help poll`: its family too
+        ),
         key=lambda c: c.name,
     )
     if command is None and not family:
