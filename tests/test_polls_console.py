@@ -212,7 +212,7 @@ async def test_hidden_results_show_when_the_poll_closes_on_time(db: Database) ->
     assert out == expected(
         """\
         -- 2026-12-01 09:00 UTC --
-        [1] (only @facilitator) bot: Poll #1 is posted in #community.
+        [1] (only @facilitator) bot: Poll #1 is posted in #community; it closes Thu 3 Dec 17:00 EST.
             (`/cop poll close 1` closes it; `/cop poll export 1` sends you the results.)
         [2] #community bot: 📊 Which dates suit you?
             Results are hidden until the poll closes (0 voters so far).
@@ -340,7 +340,7 @@ async def test_mistakes_are_explained_and_change_nothing(db: Database) -> None:
             Usage: `/cop poll "Question" "Option" "Option" … [--multi] [--anonymous] [--hidden] [--closes 3d] [--every "first monday 10:00"]`
         [4] (only @facilitator) bot: Each option must be different.
             Usage: `/cop poll "Question" "Option" "Option" … [--multi] [--anonymous] [--hidden] [--closes 3d] [--every "first monday 10:00"]`
-        [5] (only @facilitator) bot: --closes: “yesterday” is not a time: give a duration (90m, 4h, 3d, 2w) or a date and time (2026-12-08 17:00).
+        [5] (only @facilitator) bot: --closes: “yesterday” is not a time: give a duration (90m, 4h, 3d, 2w), a time of day (17:00) or a date and time (2026-12-08 17:00).
             Usage: `/cop poll "Question" "Option" "Option" … [--multi] [--anonymous] [--hidden] [--closes 3d] [--every "first monday 10:00"]`
         [6] (only @facilitator) bot: --closes: Mon 30 Nov 23:59 UTC has already passed.
             Usage: `/cop poll "Question" "Option" "Option" … [--multi] [--anonymous] [--hidden] [--closes 3d] [--every "first monday 10:00"]`
@@ -384,7 +384,7 @@ async def test_the_poll_form_and_who_may_export_and_close(db: Database) -> None:
         """\
         -- 2026-12-01 09:00 UTC --
         [1] form for @alice "New poll": question (text), options (text), multi (yes/no), anonymous (yes/no), hidden (yes/no), closes (text), every (text)
-        [2] (only @alice) bot: Poll #1 is posted in #community.
+        [2] (only @alice) bot: Poll #1 is posted in #community; it closes Tue 1 Dec 11:00 UTC.
             (`/cop poll close 1` closes it; `/cop poll export 1` sends you the results.)
         [3] #community bot: 📊 Lunch and learn: which day?
             Tuesday 0 · 0%
@@ -453,7 +453,7 @@ async def test_a_survey_from_form_to_summary(db: Database) -> None:
             2. Which format next? (Talk / Workshop / Clinic)
             3. What should we change?
             [Post it now]
-            (Or later: `/cop survey post 1`.)
+            (Or later: `/cop survey post 1`. Change it with `/cop survey edit 1`, or drop it with `/cop survey delete 1`.)
         [6] (only @facilitator) bot: Survey #1 “December check-in” is posted in #community.
             (`/cop survey results 1` shows the answers so far; `/cop poll close 1` closes it.)
         [7] #community bot: 📝 December check-in
@@ -557,7 +557,7 @@ async def test_an_anonymous_survey_stores_no_names(
             1. How welcome do you feel here? (1–5)
             2. What would make it better?
             [Post it now]
-            (Or later: `/cop survey post 1`. Anonymous: answers are stored without names.)
+            (Or later: `/cop survey post 1`. Change it with `/cop survey edit 1`, or drop it with `/cop survey delete 1`. Anonymous: answers are stored without names.)
         [3] (only @facilitator) bot: Survey #1 “How are we doing?” is posted in #community.
             (`/cop survey results 1` shows the answers so far; `/cop poll close 1` closes it.)
         [4] #community bot: 📝 How are we doing?
