@@ -444,7 +444,7 @@ async def test_a_survey_from_form_to_summary(db: Database) -> None:
         """\
         -- 2026-12-01 09:00 UTC --
         [1] (only @alice) bot: Sorry, only facilitators of #community can use `/cop survey`.
-        [2] (only @facilitator) bot: `survey` opens a form; type it with nothing after it.
+        [2] (only @facilitator) bot: `survey` takes nothing after it; type just `/cop survey`.
             Usage: `/cop survey`
         [3] form for @facilitator "New survey": title (text), q1 (text), q2 (text), q3 (text), q4 (text), q5 (text), q6 (text), q7 (text), q8 (text), anonymous (yes/no), closes (text)
         [4] (only @facilitator) bot: Question 2: give at least two choices after the question, each after a |, like `choice: Which format? | Talk | Workshop`.

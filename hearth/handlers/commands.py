@@ -25,7 +25,7 @@ from hearth.storage.models import Community, Member, Membership
 if TYPE_CHECKING:
     from hearth.handlers.context import Context
 
-MENTION = re.compile(r"^<@([^|>\s]+)(?:\|[^>]*)?>$")
+MENTION = re.compile(r"^<@([^|>\s]{1,255})(?:\|[^>]*)?>$")
 OPENING = '"“”„'
 CLOSING = '"“”'
 MAX_NUMBER = 2**31 - 1
@@ -161,6 +161,11 @@ def _fragment(text: str, start: int) -> str:
 
 def parse(registry: Registry, text: str) -> tuple[Command, Args]:
     """Split `text` into the longest registered command name and its arguments."""
+    if any(_unreadable(c) for c in text):
+        raise UsageError(
+            "That has a character I can't read (a control character or half of an emoji); "
+            "type it again."
+        )
     words = text.split()
     if not words:
         return registry.commands["help"], Args("")
@@ -177,6 +182,11 @@ def parse(registry: Registry, text: str) -> tuple[Command, Args]:
     raise UsageError(f"I don't know the command `{_clip(words[0])}`.")
 
 
+def _unreadable(char: str) -> bool:
+    category = unicodedata.category(char)
+    return category == "Cs" or (category == "Cc" and char not in "\t\n\r")
+
+
 def _clip(word: str) -> str:
     word = word.replace("`", "'")
     return word if len(word) <= 30 else word[:29] + "…"
@@ -191,6 +201,12 @@ def mentioned_user(token: str) -> str | None:
 async def run(context: Context, event: CommandInvoked) -> None:
     """Parse and run a command, checking that it is run where and by whom it may be."""
     command, args = parse(context.registry, event.text)
+    if not command.args and args.text:
+        raise UsageError(
+            f"`{command.name}` takes nothing after it; type just `{context.prefix} "
+            f"{command.name}`.",
+            command,
+        )
     if command.needs_community:
         community = await context.community()
         if community is None and event.is_dm:

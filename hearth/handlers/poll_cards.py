@@ -180,6 +180,8 @@ def survey_card(poll: Poll, community: Community, creator: Member | None, respon
         thanks = (
             f"Thank you! {respondents} {'person' if respondents == 1 else 'people'} answered; "
             "the facilitators have the results."
+            if respondents
+            else "This survey has closed; nobody answered it."
         )
         return Card(
             f"📝 {poll.question} — closed",

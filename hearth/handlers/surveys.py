@@ -186,8 +186,6 @@ def parse_question(number: int, text: str) -> Question:
 
 
 async def survey_command(context: Context, args: Args) -> None:
-    if args.text:
-        raise UsageError("`survey` opens a form; type it with nothing after it.")
     community = await context.require_community()
     context.open_form(replace(survey_form(), context=f"{NEW}{community.id}"))
 
