@@ -103,7 +103,7 @@ async def test_facilitators_share_the_work_and_others_are_refused_politely(db: D
     assert out.split("[Stop messages from Hearth]\n")[1] == expected(
         """\
         [2] (only @alice) bot: Sorry, only facilitators of #community can use `/cop facilitator add`.
-        [3] (only @facilitator) bot: Bob isn't a member of #community; a facilitator must be one. Invite them to #community first.
+        [3] (only @facilitator) bot: I haven't seen Bob in #community, and a facilitator must be a member of it: once they have joined or posted there, add them again.
         [4] (only @facilitator) bot: @alice is now a facilitator of #community.
         [5] (only @facilitator) bot: @alice is already a facilitator of #community.
         [6] (only @alice) bot: Facilitators of #community: @facilitator, @alice.
@@ -126,12 +126,14 @@ async def test_the_welcome_names_only_facilitators_still_in_the_community(db: Da
         bob: I was here before setup
         facilitator: /cop facilitator add @bob
         alice leaves
+        facilitator: /cop facilitator add @alice
         carol joins
         carol: /cop facilitator list
         """,
     )
     assert "[2] (only @facilitator) bot: @alice is now a facilitator of #community." in out
     assert "@bob is now a facilitator of #community." in out  # seen posting: a member
+    assert "Alice has left #community, and a facilitator must be a member of it." in out
     carol = out[out.index("DM @carol") :]
     assert "Your facilitators (@facilitator, @bob) are here for you too." in carol
     assert (

@@ -275,10 +275,15 @@ async def add_facilitator(context: Context, args: Args) -> None:
     member = await _mentioned_member(context, args)
     if member.is_bot:
         raise CommandError("Bots can't be facilitators.")
-    if not await _is_member(context, community, member):
+    here = await _is_member(context, community, member)
+    if here is False:
         raise CommandError(
-            f"{member.name} isn't a member of {community.name}; a facilitator must be one. "
-            f"Invite them to {community.name} first."
+            f"{member.name} has left {community.name}, and a facilitator must be a member of it."
+        )
+    if here is None:
+        raise CommandError(
+            f"I haven't seen {member.name} in {community.name}, and a facilitator must be a "
+            "member of it: once they have joined or posted there, add them again."
         )
     added = await insert_ignore(
         context.session,
@@ -320,10 +325,11 @@ async def remove_facilitator(context: Context, args: Args) -> None:
     )
 
 
-async def _is_member(context: Context, community: Community, member: Member) -> bool:
-    """In the community now: joined and not left, or (someone who was in the channel before
-    it became a community) seen posting there and never seen leaving. The latter gets a
-    membership row, so that their leaving is noticed from now on."""
+async def _is_member(context: Context, community: Community, member: Member) -> bool | None:
+    """True when the member is in the community: joined and not left, or (someone in the
+    channel before it became a community) seen posting there and never seen leaving, who then
+    gets a membership row so that their leaving is noticed; False when they left; None when
+    Hearth has never seen them there."""
     membership = await context.session.get(Membership, (community.id, member.id))
     if membership is not None:
         return membership.left_at is None
@@ -333,7 +339,7 @@ async def _is_member(context: Context, community: Community, member: Member) -> 
         )
     )
     if first_post is None:
-        return False
+        return None
     await insert_ignore(
         context.session,
         Membership,
