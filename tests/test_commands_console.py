@@ -275,3 +275,47 @@ async def test_a_dm_command_asks_which_community_when_there_are_several(db: Data
     assert lines[-1].startswith('[5] form for @alice "Your Hearth settings"')
     async with db.transaction() as connection:
         assert await connection.scalar(select(func.count()).select_from(Community)) == 2
+
+
+async def test_the_community_time_zone_by_iana_name_and_closing_at_a_clock_time(
+    db: Database,
+) -> None:
+    out = await transcript(
+        db,
+        """
+        facilitator: /cop timezone
+        facilitator: /cop timezone est
+        facilitator: /cop timezone europe/paris
+        facilitator: /cop timezone Europe/Paris
+        facilitator: /cop poll "Lunch?" "A" "B" --closes 17:00
+        facilitator: /cop poll "Dinner?" "A" "B" --closes 08:00
+        """,
+    )
+    assert out.startswith(
+        expected(
+            """\
+            -- 2026-12-01 09:00 UTC --
+            [1] (only @facilitator) bot: #community keeps time in UTC.
+            [2] (only @facilitator) bot: “est” is an abbreviation, and those mean different things in different places; give the zone by its place name, like America/New_York, or UTC.
+                Usage: `/cop timezone [<zone, like Europe/London>]`
+            [3] (only @facilitator) bot: #community now keeps time in Europe/Paris.
+                (Closing times and repeat rules typed from now on are read in it; times already set stay as they are.)
+            [4] (only @facilitator) bot: No change: #community keeps time in Europe/Paris.
+            [5] (only @facilitator) bot: Poll #1 is posted in #community; it closes Tue 1 Dec 17:00 CET.
+            """
+        )
+    )
+    assert "Poll #2 is posted in #community; it closes Wed 2 Dec 08:00 CET." in out  # tomorrow
+
+
+async def test_the_poll_form_opened_in_a_dm_posts_in_the_members_community(db: Database) -> None:
+    out = await transcript(
+        db,
+        """
+        alice joins
+        alice dm: /cop poll
+        alice submits 2 question="Lunch?" options="Pizza | Salad"
+        """,
+    )
+    assert "[3] (only @alice) bot: Poll #1 is posted in #community.\n" in out
+    assert "[4] #community bot: 📊 Lunch?\n" in out

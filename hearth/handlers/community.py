@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import delete, func, select
 
-from hearth.handlers import audit
+from hearth.handlers import audit, zones
 from hearth.handlers.cards import Card, ContextLine, Section, names_of
 from hearth.handlers.commands import Args, CommandError, UsageError, mentioned_user, visible
 from hearth.handlers.context import Context
@@ -50,6 +50,12 @@ def register(registry: Registry) -> None:
         summary="say what this community is for (shown in the welcome DM)",
         facilitator_only=True,
     )(set_purpose)
+    registry.command(
+        "timezone",
+        "[<zone, like Europe/London>]",
+        summary="the community's time zone, for closing times and schedules",
+        facilitator_only=True,
+    )(timezone_command)
     registry.command("facilitator list", summary="who facilitates this community")(
         list_facilitators
     )
@@ -151,6 +157,35 @@ async def _facilitates_here(context: Context) -> bool:
         select(Facilitator.community_id).where(Facilitator.member_id == member.id).limit(1)
     )
     return found is not None
+
+
+async def timezone_command(context: Context, args: Args) -> None:
+    """`timezone` shows the community's zone; `timezone Europe/London` sets it."""
+    community = await context.require_community()
+    if not args.text:
+        audit.no_change(context)
+        context.reply_privately(Card(f"{community.name} keeps time in {community.timezone}."))
+        return
+    try:
+        zone = zones.resolve(args.one_text())
+    except zones.ZoneError as error:
+        raise UsageError(str(error)) from error
+    if zone == community.timezone:
+        audit.no_change(context)
+        context.reply_privately(Card(f"No change: {community.name} keeps time in {zone}."))
+        return
+    community.timezone = zone
+    context.reply_privately(
+        Card(
+            f"{community.name} now keeps time in {zone}.",
+            (
+                ContextLine(
+                    "Closing times and repeat rules typed from now on are read in it; "
+                    "times already set stay as they are."
+                ),
+            ),
+        )
+    )
 
 
 async def set_purpose(context: Context, args: Args) -> None:
