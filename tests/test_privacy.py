@@ -176,6 +176,7 @@ async def test_the_audit_log_shows_who_changed_what_to_facilitators_only(db: Dat
     assert "[2] (only @facilitator) bot: @alice is now a facilitator of #community." in out
     assert "[3] (only @facilitator) bot: @alice is already a facilitator of #community." in out
     assert "No change: #community keeps the text of its messages with no time limit." in out
+    assert "[5] (only @alice) bot: No change: newcomers choose from: Delivery, Leadership." in out
     assert out[out.index("[10]") :] == expected(
         """\
         [10] (only @bob) bot: Sorry, only facilitators of #community can use `/cop audit`.

@@ -44,18 +44,6 @@ def register(registry: Registry) -> None:
         needs_community=False,
         audited=True,
     )(setup)
-    registry.command(
-        "purpose set",
-        "<what the community is for>",
-        summary="say what this community is for (shown in the welcome DM)",
-        facilitator_only=True,
-    )(set_purpose)
-    registry.command(
-        "timezone",
-        "[<zone, like Europe/London>]",
-        summary="the community's time zone, for closing times and schedules",
-        facilitator_only=True,
-    )(timezone_command)
     registry.command("facilitator list", summary="who facilitates this community")(
         list_facilitators
     )
@@ -68,6 +56,18 @@ def register(registry: Registry) -> None:
         summary="stop someone being a facilitator",
         facilitator_only=True,
     )(remove_facilitator)
+    registry.command(
+        "purpose set",
+        "<what the community is for>",
+        summary="say what this community is for (shown in the welcome DM)",
+        facilitator_only=True,
+    )(set_purpose)
+    registry.command(
+        "timezone",
+        "[<zone, like Europe/London>]",
+        summary="the community's time zone, for closing times and schedules",
+        facilitator_only=True,
+    )(timezone_command)
 
 
 async def show_help(context: Context, args: Args) -> None:

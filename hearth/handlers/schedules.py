@@ -16,7 +16,7 @@ from __future__ import annotations
 import calendar
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -25,7 +25,9 @@ DURATION = re.compile(
 )
 CLOCK_ONLY = re.compile(r"(?:at )?([0-9]{1,2}):([0-9]{2})", re.ASCII)
 DATE_TIME = re.compile(
-    r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})(?:[ T]([0-9]{1,2}):([0-9]{2}))?", re.ASCII
+    r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})"
+    r"(?:[ T]([0-9]{1,2}):([0-9]{2})(?:(Z)|([+-])([0-9]{2}):?([0-9]{2}))?)?",
+    re.ASCII | re.IGNORECASE,
 )
 UNIT_SECONDS = {"m": 60, "h": 3600, "d": 86400, "w": 604800}
 MAX_AHEAD = timedelta(days=366)
@@ -54,7 +56,8 @@ def parse_duration(text: str) -> timedelta | None:
 def parse_moment(text: str, zone: str, now: datetime) -> datetime:
     """A duration from `now`; a clock time (`17:00`: the next 17:00 in `zone`, today or
     tomorrow); or a date (`2026-12-08`: 23:59 that day) with an optional time
-    (`2026-12-08 17:00`, `2026-12-08T17:00`) in `zone`.
+    (`2026-12-08 17:00`, `2026-12-08T17:00`) in `zone`, or at an offset (`…17:00Z`,
+    `…17:00+01:00`).
 
     The result is in UTC, after `now` and at most a year ahead; TimeError says what is wrong.
     """
@@ -89,7 +92,16 @@ def parse_moment(text: str, zone: str, now: datetime) -> datetime:
         at = time(23, 59)
         if written.group(4) is not None:
             at = _clock(written.group(4), written.group(5), text)
-        moment = datetime.combine(on, at, tz).astimezone(UTC)
+        where: tzinfo = tz
+        if written.group(6):
+            where = UTC
+        elif written.group(7):
+            hours, minutes = int(written.group(8)), int(written.group(9))
+            if hours > 14 or minutes > 59:
+                raise TimeError(f"“{text}” has an offset from UTC that no place has.")
+            sign = -1 if written.group(7) == "-" else 1
+            where = timezone(sign * timedelta(hours=hours, minutes=minutes))
+        moment = datetime.combine(on, at, where).astimezone(UTC)
     else:
         raise TimeError(
             f"“{text[:40]}” is not a time: give a duration (90m, 4h, 3d, 2w), a time of day "

@@ -270,6 +270,8 @@ async def set_template(context: Context, args: Args) -> None:
     community = await context.require_community()
     if community.welcome_template == template:
         audit.no_change(context)
+        await _preview(context, community, "No change: newcomers already get this:")
+        return
     community.welcome_template = template
     await _preview(context, community, "Saved. Newcomers will get this:")
 
@@ -278,6 +280,8 @@ async def reset_template(context: Context, args: Args) -> None:
     community = await context.require_community()
     if community.welcome_template is None:
         audit.no_change(context)
+        await _preview(context, community, "No change: newcomers already get the standard welcome:")
+        return
     community.welcome_template = None
     await _preview(context, community, "Back to the standard welcome. Newcomers will get this:")
 
@@ -296,10 +300,11 @@ async def set_segments(context: Context, args: Args) -> None:
     choices = _choices(args, "groups")
     if choices == community.segments:
         audit.no_change(context)
-    community.segments = choices
-    context.reply_privately(
-        Card("Newcomers now choose from: " + ", ".join(community.segments) + ".")
-    )
+        intro = "No change: newcomers choose from: "
+    else:
+        community.segments = choices
+        intro = "Newcomers now choose from: "
+    context.reply_privately(Card(intro + ", ".join(choices) + "."))
 
 
 async def set_interests(context: Context, args: Args) -> None:
@@ -307,10 +312,11 @@ async def set_interests(context: Context, args: Args) -> None:
     choices = _choices(args, "interests")
     if choices == community.interests:
         audit.no_change(context)
-    community.interests = choices
-    context.reply_privately(
-        Card("Newcomers now pick interests from: " + ", ".join(community.interests) + ".")
-    )
+        intro = "No change: newcomers pick interests from: "
+    else:
+        community.interests = choices
+        intro = "Newcomers now pick interests from: "
+    context.reply_privately(Card(intro + ", ".join(choices) + "."))
 
 
 def _choices(args: Args, what: str) -> list[str]:
@@ -353,7 +359,7 @@ async def choose_segment(context: Context, event: ActionClicked) -> None:
         await _show_choices(context, event, community, member)
         current = ", ".join(community.segments)
         context.reply_privately(
-            Card(f"“{choice}” is no longer offered; the groups now are: {current}.")
+            Card(f"“{choice[:MAX_LABEL]}” is no longer offered; the groups now are: {current}.")
         )
         return
     member.segment = choice
@@ -366,7 +372,7 @@ async def toggle_interest(context: Context, event: ActionClicked) -> None:
         await _show_choices(context, event, community, member)
         current = ", ".join(community.interests)
         context.reply_privately(
-            Card(f"“{choice}” is no longer offered; the interests now are: {current}.")
+            Card(f"“{choice[:MAX_LABEL]}” is no longer offered; the interests now are: {current}.")
         )
         return
     chosen = [i for i in member.interests if i != choice]
