@@ -14,7 +14,7 @@ from hearth.bot.console.workspace import CHANNEL, PLATFORM, WORKSPACE
 from hearth.handlers import build_registry
 from hearth.handlers.cards import Card
 from hearth.handlers.context import Defaults
-from hearth.handlers.events import CommandInvoked, Event
+from hearth.handlers.events import ActionClicked, CommandInvoked, Event
 from hearth.handlers.ports import Messenger
 from hearth.storage.db import Database
 from tests.console_helpers import START
@@ -128,6 +128,42 @@ async def test_any_command_is_run_or_refused_and_a_refusal_changes_nothing(
             text=f"{name} {arguments}",
             is_dm=in_dm,
             channel_name=CHANNEL,
+        )
+    )
+    if world.refused:
+        assert await dump(db) == before, world.refused
+
+
+VALUES = st.lists(st.sampled_from(["1", "0", "²", "٣", "99999999999999999999", "|", "x", ""]))
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    action=st.sampled_from(
+        ["poll.vote", "survey.open", "survey.post", "welcome.segment", "welcome.interest"]
+    ),
+    value=VALUES.map("".join),
+)
+async def test_button_values_are_numbers_the_database_can_hold_or_refused(
+    db: Database, action: str, value: str
+) -> None:
+    world = await world_for(db)
+    before = await dump(db)
+    world.refused.clear()
+    await world.session.hearth.handle(
+        ActionClicked(
+            platform=PLATFORM,
+            workspace=WORKSPACE,
+            channel=CHANNEL,
+            user="alice",
+            at=world.session.clock.now(),
+            action=action,
+            value=value,
         )
     )
     if world.refused:

@@ -192,7 +192,7 @@ async def welcome_card(context: Context, community: Community, member: Member) -
         await context.session.scalars(
             select(Member)
             .join(Facilitator, Facilitator.member_id == Member.id)
-            .join(
+            .outerjoin(  # not those who left (no row: added before memberships were kept)
                 Membership,
                 (Membership.member_id == Member.id)
                 & (Membership.community_id == Facilitator.community_id),
