@@ -26,6 +26,7 @@ async def test_purpose_set_and_welcome_set_read_quotes_like_every_command(db: Da
         facilitator: /cop welcome set "Hi {name}! Here we are {purpose}."
         facilitator: /cop welcome set "Hi {name}! We're "{community}"
         facilitator: /cop welcome set Hi {name}, say "hello" in {community}
+        facilitator: /cop welcome set "Hi {name}" and more
         """,
     )
     assert out.startswith(
@@ -48,6 +49,10 @@ async def test_purpose_set_and_welcome_set_read_quotes_like_every_command(db: Da
         "    Usage: `/cop welcome set <message>`\n"
         "[6] (only @facilitator) bot: Saved. Newcomers will get this:\n"
         '    Hi Facilitator, say "hello" in #community\n'
+    ) in out
+    assert (
+        "[7] (only @facilitator) bot: Put the whole text in one pair of quotes, or leave the "
+        'quotes out: “"Hi {name}" and more”.\n'
     ) in out
 
 

@@ -87,6 +87,8 @@ async def world_for(db: Database) -> World:
         await session.run_line(line)
     form = max(session.workspace.items)
     await session.run_line(f"facilitator submits {form} title=Draft q1=How?")
+    tables = await dump(db)
+    assert (len(tables["communities"]), len(tables["polls"])) == (1, 2), "the world is set up"
     world = World(session)
     answer = session.hearth._answer
 

@@ -4,8 +4,9 @@ Arguments are words separated by spaces; double quotes (straight or typographic,
 group words into one argument, and `\\"` inside quotes is a literal quote. A quoted argument is
 a whole argument: it starts after a space (or after `=` in `--flag="…"`) and its closing quote
 is followed by a space or the end. Anything else (an unclosed quote, `"a"b`) is a usage error,
-never repaired. Apostrophes are ordinary letters (`don't` is one word). Numbers are ASCII
-digits, bounded by `MAX_NUMBER`.
+never repaired. Apostrophes are ordinary letters (`don't` is one word). Free text (`welcome
+set`, `purpose set`) is taken as typed unless it starts with a quote, when it must be one quoted
+argument. Numbers are ASCII digits, bounded by `MAX_NUMBER`.
 """
 
 from __future__ import annotations
@@ -70,12 +71,18 @@ class Args:
         return [w.text for w in self.words]
 
     def one_text(self) -> str:
-        """All the arguments as one text: a single quoted argument loses its quotes; quotes
-        elsewhere must be balanced (checked by splitting) and are kept as typed."""
+        """Free text (a welcome message, a purpose): as typed, quotes inside it included; or,
+        when it starts with a quote, the one quoted argument it must then be."""
+        text = self.text.strip()
+        if not text or text[0] not in OPENING:
+            return text
         words = self.words
-        if len(words) == 1 and words[0].quoted:
-            return words[0].text
-        return self.text.strip()
+        if len(words) != 1 or not words[0].quoted:
+            raise UsageError(
+                "Put the whole text in one pair of quotes, or leave the quotes out: "
+                f"“{_fragment(text, 0)}”."
+            )
+        return words[0].text
 
     def one_number(self, problem: str, *, prefix: str = "#") -> int:
         """The one argument as a number (`4` or `#4`); UsageError(`problem`) otherwise."""
