@@ -8,45 +8,78 @@ import pytest
 from sqlalchemy import select
 
 from hearth.bot import cli
+from hearth.handlers import build_registry
+from hearth.handlers.registry import GROUPS
 from hearth.storage.db import Database
 from hearth.storage.models import Community
 from tests.console_helpers import expected, transcript
 
 
-async def test_help_is_generated_from_the_registry(db: Database) -> None:
+async def test_help_is_grouped_and_shows_a_member_what_they_can_do(db: Database) -> None:
     out = await transcript(db, "alice: /cop help")
     assert out == expected(
         """\
         -- 2026-12-01 09:00 UTC --
-        [1] (only @alice) bot: Here's what I can do:
+        [1] (only @alice) bot: Here's what you can do:
+            *Community*
             • `/cop facilitator list` — who facilitates this community
+            • `/cop help` — what you can do here
+            • `/cop setup` — make this channel a community
+            *Polls and surveys*
+            • `/cop poll` — post a poll (no arguments: a form)
+            • `/cop poll close` — close a poll or survey (its creator or a facilitator)
+            • `/cop poll export` — a poll's or survey's results as CSV, privately (its creator or a facilitator)
+            • `/cop poll list` — the open polls and surveys here
+            *Members and privacy*
             • `/cop forget-me` — delete everything Hearth stores about you
-            • `/cop help` — list what I can do
             • `/cop my-data` — get everything Hearth stores about you, as a file
             • `/cop optin` — let Hearth message you again
             • `/cop optout` — stop every message Hearth starts on its own
-            • `/cop poll "Question" "Option" "Option" … [--multi] [--anonymous] [--hidden] [--closes 3d] [--every "first monday 10:00"]` — post a poll (no arguments: a form)
-            • `/cop poll close <id>` — close a poll or survey (its creator or a facilitator)
-            • `/cop poll export <id>` — a poll's or survey's results as CSV, privately (its creator or a facilitator)
-            • `/cop poll list` — the open polls and surveys here
             • `/cop settings` — choose what Hearth sends you, and when
-            • `/cop setup [purpose]` — make this channel a community
-            *For facilitators:*
-            • `/cop audit` — who changed what in this community, and when
-            • `/cop facilitator add @someone` — make someone a facilitator
-            • `/cop facilitator remove @someone` — stop someone being a facilitator
-            • `/cop interests set "Topic one" "Topic two" …` — the interests newcomers pick from
-            • `/cop members` — how many members, by group (counts only)
-            • `/cop poll stop R<id>` — stop a recurring poll
-            • `/cop retention [<days> | off]` — how long the text of messages here is kept
-            • `/cop segments set "Group one" "Group two" …` — the groups newcomers choose from
-            • `/cop survey` — ask several questions at once (opens a form)
-            • `/cop survey post <id>` — post a survey in this channel
-            • `/cop survey results <id>` — a survey's results, privately
+            (`/cop help <command>` tells you more about one. No question is too small — just ask in the community channel.)
+        """
+    )
+
+
+async def test_a_facilitator_sees_their_commands_grouped_by_task(db: Database) -> None:
+    out = await transcript(db, "facilitator: /cop help")
+    assert out.startswith(
+        "-- 2026-12-01 09:00 UTC --\n"
+        "[1] (only @facilitator) bot: Here's what you can do, as a facilitator:\n"
+    )
+    headings = [line.strip() for line in out.splitlines() if line.strip().startswith("*")]
+    assert headings == [
+        "*Community*",
+        "*Welcoming newcomers*",
+        "*Polls and surveys*",
+        "*Members and privacy*",
+    ]
+    registry = build_registry()
+    for command in registry.commands.values():  # generated from the registry: all are there
+        assert f"• `/cop {command.name}` — {command.summary}\n" in out
+    assert {c.group for c in registry.commands.values()} == set(GROUPS)
+
+
+async def test_help_for_one_command_or_a_family(db: Database) -> None:
+    out = await transcript(
+        db,
+        """
+        alice: /cop help poll stop
+        alice: /cop help welcome
+        alice: /cop help frobnicate
+        """,
+    )
+    assert out == expected(
+        """\
+        -- 2026-12-01 09:00 UTC --
+        [1] (only @alice) bot: `/cop poll stop R<id>`
+            Stop a recurring poll. Facilitators of the community can use it.
+        [2] (only @alice) bot: The `welcome` commands:
             • `/cop welcome preview` — see the welcome DM as a newcomer will
             • `/cop welcome reset` — go back to the standard welcome DM
             • `/cop welcome set <message>` — set the welcome DM; placeholders: {name}, {community}, {purpose}, {facilitators}
-            (No question is too small — just ask in the community channel.)
+        [3] (only @alice) bot: I don't know the command `frobnicate`.
+            Usage: `/cop help [command]`
         """
     )
 
@@ -55,7 +88,9 @@ async def test_facilitators_share_the_work_and_others_are_refused_politely(db: D
     out = await transcript(
         db,
         """
+        alice joins
         alice: /cop facilitator add @bob
+        facilitator: /cop facilitator add @bob
         facilitator: /cop facilitator add @alice
         facilitator: /cop facilitator add @alice
         alice: /cop facilitator list
@@ -65,18 +100,45 @@ async def test_facilitators_share_the_work_and_others_are_refused_politely(db: D
         facilitator: /cop facilitator remove @facilitator
         """,
     )
-    assert out == expected(
+    assert out.split("[Stop messages from Hearth]\n")[1] == expected(
         """\
-        -- 2026-12-01 09:00 UTC --
-        [1] (only @alice) bot: Sorry, only facilitators of #community can use `/cop facilitator add`.
-        [2] (only @facilitator) bot: @alice is now a facilitator of #community.
-        [3] (only @facilitator) bot: @alice is already a facilitator of #community.
-        [4] (only @alice) bot: Facilitators of #community: @facilitator, @alice.
-        [5] (only @alice) bot: @facilitator is no longer a facilitator of #community.
-        [6] (only @facilitator) bot: Sorry, only facilitators of #community can use `/cop facilitator remove`.
-        [7] (only @alice) bot: #community needs at least one facilitator; add another one first.
+        [2] (only @alice) bot: Sorry, only facilitators of #community can use `/cop facilitator add`.
+        [3] (only @facilitator) bot: I haven't seen Bob in #community, and a facilitator must be a member of it: once they have joined or posted there, add them again.
+        [4] (only @facilitator) bot: @alice is now a facilitator of #community.
+        [5] (only @facilitator) bot: @alice is already a facilitator of #community.
+        [6] (only @alice) bot: Facilitators of #community: @facilitator, @alice.
+        [7] (only @alice) bot: @facilitator is no longer a facilitator of #community.
         [8] (only @facilitator) bot: Sorry, only facilitators of #community can use `/cop facilitator remove`.
+        [9] (only @alice) bot: #community needs at least one facilitator; add another one first.
+        [10] (only @facilitator) bot: Sorry, only facilitators of #community can use `/cop facilitator remove`.
         """
+    )
+
+
+async def test_the_welcome_names_only_facilitators_still_in_the_community(db: Database) -> None:
+    out = await transcript(
+        db,
+        """
+        alice joins
+        facilitator: /cop facilitator add @alice
+        alice: hello, I was here before
+        facilitator: /cop facilitator add @alice
+        bob: I was here before setup
+        facilitator: /cop facilitator add @bob
+        alice leaves
+        facilitator: /cop facilitator add @alice
+        carol joins
+        carol: /cop facilitator list
+        """,
+    )
+    assert "[2] (only @facilitator) bot: @alice is now a facilitator of #community." in out
+    assert "@bob is now a facilitator of #community." in out  # seen posting: a member
+    assert "Alice has left #community, and a facilitator must be a member of it." in out
+    carol = out[out.index("DM @carol") :]
+    assert "Your facilitators (@facilitator, @bob) are here for you too." in carol
+    assert (
+        "(only @carol) bot: Facilitators of #community: @facilitator, "
+        "@alice (has left #community), @bob." in carol
     )
 
 
@@ -90,6 +152,10 @@ async def test_unknown_commands_and_bad_arguments_get_usage(db: Database) -> Non
         facilitator: /cop welcome set Hello {nmae}
         facilitator: /cop welcome set
         facilitator: /cop segments set "unclosed
+        facilitator: /cop segments set "Unbalanced "quote
+        facilitator: /cop segments set "Only one"
+        facilitator: /cop segments set "A" "​" "B"
+        facilitator: /cop segments set "Same" "same"
         facilitator: /cop setup
         """,
     )
@@ -106,9 +172,17 @@ async def test_unknown_commands_and_bad_arguments_get_usage(db: Database) -> Non
             Usage: `/cop welcome set <message>`
         [5] (only @facilitator) bot: Give the message text.
             Usage: `/cop welcome set <message>`
-        [6] (only @facilitator) bot: I couldn't read that: No closing quotation.
+        [6] (only @facilitator) bot: A quote isn't closed: “"unclosed” needs a closing " at its end.
             Usage: `/cop segments set "Group one" "Group two" …`
-        [7] (only @facilitator) bot: #community is already a community. `/cop facilitator list` shows who facilitates it.
+        [7] (only @facilitator) bot: Put a space after the closing quote: “"Unbalanced "quote”.
+            Usage: `/cop segments set "Group one" "Group two" …`
+        [8] (only @facilitator) bot: Give at least 2 groups, so there is a choice to make.
+            Usage: `/cop segments set "Group one" "Group two" …`
+        [9] (only @facilitator) bot: Choice 2 is empty (or only spaces or invisible characters); give it some text or leave it out.
+            Usage: `/cop segments set "Group one" "Group two" …`
+        [10] (only @facilitator) bot: Each choice must be different.
+            Usage: `/cop segments set "Group one" "Group two" …`
+        [11] (only @facilitator) bot: #community is already a community. `/cop facilitator list` shows who facilitates it.
         """
     )
 
@@ -128,10 +202,38 @@ async def test_commands_outside_a_community(db: Database) -> None:
     assert out == expected(
         """\
         -- 2026-12-01 09:00 UTC --
-        [1] (only @alice) bot: This channel isn't a community yet. A facilitator can run `/cop setup` here to make it one.
+        [1] (only @alice) bot: `/cop facilitator list` is about a community, and you aren't in one yet: join a community's channel first.
         [2] (only @alice) bot: Run `/cop setup` in the channel that should become a community.
         [3] DM @alice @alice: hello?
         [4] (only @alice) bot: Hi! I'm Hearth, the community's helper. Type `/cop help` to see what I can do — and ask your questions in the community channel: no question is too small.
+        """
+    )
+
+
+async def test_commands_in_a_dm_answer_for_the_members_community(db: Database) -> None:
+    out = await transcript(
+        db,
+        """
+        alice joins
+        alice dm: /cop poll "Lunch?" "Pizza" "Salad"
+        alice dm: /cop facilitator list
+        facilitator dm: /cop retention 30
+        alice dm: /cop retention 30
+        """,
+    )
+    assert out.split("[Stop messages from Hearth]\n")[1] == expected(
+        """\
+        [2] (only @alice) bot: Poll #1 is posted in #community.
+            (`/cop poll close 1` closes it; `/cop poll export 1` sends you the results.)
+        [3] #community bot: 📊 Lunch?
+            Pizza 0 · 0%
+            Salad 0 · 0%
+            [Pizza] [Salad]
+            (Poll #1 by @alice · choose one · 0 votes)
+        [4] (only @alice) bot: Facilitators of #community: @facilitator.
+        [5] (only @facilitator) bot: #community keeps the text of its messages for 30 days.
+            (The messages' rows stay (author, thread, time) for the community's counts.)
+        [6] (only @alice) bot: Sorry, only facilitators of #community can use `/cop retention`.
         """
     )
 

@@ -54,7 +54,7 @@ def registry_with_dms() -> Registry:
 
 SETTINGS_FORM = (
     'form for @{who} "Your Hearth settings": pause (yes/no) = no, nudges (yes/no) = yes, '
-    "expert_requests (yes/no) = yes, digests (yes/no) = yes, reminders (yes/no) = yes, "
+    "expert_requests (yes/no) = yes, reminders (yes/no) = yes, "
     "timezone (text) = {zone}, working_hours (text), quiet_hours (text) = {quiet}, "
     "digest (one of off/daily/weekly/monthly) = weekly, "
     "segment (one of Delivery/Leadership), interests (any of Risk/Tools)"
@@ -100,23 +100,23 @@ async def test_opting_out_of_nudges_stops_nudges_not_the_expert_requests(db: Dat
         [5] {SETTINGS_FORM.format(who="bob", **DEFAULTS)}
         [6] (only @bob) bot: Saved. Your settings now:
             Messages Hearth starts on its own: on
-            Direct messages: nudges off · expert requests on · digest by DM on · reminders on
+            Direct messages: nudges off · expert requests on · reminders on
             Time zone: UTC
             Working hours: any time
             Quiet hours: 21:00-08:00
-            Digest: weekly
+            Community digest by DM: weekly
             Group: not chosen
             Interests: none chosen
         [7] DM @bob bot: Bob, you know RAID logs: could you help?
         [8] (only @bob) bot: Done: Hearth won't send you anything you didn't ask for.
             (Answers to your own commands still reach you. `/cop optin` lets Hearth message you again.)
-        [9] (only @bob) bot: Welcome back: Hearth may message you again, as your settings say.
+        [9] (only @bob) bot: Done: Hearth may message you again, as your settings say.
             Messages Hearth starts on its own: on
-            Direct messages: nudges off · expert requests on · digest by DM on · reminders on
+            Direct messages: nudges off · expert requests on · reminders on
             Time zone: UTC
             Working hours: any time
             Quiet hours: 21:00-08:00
-            Digest: weekly
+            Community digest by DM: weekly
             Group: not chosen
             Interests: none chosen
         [10] DM @bob bot: Bob, you know RAID logs: could you help?
@@ -161,11 +161,11 @@ async def test_quiet_hours_delay_a_dm_to_the_next_allowed_time(db: Database) -> 
         [5] {SETTINGS_FORM.format(who="bob", **DEFAULTS)}
         [6] (only @bob) bot: Saved. Your settings now:
             Messages Hearth starts on its own: on
-            Direct messages: nudges on · expert requests on · digest by DM on · reminders on
+            Direct messages: nudges on · expert requests on · reminders on
             Time zone: America/New_York (your choice)
             Working hours: any time
             Quiet hours: 20:00-09:30
-            Digest: weekly
+            Community digest by DM: weekly
             Group: not chosen
             Interests: none chosen
         -- 2026-12-01 14:30 UTC --
@@ -179,11 +179,11 @@ async def test_quiet_hours_delay_a_dm_to_the_next_allowed_time(db: Database) -> 
         [10] {SETTINGS_FORM.format(who="bob", zone="America/New_York", quiet="20:00-09:30")}
         [11] (only @bob) bot: Saved. Your settings now:
             Messages Hearth starts on its own: on
-            Direct messages: nudges on · expert requests on · digest by DM on · reminders on
+            Direct messages: nudges on · expert requests on · reminders on
             Time zone: America/New_York (your choice)
             Working hours: any time
             Quiet hours: 22:00-06:00
-            Digest: weekly
+            Community digest by DM: weekly
             Group: not chosen
             Interests: none chosen
         [12] DM @bob bot: Bob, you know RAID logs: could you help?

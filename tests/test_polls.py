@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 from hearth.bot.outbox_sender import OutboxSender
 from hearth.handlers import build_registry
 from hearth.handlers.cards import Card, unmarked
-from hearth.handlers.commands import UsageError
+from hearth.handlers.commands import CommandError, UsageError
 from hearth.handlers.context import Defaults
 from hearth.handlers.events import ActionClicked, CommandInvoked
 from hearth.handlers.hub import Hearth
@@ -226,10 +226,12 @@ def test_the_command_reads_flags_anywhere(text: str, spec: PollSpec) -> None:
 
 
 def test_options_are_checked() -> None:
-    assert check(PollSpec("  Lunch? ", (" Pizza  slice", "Salad", " "))).options == (
+    assert check(PollSpec("  Lunch? ", (" Pizza  slice", "Salad"))).options == (
         "Pizza slice",
         "Salad",
     )
+    with pytest.raises(UsageError, match="Option 3 is empty"):  # refused, not dropped
+        check(PollSpec("Lunch?", ("Pizza", "Salad", " ")))
     with pytest.raises(UsageError, match="at most 10"):
         check(PollSpec("Q", tuple(str(n) for n in range(11))))
     with pytest.raises(UsageError, match="Option 2 has 76 characters"):
@@ -239,12 +241,28 @@ def test_options_are_checked() -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("choice: Format? | Talk | Workshop |", "Question 1: choice 3 is empty"),
+        ("choice: Format? | Talk | \u200b", "Question 1: choice 2 is empty"),
+        ("choice: Format? | Talk", "Question 1: give at least two choices"),
+        ("choice: Format? | Talk | talk", "Question 1: each choice must be different."),
+        ("text: \u200b", "Question 1 has no question."),
+    ],
+)
+def test_empty_single_and_repeated_survey_choices_are_refused(text: str, message: str) -> None:
+    with pytest.raises(CommandError) as raised:
+        parse_question(1, text)
+    assert str(raised.value).startswith(message)
+
+
+@pytest.mark.parametrize(
     ("text", "kind", "question", "options"),
     [
         ("What went well?", "text", "What went well?", ()),
         ("text: What went well?", "text", "What went well?", ()),
         ("Scale:  How useful was it?", "scale", "How useful was it?", ()),
-        ("choice: Format? | Talk | Workshop |", "choice", "Format?", ("Talk", "Workshop")),
+        ("choice: Format? | Talk | Workshop", "choice", "Format?", ("Talk", "Workshop")),
     ],
 )
 def test_survey_questions_have_a_tiny_syntax(

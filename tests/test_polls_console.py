@@ -210,7 +210,7 @@ async def test_hidden_results_show_when_the_poll_closes_on_time(db: Database) ->
     assert out == expected(
         """\
         -- 2026-12-01 09:00 UTC --
-        [1] (only @facilitator) bot: Poll #1 is posted in #community.
+        [1] (only @facilitator) bot: Poll #1 is posted in #community; it closes Thu 3 Dec 17:00 EST.
             (`/cop poll close 1` closes it; `/cop poll export 1` sends you the results.)
         [2] #community bot: 📊 Which dates suit you?
             Results are hidden until the poll closes (0 voters so far).
@@ -335,7 +335,7 @@ async def test_mistakes_are_explained_and_change_nothing(db: Database) -> None:
             Usage: `/cop poll "Question" "Option" "Option" … [--multi] [--anonymous] [--hidden] [--closes 3d] [--every "first monday 10:00"]`
         [4] (only @facilitator) bot: Each option must be different.
             Usage: `/cop poll "Question" "Option" "Option" … [--multi] [--anonymous] [--hidden] [--closes 3d] [--every "first monday 10:00"]`
-        [5] (only @facilitator) bot: --closes: “yesterday” is not a time: give a duration (90m, 4h, 3d, 2w) or a date and time (2026-12-08 17:00).
+        [5] (only @facilitator) bot: --closes: “yesterday” is not a time: give a duration (90m, 4h, 3d, 2w), a time of day (17:00) or a date and time (2026-12-08 17:00).
             Usage: `/cop poll "Question" "Option" "Option" … [--multi] [--anonymous] [--hidden] [--closes 3d] [--every "first monday 10:00"]`
         [6] (only @facilitator) bot: --closes: Mon 30 Nov 23:59 UTC has already passed.
             Usage: `/cop poll "Question" "Option" "Option" … [--multi] [--anonymous] [--hidden] [--closes 3d] [--every "first monday 10:00"]`
@@ -381,7 +381,7 @@ async def test_the_poll_form_and_who_may_export_and_close(db: Database) -> None:
         [1] form for @alice "New poll": question (text), options (text), multi (yes/no), anonymous (yes/no), hidden (yes/no), closes (text), every (text)
         [2] (only @alice) bot: New poll: A poll needs at least two options.
         [3] (only @alice) bot: Only facilitators of #community can set up recurring polls.
-        [4] (only @alice) bot: Poll #1 is posted in #community.
+        [4] (only @alice) bot: Poll #1 is posted in #community; it closes Tue 1 Dec 11:00 UTC.
             (`/cop poll close 1` closes it; `/cop poll export 1` sends you the results.)
         [5] #community bot: 📊 Lunch and learn: which day?
             Tuesday 0 · 0%
@@ -438,7 +438,7 @@ async def test_a_survey_from_form_to_summary(db: Database) -> None:
         """\
         -- 2026-12-01 09:00 UTC --
         [1] (only @alice) bot: Sorry, only facilitators of #community can use `/cop survey`.
-        [2] (only @facilitator) bot: `survey` opens a form; type it with nothing after it.
+        [2] (only @facilitator) bot: `survey` takes nothing after it; type just `/cop survey`.
             Usage: `/cop survey`
         [3] form for @facilitator "New survey": title (text), q1 (text), q2 (text), q3 (text), q4 (text), q5 (text), q6 (text), q7 (text), q8 (text), anonymous (yes/no), closes (text)
         [4] (only @facilitator) bot: Question 2: give at least two choices after the question, each after a |, like `choice: Which format? | Talk | Workshop`.
@@ -447,7 +447,7 @@ async def test_a_survey_from_form_to_summary(db: Database) -> None:
             2. Which format next? (Talk / Workshop / Clinic)
             3. What should we change?
             [Post it now]
-            (Or later: `/cop survey post 1`.)
+            (Or later: `/cop survey post 1`. Change it with `/cop survey edit 1`, or drop it with `/cop survey delete 1`.)
         [6] (only @facilitator) bot: Survey #1 “December check-in” is posted in #community.
             (`/cop survey results 1` shows the answers so far; `/cop poll close 1` closes it.)
         [7] #community bot: 📝 December check-in
@@ -549,7 +549,7 @@ async def test_an_anonymous_survey_stores_no_names(
             1. How welcome do you feel here? (1–5)
             2. What would make it better?
             [Post it now]
-            (Or later: `/cop survey post 1`. Anonymous: answers are stored without names.)
+            (Or later: `/cop survey post 1`. Change it with `/cop survey edit 1`, or drop it with `/cop survey delete 1`. Anonymous: answers are stored without names.)
         [3] (only @facilitator) bot: Survey #1 “How are we doing?” is posted in #community.
             (`/cop survey results 1` shows the answers so far; `/cop poll close 1` closes it.)
         [4] #community bot: 📝 How are we doing?

@@ -35,7 +35,7 @@ def registry_with_jobs() -> Registry:
     """`/cop later <key> <seconds>` schedules a `test.say` job that posts `<key>`."""
     registry = build_registry()
 
-    @registry.command("later", summary="test", needs_community=False)
+    @registry.command("later", "<key> <seconds>", summary="test", needs_community=False)
     async def later(context: Context, args: object) -> None:
         key, seconds = args.tokens  # type: ignore[attr-defined]
         due = context.now() + timedelta(seconds=int(seconds))

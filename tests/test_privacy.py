@@ -161,20 +161,29 @@ async def test_the_audit_log_shows_who_changed_what_to_facilitators_only(db: Dat
     out = await transcript(
         db,
         """
+        alice joins
+        facilitator: /cop facilitator add @alice
         facilitator: /cop facilitator add @alice
         alice: /cop segments set "Delivery" "Leadership"
+        alice: /cop segments set "Delivery" "Leadership"
         alice: /cop welcome preview
+        alice: /cop retention off
         wait 1h
+        alice: /cop retention 30
         alice: /cop retention 30
         bob: /cop audit
         facilitator: /cop audit
         """,
         timezone="Europe/London",
     )
-    assert out[out.index("[5]") :] == expected(
+    assert "[2] (only @facilitator) bot: @alice is now a facilitator of #community." in out
+    assert "[3] (only @facilitator) bot: @alice is already a facilitator of #community." in out
+    assert "No change: #community keeps the text of its messages with no time limit." in out
+    assert "[5] (only @alice) bot: No change: newcomers choose from: Delivery, Leadership." in out
+    assert out[out.index("[10]") :] == expected(
         """\
-        [5] (only @bob) bot: Sorry, only facilitators of #community can use `/cop audit`.
-        [6] (only @facilitator) bot: Latest changes in #community (newest first):
+        [10] (only @bob) bot: Sorry, only facilitators of #community can use `/cop audit`.
+        [11] (only @facilitator) bot: Latest changes in #community (newest first):
             • 2026-12-01 10:00 — @alice: `retention` 30
             • 2026-12-01 09:00 — @alice: `segments set` "Delivery" "Leadership"
             • 2026-12-01 09:00 — @facilitator: `facilitator add` @alice

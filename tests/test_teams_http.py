@@ -120,10 +120,19 @@ async def test_setup_help_and_facilitators_by_mention_in_a_channel(tmp_path: Pat
 
         await h.post(channel_command(h, "help", id="1400900100710"))
         help_texts = last_texts(h, fran_chat)
-        assert help_texts[0] == "Here's what I can do:"
-        assert "• **@Hearth facilitator add @someone** — make someone a facilitator" in help_texts
+        assert help_texts[0] == "Here's what you can do, as a facilitator:"
+        assert any(
+            "• **@Hearth facilitator add** — make someone a facilitator" in t for t in help_texts
+        )
 
         mention_bob = {"type": "mention", "text": "<at>Bob</at>", "mentioned": {"id": BOB["id"]}}
+        bob_joins = activity(  # a facilitator must be a member Hearth has seen
+            "conversationUpdate_membersAdded__team_member_added_v3",
+            h.connector,
+            id="1400900100709",
+            membersAdded=[{"id": BOB["id"], "aadObjectId": BOB["aadObjectId"]}],
+        )
+        assert (await h.post(bob_joins))[0] == 200
         add = channel_command(h, "facilitator add <at>Bob</at>", entities=[mention_bob])
         add["id"] = "1400900100711"
         await h.post(add)
@@ -143,7 +152,12 @@ async def test_setup_help_and_facilitators_by_mention_in_a_channel(tmp_path: Pat
             BOB["aadObjectId"],
             FRAN["aadObjectId"],
         ]
-        assert len(h.personal_chats()) == 1  # Fran's 1:1 chat is reused, not created again
+        fran_chats = [
+            chat
+            for chat, params in h.personal_chats().items()
+            if params["members"][0]["id"] == FRAN["id"]
+        ]
+        assert fran_chats == [fran_chat]  # Fran's 1:1 chat is reused, not created again
         # outgoing credentials are built once, not once per turn or send
         assert [r.oauth_scope for r in h.credentials.requests] == ["https://api.botframework.com"]
 
@@ -169,7 +183,7 @@ async def test_commands_in_a_personal_chat_need_no_mention(tmp_path: Path) -> No
         status, _ = await h.post(personal_message(h, "help"))
         assert status == 200
         assert h.personal_chats() == {}  # answered in the chat it was asked in
-        assert last_texts(h, "a:uniqueId")[0] == "Here's what I can do:"
+        assert last_texts(h, "a:uniqueId")[0] == "Here's what you can do:"
 
         mention = {
             "type": "mention",
@@ -527,7 +541,7 @@ async def test_emulator_mode_serves_loopback_without_a_token(tmp_path: Path) -> 
         (call,) = h.connector.calls
         assert call.operation_id == "Conversations_SendToConversation"
         assert call.authorization is None  # no app id: nothing to sign outgoing calls with
-        assert texts(card(call.body))[0] == "Here's what I can do:"
+        assert texts(card(call.body))[0] == "Here's what you can do:"
         (ref,) = [r for r in await h.rows(ConversationRef) if r.key == "a:uniqueId"]
         assert ref.workspace == "emulator"
 

@@ -1,9 +1,11 @@
 """The audit log: who changed what in a community, and when.
 
 Every command registered as audited (by default, every facilitator-only command that changes
-something) is recorded by the command runner when it succeeds, with its arguments as typed;
-features record other changes with `record`. `/cop audit` shows a community's facilitators the
-latest entries. An actor who is later forgotten shows as "a former member".
+something) is recorded by the command runner when it succeeds and changed something, with its
+arguments as typed: a handler that finds nothing to change (adding a facilitator twice) says so
+with `no_change`. Features record other changes with `record`. `/cop audit` shows a
+community's facilitators the latest entries. An actor who is later forgotten shows as
+"a former member".
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ MAX_DETAIL = 500
 SHOWN_DETAIL = 120
 FORMER_MEMBER = "a former member"
 MENTION = re.compile(r"<@([^|>\s]+)(?:\|[^>]*)?>")
+UNCHANGED = "hearth.audit.unchanged"
+"""Session.info key: the command being run changed nothing."""
 
 
 def register(registry: Registry) -> None:
@@ -50,6 +54,21 @@ async def record(context: Context, community: Community, action: str, detail: st
             at=context.now(),
         )
     )
+
+
+def start(context: Context) -> None:
+    """A command is about to run (the runner calls this)."""
+    context.session.info.pop(UNCHANGED, None)
+
+
+def no_change(context: Context) -> None:
+    """The command being run found everything as asked already: it is not recorded."""
+    context.session.info[UNCHANGED] = True
+
+
+def changed(context: Context) -> bool:
+    """Whether the command just run changed something (it did not call `no_change`)."""
+    return not context.session.info.pop(UNCHANGED, False)
 
 
 async def record_command(context: Context, command: Command, args: Args) -> None:

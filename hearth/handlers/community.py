@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from sqlalchemy import delete, func, select
 
+from hearth.handlers import audit, zones
 from hearth.handlers.cards import Card, ContextLine, Section, names_of
-from hearth.handlers.commands import Args, CommandError, UsageError, mentioned_user
+from hearth.handlers.commands import Args, CommandError, UsageError, mentioned_user, visible
 from hearth.handlers.context import Context
 from hearth.handlers.events import BotAdded, CommandInvoked
 from hearth.handlers.ports import Target
-from hearth.handlers.registry import Registry
+from hearth.handlers.registry import GROUPS, Registry
 from hearth.storage.db import insert_ignore
-from hearth.storage.models import Community, Facilitator, Member, Membership
+from hearth.storage.models import Community, Facilitator, Member, Membership, Message
 
 DEFAULT_SEGMENTS = [
     "Delivery teams & managers",
@@ -22,9 +23,20 @@ DEFAULT_SEGMENTS = [
 DEFAULT_INTERESTS = ["Getting started", "Tools & templates", "Lessons learned", "Events & meetups"]
 
 
+MAX_PURPOSE = 300
+GROUP_TITLES = {
+    "community": "Community",
+    "welcome": "Welcoming newcomers",
+    "polls and surveys": "Polls and surveys",
+    "members and privacy": "Members and privacy",
+}
+
+
 def register(registry: Registry) -> None:
     registry.on(BotAdded)(introduce)
-    registry.command("help", summary="list what I can do", needs_community=False)(show_help)
+    registry.command("help", "[command]", summary="what you can do here", needs_community=False)(
+        show_help
+    )
     registry.command(
         "setup",
         "[purpose]",
@@ -44,28 +56,162 @@ def register(registry: Registry) -> None:
         summary="stop someone being a facilitator",
         facilitator_only=True,
     )(remove_facilitator)
+    registry.command(
+        "purpose set",
+        "<what the community is for>",
+        summary="say what this community is for (shown in the welcome DM)",
+        facilitator_only=True,
+    )(set_purpose)
+    registry.command(
+        "timezone",
+        "[<zone, like Europe/London>]",
+        summary="the community's time zone, for closing times and schedules",
+        facilitator_only=True,
+    )(timezone_command)
 
 
 async def show_help(context: Context, args: Args) -> None:
-    """Every command, generated from the registry."""
+    """What the actor can do, grouped by task (`help <command>`: one command in detail)."""
+    commands = context.registry.commands
+    if args.text:
+        context.reply_privately(_command_help(context, args))
+        return
+    facilitator = await _facilitates_here(context)
     prefix = context.prefix
-    lines = [
-        f"• `{prefix} {c.usage}` — {c.summary}"
-        for c in sorted(context.registry.commands.values(), key=lambda c: c.name)
-        if not c.facilitator_only
-    ]
-    steering = [
-        f"• `{prefix} {c.usage}` — {c.summary}"
-        for c in sorted(context.registry.commands.values(), key=lambda c: c.name)
-        if c.facilitator_only
-    ]
+    sections = []
+    for group in GROUPS:
+        shown = sorted(
+            (
+                c
+                for c in commands.values()
+                if c.group == group and (facilitator or not c.facilitator_only)
+            ),
+            key=lambda c: (c.facilitator_only, c.name),
+        )
+        if shown:
+            lines = "\n".join(f"• `{prefix} {c.name}` — {c.summary}" for c in shown)
+            sections.append(Section(f"*{GROUP_TITLES[group]}*\n{lines}"))
+    headline = (
+        "Here's what you can do, as a facilitator:" if facilitator else "Here's what you can do:"
+    )
     context.reply_privately(
         Card(
-            "Here's what I can do:",
+            headline,
             (
-                Section("\n".join(lines)),
-                Section("*For facilitators:*\n" + "\n".join(steering)),
-                ContextLine("No question is too small — just ask in the community channel."),
+                *sections,
+                ContextLine(
+                    f"`{prefix} help <command>` tells you more about one. No question is too "
+                    "small — just ask in the community channel."
+                ),
+            ),
+        )
+    )
+
+
+def _command_help(context: Context, args: Args) -> Card:
+    """One command (or a family, like `poll`) in detail."""
+    commands = context.registry.commands
+    words = " ".join(args.text.lower().split()).removeprefix(context.prefix.lower() + " ")
+    words = words.removeprefix("/cop ").strip()
+    command = commands.get(words)
+    if not words:
+        raise UsageError("Name a command, like `help poll`.")
+    family = sorted(
+        (
+            c
+            for c in commands.values()
+            if c.name.split()[0] == words and c != command  # `help poll`: its family too
+        ),
+        key=lambda c: c.name,
+    )
+    if command is None and not family:
+        shown = words if len(words) <= 30 else words[:29] + "…"
+        raise UsageError(f"I don't know the command `{shown.replace('`', '')}`.")
+    prefix = context.prefix
+    blocks = []
+    if command is not None:
+        who = (
+            "Facilitators of the community can use it."
+            if command.facilitator_only
+            else "Anyone can use it."
+        )
+        blocks.append(Section(f"{command.summary[:1].upper()}{command.summary[1:]}. {who}"))
+    if family:
+        blocks.append(
+            Section(
+                ("See also:\n" if command else "")
+                + "\n".join(f"• `{prefix} {c.usage}` — {c.summary}" for c in family)
+            )
+        )
+    headline = f"`{prefix} {command.usage}`" if command else f"The `{words}` commands:"
+    return Card(headline, tuple(blocks))
+
+
+async def _facilitates_here(context: Context) -> bool:
+    """Whether the actor facilitates this channel's community (elsewhere: any community)."""
+    member = await context.member()
+    community = await context.community()
+    if community is not None:
+        return await context.is_facilitator(community, member)
+    found = await context.session.scalar(
+        select(Facilitator.community_id).where(Facilitator.member_id == member.id).limit(1)
+    )
+    return found is not None
+
+
+async def timezone_command(context: Context, args: Args) -> None:
+    """`timezone` shows the community's zone; `timezone Europe/London` sets it."""
+    community = await context.require_community()
+    if not args.text:
+        audit.no_change(context)
+        context.reply_privately(Card(f"{community.name} keeps time in {community.timezone}."))
+        return
+    try:
+        zone = zones.resolve(args.one_text())
+    except zones.ZoneError as error:
+        raise UsageError(str(error)) from error
+    if zone == community.timezone:
+        audit.no_change(context)
+        context.reply_privately(Card(f"No change: {community.name} keeps time in {zone}."))
+        return
+    community.timezone = zone
+    context.reply_privately(
+        Card(
+            f"{community.name} now keeps time in {zone}.",
+            (
+                ContextLine(
+                    "Closing times and repeat rules typed from now on are read in it; "
+                    "times already set stay as they are."
+                ),
+            ),
+        )
+    )
+
+
+async def set_purpose(context: Context, args: Args) -> None:
+    """What the community is for, as the welcome DM's {purpose} shows it."""
+    community = await context.require_community()
+    purpose = visible(args.one_text()).rstrip(".")
+    if not purpose:
+        raise UsageError(
+            "Say what the community is for, like `purpose set sharing what works in "
+            "project delivery`."
+        )
+    if len(purpose) > MAX_PURPOSE:
+        raise UsageError(f"Keep the purpose to {MAX_PURPOSE} characters (it has {len(purpose)}).")
+    if purpose == community.purpose:
+        audit.no_change(context)
+        context.reply_privately(Card(f"That already is the purpose of {community.name}."))
+        return
+    community.purpose = purpose
+    context.reply_privately(
+        Card(
+            f"Saved: “{community.name} is for {purpose}.”",
+            (
+                ContextLine(
+                    f"The welcome DM shows it where it says {{purpose}}; "
+                    f"`{context.prefix} welcome preview` shows the whole message."
+                ),
             ),
         )
     )
@@ -84,6 +230,9 @@ async def setup(context: Context, args: Args) -> None:
             f"{existing.name} is already a community. "
             f"`{context.prefix} facilitator list` shows who facilitates it."
         )
+    purpose = visible(args.one_text()).rstrip(".")
+    if len(purpose) > MAX_PURPOSE:
+        raise UsageError(f"Keep the purpose to {MAX_PURPOSE} characters (it has {len(purpose)}).")
     name = (
         event.channel_name
         if isinstance(event, CommandInvoked) and event.channel_name
@@ -94,7 +243,7 @@ async def setup(context: Context, args: Args) -> None:
         workspace=event.workspace,
         channel=event.channel,
         name=name if name.startswith("#") else f"#{name}",
-        purpose=args.text,
+        purpose=purpose,
         timezone=context.defaults.timezone,
         segments=list(DEFAULT_SEGMENTS),
         interests=list(DEFAULT_INTERESTS),
@@ -140,7 +289,17 @@ async def list_facilitators(context: Context, args: Args) -> None:
             .order_by(Facilitator.added_at)
         )
     )
-    mentions = ", ".join(f"<@{m.user_id}>" for m in facilitators)
+    gone = set(
+        await context.session.scalars(
+            select(Membership.member_id).where(
+                Membership.community_id == community.id, Membership.left_at.is_not(None)
+            )
+        )
+    )
+    mentions = ", ".join(
+        f"<@{m.user_id}>" + (f" (has left {community.name})" if m.id in gone else "")
+        for m in facilitators
+    )
     context.reply_privately(
         Card(f"Facilitators of {community.name}: {mentions}.", names=names_of(facilitators))
     )
@@ -151,11 +310,23 @@ async def add_facilitator(context: Context, args: Args) -> None:
     member = await _mentioned_member(context, args)
     if member.is_bot:
         raise CommandError("Bots can't be facilitators.")
+    here = await _is_member(context, community, member)
+    if here is False:
+        raise CommandError(
+            f"{member.name} has left {community.name}, and a facilitator must be a member of it."
+        )
+    if here is None:
+        raise CommandError(
+            f"I haven't seen {member.name} in {community.name}, and a facilitator must be a "
+            "member of it: once they have joined or posted there, add them again."
+        )
     added = await insert_ignore(
         context.session,
         Facilitator,
         {"community_id": community.id, "member_id": member.id, "added_at": context.now()},
     )
+    if not added:
+        audit.no_change(context)
     text = "is now a facilitator" if added else "is already a facilitator"
     context.reply_privately(
         Card(f"<@{member.user_id}> {text} of {community.name}.", names=names_of([member]))
@@ -187,6 +358,29 @@ async def remove_facilitator(context: Context, args: Args) -> None:
             names=names_of([member]),
         )
     )
+
+
+async def _is_member(context: Context, community: Community, member: Member) -> bool | None:
+    """True when the member is in the community: joined and not left, or (someone in the
+    channel before it became a community) seen posting there and never seen leaving, who then
+    gets a membership row so that their leaving is noticed; False when they left; None when
+    Hearth has never seen them there."""
+    membership = await context.session.get(Membership, (community.id, member.id))
+    if membership is not None:
+        return membership.left_at is None
+    first_post = await context.session.scalar(
+        select(func.min(Message.posted_at)).where(
+            Message.community_id == community.id, Message.member_id == member.id
+        )
+    )
+    if first_post is None:
+        return None
+    await insert_ignore(
+        context.session,
+        Membership,
+        {"community_id": community.id, "member_id": member.id, "joined_at": first_post},
+    )
+    return True
 
 
 async def _mentioned_member(context: Context, args: Args) -> Member:

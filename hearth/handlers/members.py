@@ -20,6 +20,7 @@ def register(registry: Registry) -> None:
         summary="how many members, by group (counts only)",
         facilitator_only=True,
         audited=False,
+        group="members and privacy",
     )(summary)
 
 

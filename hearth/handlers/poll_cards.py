@@ -154,7 +154,9 @@ def _poll_facts(
         facts[0] += f" by <@{creator.user_id}>"
     if poll.status == "closed":
         if poll.closed_at:
-            facts.append(f"closed {format_moment(poll.closed_at, community.timezone)}")
+            facts.append(
+                f"closed {format_moment(poll.closed_at, community.timezone, now=poll.created_at)}"
+            )
     else:
         facts.append("choose any" if poll.multi else "choose one")
     if poll.anonymous:
@@ -164,7 +166,9 @@ def _poll_facts(
     elif not poll.hidden or poll.status == "closed":
         facts.append(votes(tally.voters, poll.multi))
     if poll.status == "open" and poll.closes_at:
-        facts.append(f"closes {format_moment(poll.closes_at, community.timezone)}")
+        facts.append(
+            f"closes {format_moment(poll.closes_at, community.timezone, now=poll.created_at)}"
+        )
     return facts
 
 
@@ -188,11 +192,17 @@ def survey_card(poll: Poll, community: Community, creator: Member | None, respon
     questions = questions_of(poll)
     facts = [label(poll)]
     if poll.status == "closed":
-        when = format_moment(poll.closed_at, community.timezone) if poll.closed_at else ""
+        when = (
+            format_moment(poll.closed_at, community.timezone, now=poll.created_at)
+            if poll.closed_at
+            else ""
+        )
         facts += [f"closed {when}".strip(), responses(respondents)]
         thanks = (
             f"Thank you! {respondents} {'person' if respondents == 1 else 'people'} answered; "
             "the facilitators have the results."
+            if respondents
+            else "This survey has closed; nobody answered it."
         )
         return Card(
             f"📝 {typed(poll.question)} — closed",
@@ -203,7 +213,9 @@ def survey_card(poll: Poll, community: Community, creator: Member | None, respon
         facts.append("anonymous: nobody can see who answered what")
     facts.append(responses(respondents))
     if poll.closes_at:
-        facts.append(f"closes {format_moment(poll.closes_at, community.timezone)}")
+        facts.append(
+            f"closes {format_moment(poll.closes_at, community.timezone, now=poll.created_at)}"
+        )
     count = f"{len(questions)} question{'' if len(questions) == 1 else 's'}"
     return Card(
         f"📝 {typed(poll.question)}",

@@ -30,7 +30,7 @@ from sqlalchemy import select
 
 from hearth.handlers import jobs, once
 from hearth.handlers.cards import Card, ContextLine, Field, Form, Section, typed
-from hearth.handlers.commands import Args, CommandError, UsageError
+from hearth.handlers.commands import Args, CommandError, UsageError, number
 from hearth.handlers.context import Context
 from hearth.handlers.events import ActionClicked, FormSubmitted, MessageRef
 from hearth.handlers.forms import read
@@ -54,7 +54,7 @@ from hearth.handlers.schedules import TimeError, format_moment, parse_duration, 
 from hearth.scheduler.rules import parse_rule
 from hearth.storage import outbox
 from hearth.storage import polls as stored
-from hearth.storage.models import Community, Member, OutboxMessage, Poll, PollSeries
+from hearth.storage.models import Community, Member, Membership, OutboxMessage, Poll, PollSeries
 
 UPDATE_INTERVAL = timedelta(seconds=2)
 """At most one message update per poll in this time: Slack's chat.update and Teams' update
@@ -62,19 +62,28 @@ activity stay far below their rate limits however many people vote at once."""
 
 
 def register(registry: Registry) -> None:
-    registry.command("poll", USAGE, summary="post a poll (no arguments: a form)")(poll_command)
+    group = "polls and surveys"
+    registry.command("poll", USAGE, summary="post a poll (no arguments: a form)", group=group)(
+        poll_command
+    )
     registry.command(
-        "poll close", "<id>", summary="close a poll or survey (its creator or a facilitator)"
+        "poll close",
+        "<id>",
+        summary="close a poll or survey (its creator or a facilitator)",
+        group=group,
     )(close_command)
-    registry.command("poll list", summary="the open polls and surveys here")(list_command)
+    registry.command("poll list", summary="the open polls and surveys here", group=group)(
+        list_command
+    )
     registry.command(
         "poll export",
         "<id>",
         summary="a poll's or survey's results as CSV, privately (its creator or a facilitator)",
+        group=group,
     )(export_command)
-    registry.command("poll stop", "R<id>", summary="stop a recurring poll", facilitator_only=True)(
-        stop_command
-    )
+    registry.command(
+        "poll stop", "R<id>", summary="stop a recurring poll", facilitator_only=True, group=group
+    )(stop_command)
     registry.action("poll.vote")(vote)
     registry.form("poll.create")(create_from_form)
     registry.job("poll.close")(close_job)
@@ -87,16 +96,35 @@ def register(registry: Registry) -> None:
 
 async def poll_command(context: Context, args: Args) -> None:
     """`/cop poll …` posts a poll; with no arguments, opens the form."""
+    community = await context.require_community()
     if not args.text:
         purpose = await _form_of(context)
         token = await once.issue(context.session, context.event.platform, purpose, context.now())
-        context.open_form(poll_form(token))
+        context.open_form(poll_form(f"{community.id}:{token}"))
         return
-    await create(context, await context.require_community(), parse_command(args.text))
+    await create(context, community, parse_command(args.text))
+
+
+async def form_community(context: Context, event: FormSubmitted, tag: str) -> Community | None:
+    """The community a form was opened for: the channel's, or (a form opened from a DM) the one
+    whose id `tag` (from the form's context) is, if the member is in it."""
+    community = await context.community()
+    community_id = number(tag)
+    if community is not None or community_id is None:
+        return community
+    found = await context.session.get(Community, community_id)
+    if found is None or (found.platform, found.workspace) != (event.platform, event.workspace):
+        return None
+    membership = await context.session.get(Membership, (found.id, (await context.member()).id))
+    if membership is None or membership.left_at is not None:
+        return None
+    context.community_set_up(found)
+    return found
 
 
 def poll_form(token: str = "") -> Form:
-    """The same choices as the command's flags, as a form; `token` makes it post at most once."""
+    """The same choices as the command's flags, as a form; `token` (`<community id>:<one-use
+    token>`) says where it posts and makes it post at most once."""
     return Form(
         "New poll",
         "poll.create",
@@ -121,7 +149,8 @@ async def _form_of(context: Context) -> str:
 
 async def create_from_form(context: Context, event: FormSubmitted) -> None:
     purpose = await _form_of(context)
-    taken = await once.use(context.session, event.platform, event.context, purpose, context.now())
+    community_tag, _, token = event.context.partition(":")
+    taken = await once.use(context.session, event.platform, token, purpose, context.now())
     if taken != "ok":
         why = "was already used" if taken == "used" else "has expired"
         raise CommandError(f"This form {why}; `{context.prefix} poll` opens a new one.")
@@ -138,7 +167,7 @@ async def create_from_form(context: Context, event: FormSubmitted) -> None:
         closes=str(values["closes"]),
         every=str(values["every"]),
     )
-    community = await context.community()
+    community = await form_community(context, event, community_tag)
     if community is None:
         raise CommandError("Polls are posted in a community channel; open the form there.")
     try:
@@ -162,9 +191,14 @@ async def create(context: Context, community: Community, spec: PollSpec) -> None
             raise UsageError(f"--closes: {error}") from error
     poll = await _post_new(context, community, creator.id, spec, closes_at=closes_at)
     prefix = context.prefix
+    closing = (
+        f"; it closes {format_moment(closes_at, community.timezone, now=context.now())}"
+        if closes_at
+        else ""
+    )
     context.reply_privately(
         Card(
-            f"{label(poll)} is posted in {community.name}.",
+            f"{label(poll)} is posted in {community.name}{closing}.",
             (
                 ContextLine(
                     f"`{prefix} poll close {poll.id}` closes it; "
@@ -217,7 +251,7 @@ async def _create_series(
         Card(
             f"Recurring poll R{series.id} is set up: “{typed(series.question)}” will be posted in "
             f"{community.name} {rule.describe()} ({community.timezone}), first on "
-            f"{format_moment(first, community.timezone)}; {lasts}.",
+            f"{format_moment(first, community.timezone, now=context.now())}; {lasts}.",
             (ContextLine(f"Stop it with `{context.prefix} poll stop R{series.id}`."),),
         )
     )
@@ -246,7 +280,8 @@ async def open_poll(context: Context, community: Community, poll: Poll) -> None:
         poll.closes_at = now + timedelta(seconds=poll.close_after)
     if poll.closes_at is not None and poll.closes_at <= now:
         raise CommandError(
-            f"{label(poll)} was to close {format_moment(poll.closes_at, community.timezone)}, "
+            f"{label(poll)} was to close "
+            f"{format_moment(poll.closes_at, community.timezone, now=now)}, "
             "which has passed."
         )
     await context.session.flush()
@@ -289,8 +324,8 @@ async def vote(context: Context, event: ActionClicked) -> None:
     assert poll is not None, "a poll is never deleted while its community exists"
     if poll.status != stored.OPEN:
         raise CommandError(f"{label(poll)} has closed; the message shows its final result.")
-    option = int(choice) if choice.isdigit() else -1
-    if not 0 <= option < len(poll.options):
+    option = number(choice)
+    if option is None or option >= len(poll.options):
         raise CommandError("That option is no longer on the poll.")
     voter = voter_key(context.defaults.secret, poll, event.platform, event.workspace, event.user)
     member_id = member.id if member else None
@@ -329,7 +364,8 @@ async def vote(context: Context, event: ActionClicked) -> None:
 
 
 async def clicked_poll(context: Context, poll_id: str, kind: str) -> Poll:
-    poll = await context.session.get(Poll, int(poll_id)) if poll_id.isdigit() else None
+    found = number(poll_id)
+    poll = await context.session.get(Poll, found) if found is not None else None
     community = await context.session.get(Community, poll.community_id) if poll else None
     event = context.event
     if (
@@ -551,9 +587,8 @@ async def _post_new(
 
 async def stop_command(context: Context, args: Args) -> None:
     community = await context.require_community()
-    tokens = args.tokens
-    text = tokens[0].upper().removeprefix("R") if len(tokens) == 1 else ""
-    series = await stored.lock_series(context.session, int(text)) if text.isdigit() else None
+    problem = f"Name a recurring poll of {community.name}, like `R1`."
+    series = await stored.lock_series(context.session, args.one_number(problem, prefix="R"))
     if series is None or series.community_id != community.id:
         raise UsageError(f"Name a recurring poll of {community.name}, like `R1`.")
     if not series.active:
@@ -575,7 +610,7 @@ async def stop_command(context: Context, args: Args) -> None:
 
 async def list_command(context: Context, args: Args) -> None:
     community = await context.require_community()
-    session, zone = context.session, community.timezone
+    session, zone, now = context.session, community.timezone, context.now()
     lines = []
     for poll in await stored.in_community(session, community.id, stored.OPEN):
         if poll.kind == "survey":
@@ -585,18 +620,23 @@ async def list_command(context: Context, args: Args) -> None:
             count = await stored.voter_count(session, poll.id)
             facts = [f"{count} {'voter' if poll.multi else 'vote'}{'' if count == 1 else 's'}"]
         if poll.closes_at:
-            facts.append(f"closes {format_moment(poll.closes_at, zone)}")
+            facts.append(f"closes {format_moment(poll.closes_at, zone, now=now)}")
         lines.append(f"• {label(poll)} “{typed(poll.question)}” — {' · '.join(facts)}")
     blocks = [Section("\n".join(lines))] if lines else []
     drafts = await stored.in_community(session, community.id, stored.DRAFT)
-    if drafts:
+    if drafts and await context.is_facilitator(community, await context.member()):
         listed = "\n".join(f"• {label(p)} “{typed(p.question)}”" for p in drafts)
-        blocks.append(Section(f"Not posted yet (`{context.prefix} survey post <id>`):\n{listed}"))
+        blocks.append(
+            Section(
+                f"Drafts, seen only by facilitators (`{context.prefix} survey post <id>`, "
+                f"`survey edit <id>`, `survey delete <id>`):\n{listed}"
+            )
+        )
     series = await stored.active_series(session, community.id)
     if series:
         listed = "\n".join(
             f"• R{s.id} “{typed(s.question)}” — {parse_rule(s.schedule).describe()}"
-            + (f" · next {format_moment(s.next_at, zone)}" if s.next_at else "")
+            + (f" · next {format_moment(s.next_at, zone, now=now)}" if s.next_at else "")
             for s in series
         )
         blocks.append(Section(f"Recurring:\n{listed}"))
@@ -631,14 +671,11 @@ async def _managed(
     context: Context, community: Community, args: Args, *, locked: bool, doing: str = "close"
 ) -> Poll:
     """The poll or survey named in `args`, if the actor may manage it."""
-    tokens = args.tokens
-    text = tokens[0].removeprefix("#") if len(tokens) == 1 else ""
-    if not text.isdigit():
-        raise UsageError("Give the number of the poll or survey, like `3`.")
+    poll_id = args.one_number("Give the number of the poll or survey, like `3`.")
     session = context.session
-    poll = await (stored.lock_poll(session, int(text)) if locked else session.get(Poll, int(text)))
+    poll = await (stored.lock_poll(session, poll_id) if locked else session.get(Poll, poll_id))
     if poll is None or poll.community_id != community.id:
-        raise CommandError(f"There is no poll or survey #{text} in {community.name}.")
+        raise CommandError(f"There is no poll or survey #{poll_id} in {community.name}.")
     member = await context.member()
     if poll.creator_id != member.id and not await context.is_facilitator(community, member):
         raise CommandError(

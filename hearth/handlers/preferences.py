@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from sqlalchemy import delete, select, update
 
-from hearth.handlers import policy, welcome
+from hearth.handlers import policy, welcome, zones
 from hearth.handlers.cards import Actions, Block, Button, Card, ContextLine, Field, Form, Section
 from hearth.handlers.commands import Args, CommandError
 from hearth.handlers.context import Context
 from hearth.handlers.events import ActionClicked, FormSubmitted, HomeOpened
 from hearth.handlers.forms import YES, read
-from hearth.handlers.hours import HoursError, check_zone, next_allowed, parse_hours
+from hearth.handlers.hours import HoursError, next_allowed, parse_hours
 from hearth.handlers.registry import Registry
 from hearth.storage import outbox
 from hearth.storage.models import (
@@ -31,19 +31,29 @@ TITLE = "Your Hearth settings"
 SHORT_NAMES = {
     "nudges": "nudges",
     "expert_requests": "expert requests",
-    "digests": "digest by DM",
     "reminders": "reminders",
 }
+DIGEST = "digests"
+"""The one preference shown as the digest setting (off or how often), not as a yes/no."""
 
 
 def register(registry: Registry) -> None:
+    group = "members and privacy"
     registry.command(
-        "settings", summary="choose what Hearth sends you, and when", needs_community=False
+        "settings",
+        summary="choose what Hearth sends you, and when",
+        needs_community=False,
+        group=group,
     )(open_settings)
     registry.command(
-        "optout", summary="stop every message Hearth starts on its own", needs_community=False
+        "optout",
+        summary="stop every message Hearth starts on its own",
+        needs_community=False,
+        group=group,
     )(opt_out)
-    registry.command("optin", summary="let Hearth message you again", needs_community=False)(opt_in)
+    registry.command(
+        "optin", summary="let Hearth message you again", needs_community=False, group=group
+    )(opt_in)
     registry.form(FORM)(save)
     registry.action("settings.open")(open_clicked)
     registry.action("settings.pause")(pause_clicked)
@@ -72,6 +82,7 @@ async def settings_form(context: Context, member: Member) -> Form:
         *(
             Field(p.name, p.label, "yesno", required=False, initial=_yes_no(chosen.dms[p.name]))
             for p in policy.PREFERENCES
+            if p.name != DIGEST
         ),
         Field(
             "timezone", "Your time zone (like Europe/London)", required=False, initial=chosen.zone
@@ -90,11 +101,11 @@ async def settings_form(context: Context, member: Member) -> Form:
         ),
         Field(
             "digest",
-            "How often you'd like the digest",
+            "The community digest by direct message: how often (or off)",
             "choice",
             policy.DIGEST_FREQUENCIES,
             required=False,
-            initial=chosen.digest,
+            initial=digest(chosen),
         ),
     ]
     if segments:
@@ -189,14 +200,18 @@ def _apply(
 ) -> None:
     initial = {f.name: f.initial for f in form.fields}
     member.unsolicited_dms_off = bool(values["pause"])
-    stored.dms = {
-        p.name: bool(values[p.name])
+    frequency = str(values["digest"]) or policy.DEFAULT_DIGEST_FREQUENCY
+    wanted = {
+        p.name: frequency != "off" if p.name == DIGEST else bool(values[p.name])
         for p in policy.PREFERENCES
-        if bool(values[p.name]) != p.default
     }
+    stored.dms = {p.name: wanted[p.name] for p in policy.PREFERENCES if wanted[p.name] != p.default}
     zone = str(values["timezone"])
     if zone != initial["timezone"]:
-        zone = check_zone(zone) if zone else ""
+        try:
+            zone = zones.resolve(zone) if zone else ""
+        except zones.ZoneError as error:
+            raise HoursError(str(error)) from error
         stored.tz = zone if zone and zone != member.tz else None
     working = str(values["working_hours"])
     if working != initial["working_hours"]:
@@ -206,7 +221,9 @@ def _apply(
     if quiet != initial["quiet_hours"]:
         hours = parse_hours(quiet)
         stored.quiet_hours = str(hours) if hours else ""
-    stored.digest_frequency = str(values["digest"]) or None
+    stored.digest_frequency = (
+        None if frequency in ("off", policy.DEFAULT_DIGEST_FREQUENCY) else frequency
+    )
     if "segment" in values:
         member.segment = str(values["segment"]) or None
     if "interests" in values:
@@ -233,15 +250,16 @@ async def opt_in(context: Context, args: Args) -> None:
     member = await context.member()
     was_paused = member.unsolicited_dms_off
     member.unsolicited_dms_off = False
-    await _welcome_back(context, member)
+    returning = await _welcome_back(context, member)
     await _reconsider(context, member)
     await welcome.refresh_posts_naming(context, member)
     chosen = await current(context, member)
-    headline = (
-        "Welcome back: Hearth may message you again, as your settings say."
-        if was_paused
-        else "Hearth may already message you, as your settings say."
-    )
+    if returning:
+        headline = "Welcome back: Hearth may message you again, as your settings say."
+    elif was_paused:
+        headline = "Done: Hearth may message you again, as your settings say."
+    else:
+        headline = "Nothing to change: Hearth may already message you, as your settings say."
     context.reply_privately(Card(headline, _summary(member, chosen)))
 
 
@@ -276,12 +294,16 @@ async def _reconsider(context: Context, member: Member) -> None:
     context.enqueued += result.rowcount  # wake the sender
 
 
-async def _welcome_back(context: Context, member: Member) -> None:
-    """Someone Hearth forgot who now asks for messages: the note to keep silent goes."""
+async def _welcome_back(context: Context, member: Member) -> bool:
+    """Someone Hearth forgot who now asks for messages: the note to keep silent goes.
+    True when there was one (they really had left Hearth)."""
     key = policy.forgotten_key(
         context.defaults.secret, member.platform, member.workspace, member.user_id
     )
-    await context.session.execute(delete(ForgottenMember).where(ForgottenMember.key == key))
+    result = await context.session.execute(
+        delete(ForgottenMember).where(ForgottenMember.key == key)
+    )
+    return bool(result.rowcount)
 
 
 def _paused_card(context: Context) -> Card:
@@ -332,6 +354,7 @@ def _summary(member: Member, chosen: policy.Choices) -> tuple[Block, ...]:
     dms = " · ".join(
         f"{SHORT_NAMES.get(p.name, p.name)} {'on' if chosen.dms[p.name] else 'off'}"
         for p in policy.PREFERENCES
+        if p.name != DIGEST
     )
     lines = [
         "Messages Hearth starts on its own: "
@@ -340,11 +363,16 @@ def _summary(member: Member, chosen: policy.Choices) -> tuple[Block, ...]:
         f"Time zone: {chosen.zone}" + (" (your choice)" if chosen.zone_is_own else ""),
         f"Working hours: {chosen.working or 'any time'}",
         f"Quiet hours: {chosen.quiet or 'none'}",
-        f"Digest: {chosen.digest}",
+        f"Community digest by DM: {digest(chosen)}",
         f"Group: {member.segment or 'not chosen'}",
         f"Interests: {', '.join(member.interests) or 'none chosen'}",
     ]
     return (Section("\n".join(lines)),)
+
+
+def digest(chosen: policy.Choices) -> str:
+    """The one digest setting: `off`, or how often it comes by DM."""
+    return chosen.digest if chosen.dms.get(DIGEST, True) else "off"
 
 
 def _yes_no(value: bool) -> str:

@@ -75,9 +75,13 @@ def register(registry: Registry) -> None:
         "my-data",
         summary="get everything Hearth stores about you, as a file",
         needs_community=False,
+        group="members and privacy",
     )(my_data)
     registry.command(
-        "forget-me", summary="delete everything Hearth stores about you", needs_community=False
+        "forget-me",
+        summary="delete everything Hearth stores about you",
+        needs_community=False,
+        group="members and privacy",
     )(ask)
     registry.action("privacy.export")(export_clicked)
     registry.action("privacy.ask")(ask_clicked)

@@ -15,6 +15,9 @@ if TYPE_CHECKING:
     from hearth.handlers.context import Context
     from hearth.storage.models import Member
 
+GROUPS = ("community", "welcome", "polls and surveys", "members and privacy")
+"""The headings of `/cop help`, in order."""
+
 CommandHandler = Callable[["Context", "Args"], Awaitable[None]]
 ActionHandler = Callable[["Context", ActionClicked], Awaitable[None]]
 FormHandler = Callable[["Context", FormSubmitted], Awaitable[None]]
@@ -36,6 +39,8 @@ class Command:
     needs_community: bool = True
     audited: bool = False
     """Recorded in the community's audit log when it succeeds (see handlers/audit.py)."""
+    group: str = ""
+    """Where `help` lists it: one of GROUPS."""
 
     @property
     def usage(self) -> str:
@@ -76,16 +81,20 @@ class Registry:
         facilitator_only: bool = False,
         needs_community: bool = True,
         audited: bool | None = None,
+        group: str = "community",
     ) -> Callable[[CommandHandler], CommandHandler]:
-        """Register a subcommand. Facilitator-only commands are audited unless `audited=False`
-        (for those that only show something)."""
+        """Register a subcommand, listed by `help` under `group` (one of GROUPS).
+        Facilitator-only commands are audited unless `audited=False` (for those that only
+        show something)."""
 
         def decorate(run: CommandHandler) -> CommandHandler:
             if name in self.commands:
                 raise ValueError(f"command {name!r} registered twice")
+            if group not in GROUPS:
+                raise ValueError(f"command {name!r}: unknown help group {group!r}")
             logged = facilitator_only if audited is None else audited
             self.commands[name] = Command(
-                name, args, summary, run, facilitator_only, needs_community, logged
+                name, args, summary, run, facilitator_only, needs_community, logged, group
             )
             return run
 

@@ -11,6 +11,7 @@ scheduler's record of firings after FIRINGS_KEPT (a daily job per platform).
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, update
@@ -18,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hearth.handlers import audit
 from hearth.handlers.cards import Card, ContextLine
-from hearth.handlers.commands import Args, UsageError
+from hearth.handlers.commands import Args, UsageError, number
 from hearth.handlers.context import Context, Defaults
 from hearth.handlers.jobs import JobDue
 from hearth.handlers.registry import Registry
@@ -40,6 +41,7 @@ def register(registry: Registry) -> None:
         summary="how long the text of messages here is kept",
         facilitator_only=True,
         audited=False,  # a change is recorded below; looking is not
+        group="members and privacy",
     )(retention_command)
     # A purge missed while Hearth was down is made up once that day; the next one is soon.
     registry.every(
@@ -100,28 +102,34 @@ async def retention_command(context: Context, args: Args) -> None:
     """`retention` shows the limit; `retention 30` sets it; `retention off` clears it."""
     community = await context.require_community()
     server = context.defaults.retention_days
-    text = args.text.strip().lower().removesuffix("days").removesuffix("d").strip()
+    text = " ".join(args.tokens).lower()
     if not text:
         context.reply_privately(Card(_describe(community, server)))
         return
-    if text == "off":
-        community.retention_days = None
-    elif text.isdigit() and 1 <= int(text) <= MAX_DAYS:
-        community.retention_days = int(text)
-    else:
+    days = None if text == "off" else number(re.sub(r"\s*(days?|d)$", "", text), MAX_DAYS)
+    if text != "off" and not days:
         raise UsageError(f"Give a number of days from 1 to {MAX_DAYS}, or `off`.")
-    await audit.record(context, community, "retention", text)
+    if days == community.retention_days:
+        context.reply_privately(Card(f"No change: {_describe(community, server)}"))
+        return
+    community.retention_days = days
+    await audit.record(context, community, "retention", str(days) if days else "off")
     purged = await purge(context.session, community, server, context.now())
-    notes = [f"{purged} older message{'' if purged == 1 else 's'} just lost their text."]
-    notes.append("The messages' rows stay (author, thread, time) for the community's counts.")
-    context.reply_privately(Card(_describe(community, server), (ContextLine(" ".join(notes)),)))
+    notes = []
+    if purged:
+        notes.append(f"{purged} older message{'' if purged == 1 else 's'} just lost their text.")
+    if effective_days(server, days) is not None:
+        notes.append("The messages' rows stay (author, thread, time) for the community's counts.")
+    blocks = (ContextLine(" ".join(notes)),) if notes else ()
+    context.reply_privately(Card(_describe(community, server), blocks))
 
 
 def _describe(community: Community, server: int | None) -> str:
     days = effective_days(server, community.retention_days)
     if days is None:
         return f"{community.name} keeps the text of its messages with no time limit."
-    text = f"{community.name} keeps the text of its messages for {days} days"
+    unit = "day" if days == 1 else "days"
+    text = f"{community.name} keeps the text of its messages for {days} {unit}"
     if server is not None and days == server and community.retention_days != server:
         text += " (the server's limit"
         text += (

@@ -15,13 +15,15 @@ Each question field of the form takes one question:
 from __future__ import annotations
 
 import re
+from dataclasses import replace
+from zoneinfo import ZoneInfo
 
-from hearth.handlers import polls
+from hearth.handlers import audit, polls
 from hearth.handlers.cards import Actions, Button, Card, ContextLine, Field, Form
-from hearth.handlers.commands import Args, CommandError, UsageError
+from hearth.handlers.commands import Args, CommandError, UsageError, number, visible
 from hearth.handlers.context import Context
 from hearth.handlers.events import ActionClicked, FormSubmitted
-from hearth.handlers.forms import read
+from hearth.handlers.forms import YES, read
 from hearth.handlers.poll_cards import (
     Question,
     label,
@@ -40,18 +42,48 @@ MAX_ANSWER_LENGTH = 1000
 MAX_FORM_TITLE = 24
 """Slack's limit for a modal's title."""
 QUESTION = re.compile(r"\s*(text|scale|choice)\s*:\s*(.*)", re.IGNORECASE | re.DOTALL)
+NEW = "new:"
+"""A new survey's form context: `new:<community id>` (an edited draft's is its id)."""
 QUESTION_HINT = "text: …, scale: … (1–5) or choice: … | A | B"
 
 
 def register(registry: Registry) -> None:
+    group = "polls and surveys"
     registry.command(
-        "survey", summary="ask several questions at once (opens a form)", facilitator_only=True
+        "survey",
+        summary="ask several questions at once (opens a form)",
+        facilitator_only=True,
+        audited=False,  # opening the form changes nothing; the draft is recorded when saved
+        group=group,
     )(survey_command)
     registry.command(
-        "survey post", "<id>", summary="post a survey in this channel", facilitator_only=True
+        "survey post",
+        "<id>",
+        summary="post a survey draft in its community",
+        facilitator_only=True,
+        group=group,
     )(post_command)
     registry.command(
-        "survey results", "<id>", summary="a survey's results, privately", facilitator_only=True
+        "survey edit",
+        "<id>",
+        summary="change a survey draft (opens the form)",
+        facilitator_only=True,
+        group=group,
+    )(edit_command)
+    registry.command(
+        "survey delete",
+        "<id>",
+        summary="delete a survey draft",
+        facilitator_only=True,
+        group=group,
+    )(delete_command)
+    registry.command(
+        "survey results",
+        "<id>",
+        summary="a survey's results, privately",
+        facilitator_only=True,
+        audited=False,
+        group=group,
     )(results_command)
     registry.form("survey.create")(create_from_form)
     registry.action("survey.post")(post_clicked)
@@ -59,25 +91,61 @@ def register(registry: Registry) -> None:
     registry.form("survey.answer")(store_answers)
 
 
-def survey_form() -> Form:
-    """Title, up to MAX_QUESTIONS questions in the tiny syntax, anonymity, closing time."""
+def survey_form(draft: Poll | None = None, zone: str = "UTC") -> Form:
+    """Title, up to MAX_QUESTIONS questions in the tiny syntax, anonymity, closing time;
+    filled in from `draft` when one is edited (its id then travels as the form's context)."""
+    written = [_written(q) for q in questions_of(draft)] if draft else []
     questions = tuple(
-        Field(f"q{n}", f"Question {n}" + (f" — {QUESTION_HINT}" if n == 1 else ""), required=n == 1)
+        Field(
+            f"q{n}",
+            f"Question {n}" + (f" — {QUESTION_HINT}" if n == 1 else ""),
+            required=n == 1,
+            initial=written[n - 1] if n <= len(written) else "",
+        )
         for n in range(1, MAX_QUESTIONS + 1)
     )
+    closes = ""
+    if draft and draft.close_after:
+        closes = _duration_text(draft.close_after)
+    elif draft and draft.closes_at:
+        closes = f"{draft.closes_at.astimezone(ZoneInfo(zone)):%Y-%m-%d %H:%M}"
     return Form(
-        "New survey",
+        f"Edit survey #{draft.id}" if draft else "New survey",
         "survey.create",
         (
-            Field("title", "Title"),
+            Field("title", "Title", initial=draft.question if draft else ""),
             *questions,
             Field(
-                "anonymous", "Anonymous: answers are not linked to anyone", "yesno", required=False
+                "anonymous",
+                "Anonymous: answers are not linked to anyone",
+                "yesno",
+                required=False,
+                initial=(YES if draft.anonymous else "no") if draft else "",
             ),
-            Field("closes", "Closes after (7d) or at (2026-12-08 17:00)", required=False),
+            Field(
+                "closes",
+                "Closes after (7d) or at (2026-12-08 17:00)",
+                required=False,
+                initial=closes,
+            ),
         ),
-        submit_label="Create survey",
+        submit_label="Save draft" if draft else "Create survey",
+        context=str(draft.id) if draft else "",
     )
+
+
+def _written(question: Question) -> str:
+    """A question as typed in the form's syntax (the inverse of `parse_question`)."""
+    if question.kind == "choice":
+        return " | ".join((f"choice: {question.text}", *question.options))
+    return f"{question.kind}: {question.text}"
+
+
+def _duration_text(seconds: int) -> str:
+    for unit, size in (("w", 604800), ("d", 86400), ("h", 3600)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds // 60}m"
 
 
 def parse_question(number: int, text: str) -> Question:
@@ -86,9 +154,15 @@ def parse_question(number: int, text: str) -> Question:
     kind, rest = (match.group(1).lower(), match.group(2)) if match else ("text", text)
     options: tuple[str, ...] = ()
     if kind == "choice":
-        parts = [" ".join(p.split()) for p in rest.split("|")]
-        rest, options = parts[0], tuple(p for p in parts[1:] if p)
-        if len(options) < 2:
+        parts = [visible(p) for p in rest.split("|")]
+        rest, options = parts[0], tuple(parts[1:])
+        empty = next((n for n, o in enumerate(options, 1) if not o), None)
+        if empty is not None and len(options) >= 2:
+            raise CommandError(
+                f"Question {number}: choice {empty} is empty (or only spaces or invisible "
+                "characters); give it some text or leave it out."
+            )
+        if len(options) < 2 or empty is not None:
             raise CommandError(
                 f"Question {number}: give at least two choices after the question, each after "
                 "a |, like `choice: Which format? | Talk | Workshop`."
@@ -101,9 +175,9 @@ def parse_question(number: int, text: str) -> Question:
             raise CommandError(
                 f"Question {number}: keep each choice to {MAX_OPTION_LENGTH} characters."
             )
-        if len({o.lower() for o in options}) < len(options):
+        if len({o.casefold() for o in options}) < len(options):
             raise CommandError(f"Question {number}: each choice must be different.")
-    rest = " ".join(rest.split())
+    rest = visible(rest)
     if not rest:
         raise CommandError(f"Question {number} has no question.")
     if len(rest) > MAX_QUESTION_LENGTH:
@@ -112,25 +186,32 @@ def parse_question(number: int, text: str) -> Question:
 
 
 async def survey_command(context: Context, args: Args) -> None:
-    if args.text:
-        raise UsageError("`survey` opens a form; type it with nothing after it.")
-    context.open_form(survey_form())
+    community = await context.require_community()
+    context.open_form(replace(survey_form(), context=f"{NEW}{community.id}"))
 
 
 async def create_from_form(context: Context, event: FormSubmitted) -> None:
-    """A survey draft, shown to the facilitator with a button to post it."""
-    community = await context.community()
+    """A new survey draft (or an edited one, named by the form's context), shown to the
+    facilitator with a button to post it."""
+    draft = await _draft_of_form(context, event)
+    if draft is not None:
+        community: Community | None = await polls.community_of(context, draft)
+    else:
+        community = await polls.form_community(context, event, event.context.removeprefix(NEW))
     member = await context.member()
     if community is None or not await context.is_facilitator(community, member):
         raise CommandError("Only facilitators can create surveys, in their community channel.")
-    form = survey_form()
-    values = read(form, event.values)
+    form = survey_form(draft, community.timezone)
+    kept = {f.name: f.initial for f in form.fields if isinstance(f.initial, str)}
+    values = read(form, kept | event.values)  # an edit keeps the fields not given
     questions = [
         parse_question(n, str(values[f"q{n}"]))
         for n in range(1, MAX_QUESTIONS + 1)
         if str(values[f"q{n}"]).strip()
     ]
-    title = " ".join(str(values["title"]).split())
+    title = visible(str(values["title"]))
+    if not title:
+        raise CommandError("New survey: please give it a title.")
     if len(title) > MAX_QUESTION_LENGTH:
         raise CommandError(f"Keep the title to {MAX_QUESTION_LENGTH} characters.")
     closes = str(values["closes"])
@@ -140,9 +221,21 @@ async def create_from_form(context: Context, event: FormSubmitted) -> None:
         try:
             if duration is None:
                 closes_at = parse_moment(closes, community.timezone, context.now())
+            elif not duration:
+                raise TimeError("Give a time after it is posted, like 7d.")
         except TimeError as error:
             raise CommandError(f"New survey: {error}") from error
         close_after = int(duration.total_seconds()) if duration else None
+    if draft is not None:
+        draft.question = title
+        draft.questions = [q.to_json() for q in questions]
+        draft.anonymous = bool(values["anonymous"])
+        draft.close_after = close_after
+        draft.closes_at = closes_at
+        await context.session.flush()
+        await audit.record(context, community, "survey edit", f"#{draft.id} {title}")
+        _show_draft(context, draft, questions, "is saved")
+        return
     survey = Poll(
         community_id=community.id,
         creator_id=member.id,
@@ -158,15 +251,23 @@ async def create_from_form(context: Context, event: FormSubmitted) -> None:
     )
     context.session.add(survey)
     await context.session.flush()
+    await audit.record(context, community, "survey", f"#{survey.id} {title}")
+    _show_draft(context, survey, questions, "is ready")
+
+
+def _show_draft(context: Context, survey: Poll, questions: list[Question], state: str) -> None:
+    prefix = context.prefix
     context.reply_privately(
         Card(
-            f"{label(survey)} “{title}” is ready, with {len(questions)} "
+            f"{label(survey)} “{survey.question}” {state}, with {len(questions)} "
             f"question{'' if len(questions) == 1 else 's'}:",
             (
                 *question_list(questions),
                 Actions((Button("Post it now", "survey.post", str(survey.id), "primary"),)),
                 ContextLine(
-                    f"Or later: `{context.prefix} survey post {survey.id}`."
+                    f"Or later: `{prefix} survey post {survey.id}`. Change it with "
+                    f"`{prefix} survey edit {survey.id}`, or drop it with "
+                    f"`{prefix} survey delete {survey.id}`."
                     + (" Anonymous: answers are stored without names." if survey.anonymous else "")
                 ),
             ),
@@ -174,13 +275,56 @@ async def create_from_form(context: Context, event: FormSubmitted) -> None:
     )
 
 
+async def _draft_of_form(context: Context, event: FormSubmitted) -> Poll | None:
+    """The draft an edit form was opened for (None for a new survey)."""
+    if not event.context or event.context.startswith(NEW):
+        return None
+    survey_id = number(event.context)
+    survey = await stored.lock_poll(context.session, survey_id) if survey_id else None
+    community = await context.session.get(Community, survey.community_id) if survey else None
+    if (
+        survey is None
+        or survey.kind != "survey"
+        or community is None
+        or (community.platform, community.workspace) != (event.platform, event.workspace)
+    ):
+        raise CommandError("That survey draft no longer exists.")
+    if survey.status != stored.DRAFT:
+        raise CommandError(f"{label(survey)} is already posted, so it can't be changed.")
+    return survey
+
+
+async def _draft(context: Context, community: Community, args: Args) -> Poll:
+    """The survey draft of `community` named in `args` (locked)."""
+    survey_id = args.one_number("Give the survey's number, like `4`.")
+    survey = await stored.lock_poll(context.session, survey_id)
+    if survey is None or survey.kind != "survey" or survey.community_id != community.id:
+        raise CommandError(f"There is no survey #{survey_id} in {community.name}.")
+    if survey.status != stored.DRAFT:
+        raise CommandError(f"{label(survey)} is already posted, so it can't be changed.")
+    return survey
+
+
+async def edit_command(context: Context, args: Args) -> None:
+    """The survey form, filled in with the draft; saving it changes the draft."""
+    community = await context.require_community()
+    survey = await _draft(context, community, args)
+    audit.no_change(context)  # opening the form changes nothing; saving it is recorded
+    context.open_form(survey_form(survey, community.timezone))
+
+
+async def delete_command(context: Context, args: Args) -> None:
+    community = await context.require_community()
+    survey = await _draft(context, community, args)
+    await context.session.delete(survey)
+    context.reply_privately(
+        Card(f"{label(survey)} “{survey.question}” is deleted; it was never posted.")
+    )
+
+
 async def post_command(context: Context, args: Args) -> None:
     community = await context.require_community()
-    tokens = args.tokens
-    text = tokens[0].removeprefix("#") if len(tokens) == 1 else ""
-    if not text.isdigit():
-        raise UsageError("Give the survey's number, like `4`.")
-    await _post(context, community, int(text))
+    await _post(context, community, args.one_number("Give the survey's number, like `4`."))
 
 
 async def post_clicked(context: Context, event: ActionClicked) -> None:
@@ -291,9 +435,8 @@ async def store_answers(context: Context, event: FormSubmitted) -> None:
 
 async def results_command(context: Context, args: Args) -> None:
     community = await context.require_community()
-    tokens = args.tokens
-    text = tokens[0].removeprefix("#") if len(tokens) == 1 else ""
-    survey = await context.session.get(Poll, int(text)) if text.isdigit() else None
+    survey_id = args.one_number(f"Give the number of a survey of {community.name}, like `4`.")
+    survey = await context.session.get(Poll, survey_id)
     if survey is None or survey.kind != "survey" or survey.community_id != community.id:
         raise UsageError(f"Give the number of a survey of {community.name}, like `4`.")
     rows = await stored.all_answers(context.session, survey.id)

@@ -7,9 +7,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from hearth.handlers import policy
+from hearth.handlers import audit, policy
 from hearth.handlers.cards import Actions, Button, Card, ContextLine, Section, names_of, typed
-from hearth.handlers.commands import Args, CommandError, UsageError
+from hearth.handlers.commands import Args, CommandError, UsageError, number, visible
 from hearth.handlers.context import Context
 from hearth.handlers.events import ActionClicked, MemberJoined, MemberLeft
 from hearth.handlers.ports import Target
@@ -20,12 +20,15 @@ from hearth.storage.models import Community, Facilitator, Member, Membership
 
 DEFAULT_TEMPLATE = (
     "Hi {name}, welcome to {community}! 👋\n"
-    "{purpose}\n"
+    "{community} is for {purpose}.\n"
     "A good first step: say hello in {community} — who you are, what you work on, and one thing "
     "you'd like to learn. And no question is too small: someone here has wondered the same, and "
     "people are glad to help. Your facilitators ({facilitators}) are here for you too."
 )
 PLACEHOLDERS = ("name", "community", "purpose", "facilitators")
+NO_PURPOSE = "sharing practice and learning from each other"
+"""{purpose} until a facilitator sets one: a phrase that reads well inside a sentence."""
+MIN_CHOICES = 2
 MAX_CHOICES = 10
 MAX_LABEL = 75
 
@@ -43,27 +46,34 @@ def register(registry: Registry) -> None:
         "<message>",
         summary="set the welcome DM; placeholders: " + ", ".join(f"{{{p}}}" for p in PLACEHOLDERS),
         facilitator_only=True,
+        group="welcome",
     )(set_template)
     registry.command(
-        "welcome reset", summary="go back to the standard welcome DM", facilitator_only=True
+        "welcome reset",
+        summary="go back to the standard welcome DM",
+        facilitator_only=True,
+        group="welcome",
     )(reset_template)
     registry.command(
         "welcome preview",
         summary="see the welcome DM as a newcomer will",
         facilitator_only=True,
         audited=False,
+        group="welcome",
     )(preview)
     registry.command(
         "segments set",
         '"Group one" "Group two" …',
         summary="the groups newcomers choose from",
         facilitator_only=True,
+        group="welcome",
     )(set_segments)
     registry.command(
         "interests set",
         '"Topic one" "Topic two" …',
         summary="the interests newcomers pick from",
         facilitator_only=True,
+        group="welcome",
     )(set_interests)
 
 
@@ -201,7 +211,12 @@ async def welcome_card(context: Context, community: Community, member: Member) -
         await context.session.scalars(
             select(Member)
             .join(Facilitator, Facilitator.member_id == Member.id)
-            .where(Facilitator.community_id == community.id)
+            .outerjoin(  # not those who left (no row: added before memberships were kept)
+                Membership,
+                (Membership.member_id == Member.id)
+                & (Membership.community_id == Facilitator.community_id),
+            )
+            .where(Facilitator.community_id == community.id, Membership.left_at.is_(None))
             .order_by(Facilitator.added_at)
         )
     )
@@ -209,9 +224,7 @@ async def welcome_card(context: Context, community: Community, member: Member) -
         {
             "name": typed(member.name.split()[0] if member.name.strip() else member.name),
             "community": typed(community.name),
-            "purpose": typed(
-                community.purpose or "It's a place to share practice and learn from each other."
-            ),
+            "purpose": typed(community.purpose or NO_PURPOSE),
             "facilitators": ", ".join(f"<@{f.user_id}>" for f in facilitators)
             or "The facilitators",
         },
@@ -261,19 +274,28 @@ def template_of(community: Community) -> Template:
 
 
 async def set_template(context: Context, args: Args) -> None:
-    if not args.text:
+    template = args.one_text()
+    if not visible(template):
         raise UsageError("Give the message text.")
     try:
-        Template.parse(args.text, PLACEHOLDERS)
+        Template.parse(template, PLACEHOLDERS)
     except TemplateError as error:
         raise UsageError(str(error)) from error
     community = await context.require_community()
-    community.welcome_template = args.text
+    if community.welcome_template == template:
+        audit.no_change(context)
+        await _preview(context, community, "No change: newcomers already get this:")
+        return
+    community.welcome_template = template
     await _preview(context, community, "Saved. Newcomers will get this:")
 
 
 async def reset_template(context: Context, args: Args) -> None:
     community = await context.require_community()
+    if community.welcome_template is None:
+        audit.no_change(context)
+        await _preview(context, community, "No change: newcomers already get the standard welcome:")
+        return
     community.welcome_template = None
     await _preview(context, community, "Back to the standard welcome. Newcomers will get this:")
 
@@ -289,26 +311,42 @@ async def _preview(context: Context, community: Community, intro: str) -> None:
 
 async def set_segments(context: Context, args: Args) -> None:
     community = await context.require_community()
-    community.segments = _choices(args)
-    context.reply_privately(
-        Card("Newcomers now choose from: " + ", ".join(map(typed, community.segments)) + ".")
-    )
+    choices = _choices(args, "groups")
+    if choices == community.segments:
+        audit.no_change(context)
+        intro = "No change: newcomers choose from: "
+    else:
+        community.segments = choices
+        intro = "Newcomers now choose from: "
+    context.reply_privately(Card(intro + ", ".join(map(typed, choices)) + "."))
 
 
 async def set_interests(context: Context, args: Args) -> None:
     community = await context.require_community()
-    community.interests = _choices(args)
-    context.reply_privately(
-        Card(
-            "Newcomers now pick interests from: " + ", ".join(map(typed, community.interests)) + "."
-        )
-    )
+    choices = _choices(args, "interests")
+    if choices == community.interests:
+        audit.no_change(context)
+        intro = "No change: newcomers pick interests from: "
+    else:
+        community.interests = choices
+        intro = "Newcomers now pick interests from: "
+    context.reply_privately(Card(intro + ", ".join(map(typed, choices)) + "."))
 
 
-def _choices(args: Args) -> list[str]:
-    choices = list(dict.fromkeys(t.strip() for t in args.tokens if t.strip()))
+def _choices(args: Args, what: str) -> list[str]:
+    choices = [visible(t) for t in args.tokens]
     if not choices:
         raise UsageError("List the choices, each in quotes.")
+    empty = next((n for n, c in enumerate(choices, 1) if not c), None)
+    if empty is not None:
+        raise UsageError(
+            f"Choice {empty} is empty (or only spaces or invisible characters); give it some "
+            "text or leave it out."
+        )
+    if len(choices) < MIN_CHOICES:
+        raise UsageError(f"Give at least {MIN_CHOICES} {what}, so there is a choice to make.")
+    if len({c.casefold() for c in choices}) < len(choices):
+        raise UsageError("Each choice must be different.")
     if len(choices) > MAX_CHOICES:
         raise UsageError(f"At most {MAX_CHOICES} choices, please (you gave {len(choices)}).")
     too_long = [c for c in choices if len(c) > MAX_LABEL]
@@ -323,7 +361,8 @@ def _choices(args: Args) -> list[str]:
 async def _clicked(context: Context, event: ActionClicked) -> tuple[Community, Member, str]:
     """The community named in a welcome button's value, the member, and the choice."""
     tag, _, choice = event.value.partition("|")
-    community = await context.session.get(Community, int(tag)) if tag.isdigit() else None
+    community_id = number(tag)
+    community = await context.session.get(Community, community_id) if community_id else None
     if community is None or community.platform != event.platform:
         raise CommandError("That community no longer exists.")
     return community, await context.member(), choice
@@ -332,7 +371,12 @@ async def _clicked(context: Context, event: ActionClicked) -> tuple[Community, M
 async def choose_segment(context: Context, event: ActionClicked) -> None:
     community, member, choice = await _clicked(context, event)
     if choice not in community.segments:
-        raise CommandError("That group is no longer offered; here are the current ones.")
+        await _show_choices(context, event, community, member)
+        current = ", ".join(community.segments)
+        context.reply_privately(
+            Card(f"“{choice[:MAX_LABEL]}” is no longer offered; the groups now are: {current}.")
+        )
+        return
     member.segment = choice
     await _show_choices(context, event, community, member)
 
@@ -340,7 +384,12 @@ async def choose_segment(context: Context, event: ActionClicked) -> None:
 async def toggle_interest(context: Context, event: ActionClicked) -> None:
     community, member, choice = await _clicked(context, event)
     if choice not in community.interests:
-        raise CommandError("That interest is no longer offered.")
+        await _show_choices(context, event, community, member)
+        current = ", ".join(community.interests)
+        context.reply_privately(
+            Card(f"“{choice[:MAX_LABEL]}” is no longer offered; the interests now are: {current}.")
+        )
+        return
     chosen = [i for i in member.interests if i != choice]
     member.interests = chosen if choice in member.interests else [*chosen, choice]
     await _show_choices(context, event, community, member)
