@@ -261,7 +261,7 @@ def test_the_interactive_console_tells_a_newcomer_how_to_type(
     assert status == 0
     assert "can't read 'help'" not in out
     assert 'alice clicks "Pizza" on 3' in out  # the kinds of line, with examples
-    assert "[1] (only @facilitator) bot: Here's what I can do:" in out  # bare /cop: facilitator's
+    assert "[1] (only @facilitator) bot: Here's what you can do, as a facilitator:" in out
     assert "! can't read 'alice dances' (`help` shows how to write a line)" in out
     assert "(it is now 2026-12-01 10:00 UTC)" in out
     assert "-- 2026-12-01 10:00 UTC --" not in out
