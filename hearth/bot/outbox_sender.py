@@ -261,7 +261,6 @@ class OutboxSender:
                         "status": outbox.PENDING,
                         "due_at": self.clock.now(),
                         "last_error": "interrupted: the database failed",
-                        "attempts": claimed.attempts - 1,
                         "in_doubt": True,
                     },
                     "retried",
@@ -277,8 +276,8 @@ class OutboxSender:
     ) -> _Outcome:
         """Deliver a claimed row; any failure becomes an outcome (database errors excepted)."""
         before = {"attempts": claimed.attempts - 1, "in_doubt": claimed.retry}
-        if claimed.attempts > self.max_attempts:  # it keeps ending its senders (a crash, say)
-            return self._dead(f"abandoned by its senders {claimed.attempts - 1} times")
+        if claimed.failures >= self.max_attempts:  # it keeps ending its senders (a crash?)
+            return self._dead(f"abandoned by its senders ({claimed.failures} failures)")
         if row.target_kind == "dm":
             try:
                 decision = await self._policy(row)
@@ -318,7 +317,8 @@ class OutboxSender:
         except RateLimited as error:
             retry_at = self.clock.now() + timedelta(seconds=error.retry_after)
             values = {"status": outbox.PENDING, "due_at": retry_at, "last_error": str(error)}
-            return _Outcome({**values, **before}, "rate_limited", False, hold_until=retry_at)
+            values |= {"in_doubt": claimed.retry}
+            return _Outcome(values, "rate_limited", False, hold_until=retry_at)
         except TemporaryFailure as error:
             return self._again(row, claimed, str(error), self.max_attempts)
         except PermanentFailure as error:
@@ -353,10 +353,11 @@ class OutboxSender:
 
     def _again(self, row: OutboxMessage, claimed: outbox.Claim, error: str, limit: int) -> _Outcome:
         """A failed attempt: back off and try again, or a dead letter past `limit` attempts."""
-        if claimed.attempts >= limit:
-            log.error("outbox %s: %d attempts failed (last: %s)", row.key, claimed.attempts, error)
-            return self._dead(error)
-        backoff = min(MAX_BACKOFF, FIRST_BACKOFF * 2 ** (claimed.attempts - 1))
+        failures = claimed.failures + 1
+        if failures >= limit:
+            log.error("outbox %s: %d attempts failed (last: %s)", row.key, failures, error)
+            return self._dead(error, failures)
+        backoff = min(MAX_BACKOFF, FIRST_BACKOFF * 2 ** (failures - 1))
         backoff *= 0.5 + self.jitter()
         log.warning(
             "outbox %s attempt %d failed (%s); retrying in %.1fs",
@@ -366,13 +367,15 @@ class OutboxSender:
             backoff,
         )
         retry_at = self.clock.now() + timedelta(seconds=backoff)
-        return _Outcome(
-            {"status": outbox.PENDING, "due_at": retry_at, "last_error": error}, "retried"
-        )
+        values = {"status": outbox.PENDING, "due_at": retry_at, "last_error": error}
+        return _Outcome(values | {"failures": failures}, "retried")
 
     @staticmethod
-    def _dead(error: str) -> _Outcome:
-        return _Outcome({"status": outbox.FAILED, "last_error": error}, "dead_lettered")
+    def _dead(error: str, failures: int | None = None) -> _Outcome:
+        values: dict[str, Any] = {"status": outbox.FAILED, "last_error": error}
+        return _Outcome(
+            values | ({} if failures is None else {"failures": failures}), "dead_lettered"
+        )
 
     async def _landed(
         self, messenger: Messenger, row: OutboxMessage, target: Target, claimed: outbox.Claim

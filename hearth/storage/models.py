@@ -181,6 +181,9 @@ class OutboxMessage(Base):
     """The sender (one per process) holding the lease while the row is `sending`."""
     lease_until: Mapped[datetime | None]
     """Until when that sender holds it; past this another sender may take the row over."""
+    failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """Attempts of this delivery that failed (an error, or a sender that never came back);
+    past the sender's limit the message is a dead letter. A throttled try is not one."""
     in_doubt: Mapped[bool] = mapped_column(default=False, server_default=false())
     """An earlier attempt of this delivery may have reached the platform (look before resending)."""
     last_error: Mapped[str | None] = mapped_column(Text)

@@ -89,6 +89,7 @@ async def requeue(session: AsyncSession, key: str, card: dict[str, Any], due_at:
             card=card,
             due_at=due_at,
             attempts=0,
+            failures=0,
             claimed_at=None,
             claimed_by=None,
             lease_until=None,
@@ -159,6 +160,8 @@ class Claim:
     """An earlier attempt of this delivery may have reached the platform."""
     attempts: int
     """Attempts so far, this one included."""
+    failures: int
+    """Failed attempts so far (a sender that took it and never came back counts as one)."""
 
 
 class Paced(Exception):
@@ -203,6 +206,7 @@ async def claim(
             lease_until=now + lease,
             in_doubt=True,
             attempts=OutboxMessage.attempts + 1,
+            failures=OutboxMessage.failures + (1 if row.status == SENDING else 0),
             claimed_at=func.coalesce(
                 OutboxMessage.claimed_at, literal(now, OutboxMessage.claimed_at.type)
             ),
@@ -215,13 +219,16 @@ async def claim(
             OutboxMessage.key,
             OutboxMessage.card,
             OutboxMessage.attempts,
+            OutboxMessage.failures,
             OutboxMessage.claimed_at,
         )
     )
-    platform, workspace, kind, target, key, card, attempts, claimed_at = result.one()
+    platform, workspace, kind, target, key, card, attempts, failures, claimed_at = result.one()
     await take_slot(session, (platform, workspace, f"{kind}:{target}"), now, interval)
     digest = hashlib.sha256(f"{key}|{claimed_at.isoformat()}".encode()).hexdigest()
-    return Claim(card=card, tag=digest[:32], retry=was_in_doubt, attempts=attempts)
+    return Claim(
+        card=card, tag=digest[:32], retry=was_in_doubt, attempts=attempts, failures=failures
+    )
 
 
 async def take_slot(

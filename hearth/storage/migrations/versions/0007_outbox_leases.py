@@ -24,6 +24,7 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("lease_until", hearth.storage.models.UTCDateTime(), nullable=True)
         )
+        batch_op.add_column(sa.Column("failures", sa.Integer(), server_default="0", nullable=False))
         batch_op.add_column(
             sa.Column("in_doubt", sa.Boolean(), server_default=sa.false(), nullable=False)
         )
@@ -57,5 +58,6 @@ def downgrade() -> None:
     op.drop_table("outbox_pacing")
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.drop_column("in_doubt")
+        batch_op.drop_column("failures")
         batch_op.drop_column("lease_until")
         batch_op.drop_column("claimed_by")
