@@ -279,3 +279,36 @@ async def test_a_message_queued_again_is_a_new_delivery(db: Database) -> None:
     assert first is not None and second is not None
     assert first.tag != second.tag
     assert not second.retry
+
+
+async def test_a_row_left_sending_before_leases_existed_is_taken_over_after_a_look(
+    db: Database,
+) -> None:
+    clock, messenger = SettableClock(), RecordingMessenger()
+    await setup_and_join(db, messenger, clock, "alice")
+    async with db.transaction() as session:  # as migration 0007 finds a row a sender left
+        await session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.kind == "welcome")
+            .values(status=outbox.SENDING, attempts=1, in_doubt=True)
+        )
+    sender = OutboxSender(db, {"test": messenger}, clock)
+    assert await sender.deliver_due() == 1
+    [dm] = [r for r in await rows(db) if r.kind == "welcome"]
+    assert (dm.status, dm.failures, len(messenger.posts)) == (outbox.SENT, 1, 1)
+
+
+async def test_a_row_whose_senders_keep_dying_becomes_a_dead_letter(db: Database) -> None:
+    """No row stays `sending` for ever, not even one that kills every process that sends it."""
+    clock, messenger = SettableClock(), RecordingMessenger()
+    await setup_and_join(db, messenger, clock, "alice")
+    [dm] = [r for r in await rows(db) if r.kind == "welcome"]
+    for process in ("first", "second"):
+        async with db.transaction() as session:
+            assert await claim(session, dm.id, clock, sender=process) is not None
+        clock.advance(seconds=61)  # it died holding the lease
+    sender = OutboxSender(db, {"test": messenger}, clock, lease=60, max_attempts=2)
+    assert await sender.deliver_due() == 1
+    [dm] = [r for r in await rows(db) if r.kind == "welcome"]
+    assert (dm.status, dm.failures, messenger.posts) == (outbox.FAILED, 2, [])
+    assert sender.counts.dead_lettered == 1

@@ -219,8 +219,6 @@ class OutboxSender:
         attempted = 0
         async with self._gate:
             for row in rows:
-                if self._stopping:
-                    break
                 outcome = await self._attempt(row)
                 self.heartbeat = time.monotonic()
                 if outcome is None:  # paced, or another sender has it

@@ -128,7 +128,10 @@ async def due(
 def _claimable(now: datetime) -> ColumnElement[bool]:
     return or_(
         and_(OutboxMessage.status == PENDING, OutboxMessage.due_at <= now),
-        and_(OutboxMessage.status == SENDING, OutboxMessage.lease_until < now),
+        and_(
+            OutboxMessage.status == SENDING,
+            or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < now),
+        ),
     )
 
 
@@ -139,8 +142,8 @@ async def next_due(session: AsyncSession, platforms: list[str]) -> datetime | No
             OutboxMessage.status == PENDING, OutboxMessage.platform.in_(platforms)
         )
     )
-    leased = await session.scalar(
-        select(func.min(OutboxMessage.lease_until)).where(
+    leased = await session.scalar(  # a row left `sending` with no lease (before leases): now
+        select(func.min(func.coalesce(OutboxMessage.lease_until, OutboxMessage.due_at))).where(
             OutboxMessage.status == SENDING, OutboxMessage.platform.in_(platforms)
         )
     )
