@@ -12,7 +12,7 @@ from sqlalchemy import ColumnElement, and_, delete, func, literal, or_, select, 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hearth.storage.db import dialect_insert, insert_ignore
-from hearth.storage.models import OutboxMessage, OutboxPacing
+from hearth.storage.models import DmChannel, OutboxMessage, OutboxPacing
 
 PENDING, SENDING, SENT, FAILED, SKIPPED, CANCELLED = (
     "pending",
@@ -308,6 +308,24 @@ async def renew(
         .values(lease_until=until)
     )
     return result.rowcount
+
+
+async def forget_recipient(session: AsyncSession, platform: str, workspace: str, user: str) -> None:
+    """Erase what the outbox keeps of a member beyond their rows: their DM's pace and channel."""
+    await session.execute(
+        delete(OutboxPacing).where(
+            OutboxPacing.platform == platform,
+            OutboxPacing.workspace == workspace,
+            OutboxPacing.conversation == f"dm:{user}",
+        )
+    )
+    await session.execute(
+        delete(DmChannel).where(
+            DmChannel.platform == platform,
+            DmChannel.workspace == workspace,
+            DmChannel.user_id == user,
+        )
+    )
 
 
 async def prune_pacing(session: AsyncSession, before: datetime) -> int:
