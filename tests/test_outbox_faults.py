@@ -150,7 +150,8 @@ async def test_a_database_outage_mid_delivery_pauses_the_sender_until_it_is_back
     sender = OutboxSender(db, {"test": messenger}, clock, concurrency=1)
     running = asyncio.create_task(sender.run())
     try:
-        await eventually(lambda: sender.counts.database_errors >= 2, 10, "the outage to be met")
+        # about 3.5 s down: the sender backs off 0.5, 1 and 2 s, looking each time
+        await eventually(lambda: sender.counts.database_errors >= 4, 15, "a few seconds down")
         stalled = sender.heartbeat
         assert not running.done()
         assert len(messenger.posts) == 3

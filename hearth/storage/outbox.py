@@ -334,6 +334,12 @@ async def prune_pacing(session: AsyncSession, before: datetime) -> int:
     return result.rowcount
 
 
+async def oldest_due(session: AsyncSession) -> datetime | None:
+    """When the longest-waiting pending message fell due (the outbox's lag is now minus this)."""
+    query = select(func.min(OutboxMessage.due_at)).where(OutboxMessage.status == PENDING)
+    return await session.scalar(query)
+
+
 async def count_by_status(session: AsyncSession) -> dict[str, int]:
     """How many outbox messages are in each status (an index-only scan of ix_outbox_status_due)."""
     query = select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
