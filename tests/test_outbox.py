@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hearth.bot.outbox_sender import OutboxSender
+from hearth.bot.settings import Settings, SettingsError
 from hearth.handlers import build_registry
 from hearth.handlers.cards import Card
 from hearth.handlers.context import Defaults
@@ -312,3 +314,11 @@ async def test_a_row_whose_senders_keep_dying_becomes_a_dead_letter(db: Database
     [dm] = [r for r in await rows(db) if r.kind == "welcome"]
     assert (dm.status, dm.failures, messenger.posts) == (outbox.FAILED, 2, [])
     assert sender.counts.dead_lettered == 1
+
+
+def test_the_lease_is_a_setting() -> None:
+    assert Settings.from_env({}).outbox_lease_seconds == 60.0
+    assert Settings.from_env({"HEARTH_OUTBOX_LEASE_SECONDS": "2.5"}).outbox_lease_seconds == 2.5
+    for wrong in ("0", "soon", "7200"):
+        with pytest.raises(SettingsError, match="HEARTH_OUTBOX_LEASE_SECONDS"):
+            Settings.from_env({"HEARTH_OUTBOX_LEASE_SECONDS": wrong})
