@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
+import pytest
 from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from hearth.bot.outbox_sender import OutboxSender
+from hearth.bot.settings import Settings, SettingsError
 from hearth.handlers import build_registry
 from hearth.handlers.cards import Card
 from hearth.handlers.context import Defaults
@@ -33,6 +37,19 @@ async def setup_and_join(
         await hearth.handle(MemberJoined(**common, user=user, event_id=f"join-{user}"))
 
 
+async def claim(
+    session: AsyncSession, row_id: int, clock: SettableClock, sender: str = "test"
+) -> outbox.Claim | None:
+    return await outbox.claim(
+        session,
+        row_id,
+        clock.now(),
+        sender=sender,
+        lease=timedelta(seconds=60),
+        interval=timedelta(seconds=0),
+    )
+
+
 async def rows(db: Database) -> list[OutboxMessage]:
     async with db.transaction() as session:
         return list(await session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
@@ -50,7 +67,6 @@ async def test_a_message_written_before_a_crash_goes_out_once_after_restart(
 
     restarted = Database(database_url)
     sender = OutboxSender(restarted, {"test": messenger}, clock)
-    await sender.recover()
     assert await sender.deliver_due() == 1
     assert await sender.deliver_due() == 0
     clock.advance(days=2)
@@ -61,16 +77,23 @@ async def test_a_message_written_before_a_crash_goes_out_once_after_restart(
     assert [(t.kind, t.id) for t, _ in messenger.posts] == [("dm", "alice"), ("channel", "C1")]
 
 
-async def test_a_delivery_interrupted_mid_send_is_taken_up_again(db: Database) -> None:
+async def test_a_delivery_interrupted_mid_send_is_taken_up_when_its_lease_runs_out(
+    db: Database,
+) -> None:
     clock, messenger = SettableClock(), RecordingMessenger()
     await setup_and_join(db, messenger, clock, "alice")
-    async with db.transaction() as session:
-        await session.execute(update(OutboxMessage).values(status=outbox.SENDING))
-    sender = OutboxSender(db, {"test": messenger}, clock)
-    assert await sender.deliver_due() == 0  # claimed by the "crashed" process
-    assert await sender.recover() == 2
+    [dm] = [r for r in await rows(db) if r.kind == "welcome"]
+    async with db.transaction() as session:  # a sender that crashed after claiming it
+        await claim(session, dm.id, clock, sender="crashed")
+    sender = OutboxSender(db, {"test": messenger}, clock, lease=60)
+    assert await sender.deliver_due() == 0  # leased by the "crashed" process
+    clock.advance(seconds=59)
+    assert await sender.deliver_due() == 0
+    clock.advance(seconds=2)
     assert await sender.deliver_due() == 1
     assert len(messenger.posts) == 1
+    [dm] = [r for r in await rows(db) if r.kind == "welcome"]
+    assert (dm.status, dm.claimed_by, dm.lease_until) == (outbox.SENT, sender.name, None)
 
 
 async def test_retry_after_is_honoured(db: Database) -> None:
@@ -83,8 +106,8 @@ async def test_retry_after_is_honoured(db: Database) -> None:
     assert await sender.deliver_due() == 0
     clock.advance(seconds=1)
     assert await sender.deliver_due() == 1
-    dm = (await rows(db))[0]
-    assert (dm.status, dm.attempts, len(messenger.posts)) == (outbox.SENT, 2, 1)
+    dm = (await rows(db))[0]  # a try the platform turned away is not a failure
+    assert (dm.status, dm.attempts, dm.failures, len(messenger.posts)) == (outbox.SENT, 2, 0, 1)
 
 
 async def test_temporary_failures_back_off_with_jitter_then_succeed(db: Database) -> None:
@@ -232,13 +255,13 @@ async def test_a_crash_after_the_post_landed_sends_nothing_twice(db: Database) -
     await setup_and_join(db, messenger, clock, "alice")
     [dm] = [r for r in await rows(db) if r.kind == "welcome"]
     async with db.transaction() as session:  # the process that crashed: claimed, then posted
-        claimed = await outbox.claim(session, dm.id, clock.now())
+        claimed = await claim(session, dm.id, clock, sender="crashed")
     assert claimed is not None and not claimed.retry
     await messenger.post("W1", Target("dm", "alice"), Card.from_json(claimed.card), claimed.tag)
 
-    restarted = OutboxSender(db, {"test": messenger}, clock)
-    assert await restarted.recover() == 1
-    await restarted.deliver_due()
+    restarted = OutboxSender(db, {"test": messenger}, clock, lease=60)
+    clock.advance(seconds=61)
+    assert await restarted.deliver_due() == 1
     [dm] = [r for r in await rows(db) if r.kind == "welcome"]
     assert dm.status == outbox.SENT
     assert len(messenger.posts) == 1
@@ -250,11 +273,52 @@ async def test_a_message_queued_again_is_a_new_delivery(db: Database) -> None:
     await setup_and_join(db, messenger, clock, "alice")
     [dm] = [r for r in await rows(db) if r.kind == "welcome"]
     async with db.transaction() as session:
-        first = await outbox.claim(session, dm.id, clock.now())
-        await outbox.finish(session, dm.id, status=outbox.SENT)
+        first = await claim(session, dm.id, clock)
+        await outbox.finish(session, dm.id, status=outbox.SENT, in_doubt=False)
         assert await outbox.requeue(session, dm.key, {"text": "again"}, clock.now())
         clock.advance(seconds=1)
-        second = await outbox.claim(session, dm.id, clock.now())
+        second = await claim(session, dm.id, clock)
     assert first is not None and second is not None
     assert first.tag != second.tag
     assert not second.retry
+
+
+async def test_a_row_left_sending_before_leases_existed_is_taken_over_after_a_look(
+    db: Database,
+) -> None:
+    clock, messenger = SettableClock(), RecordingMessenger()
+    await setup_and_join(db, messenger, clock, "alice")
+    async with db.transaction() as session:  # as migration 0007 finds a row a sender left
+        await session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.kind == "welcome")
+            .values(status=outbox.SENDING, attempts=1, in_doubt=True)
+        )
+    sender = OutboxSender(db, {"test": messenger}, clock)
+    assert await sender.deliver_due() == 1
+    [dm] = [r for r in await rows(db) if r.kind == "welcome"]
+    assert (dm.status, dm.failures, len(messenger.posts)) == (outbox.SENT, 1, 1)
+
+
+async def test_a_row_whose_senders_keep_dying_becomes_a_dead_letter(db: Database) -> None:
+    """No row stays `sending` for ever, not even one that kills every process that sends it."""
+    clock, messenger = SettableClock(), RecordingMessenger()
+    await setup_and_join(db, messenger, clock, "alice")
+    [dm] = [r for r in await rows(db) if r.kind == "welcome"]
+    for process in ("first", "second"):
+        async with db.transaction() as session:
+            assert await claim(session, dm.id, clock, sender=process) is not None
+        clock.advance(seconds=61)  # it died holding the lease
+    sender = OutboxSender(db, {"test": messenger}, clock, lease=60, max_attempts=2)
+    assert await sender.deliver_due() == 1
+    [dm] = [r for r in await rows(db) if r.kind == "welcome"]
+    assert (dm.status, dm.failures, messenger.posts) == (outbox.FAILED, 2, [])
+    assert sender.counts.dead_lettered == 1
+
+
+def test_the_lease_is_a_setting() -> None:
+    assert Settings.from_env({}).outbox_lease_seconds == 60.0
+    assert Settings.from_env({"HEARTH_OUTBOX_LEASE_SECONDS": "2.5"}).outbox_lease_seconds == 2.5
+    for wrong in ("0", "soon", "7200"):
+        with pytest.raises(SettingsError, match="HEARTH_OUTBOX_LEASE_SECONDS"):
+            Settings.from_env({"HEARTH_OUTBOX_LEASE_SECONDS": wrong})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import select, update
@@ -70,7 +71,6 @@ async def test_closing_and_recurring_survive_a_restart(database_url: str) -> Non
     restarted = Database(database_url)
     hearth = hub(restarted, messenger, clock)
     sender = OutboxSender(restarted, {"test": messenger}, clock)
-    await sender.recover()
     assert await Scheduler(hearth).run_due() == 2  # the close at 10:30, the standup at 10:00
     assert await Scheduler(hearth).run_due() == 0
     await sender.deliver_due()
@@ -166,10 +166,12 @@ async def test_a_card_changed_after_the_sender_picked_the_row_is_the_one_sent(
         )
     claim = outbox.claim
 
-    async def vote_then_claim(session: object, message_id: int, now: datetime) -> object:
+    async def vote_then_claim(
+        session: object, message_id: int, now: datetime, **lease: Any
+    ) -> object:
         async with db.transaction() as other:
             await outbox.replace_pending(other, "k", Card("2 votes").to_json())
-        return await claim(session, message_id, now)  # type: ignore[arg-type]
+        return await claim(session, message_id, now, **lease)  # type: ignore[arg-type]
 
     monkeypatch.setattr(outbox, "claim", vote_then_claim)
     await OutboxSender(db, {"test": messenger}, clock).deliver_due()

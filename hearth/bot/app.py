@@ -25,6 +25,7 @@ from hearth.handlers.hub import Hearth
 from hearth.handlers.ports import Clock, Messenger, SystemClock
 from hearth.scheduler.runner import SchedulerRunner
 from hearth.storage.db import Database
+from hearth.storage.dm_channels import DmChannels
 
 if TYPE_CHECKING:
     from hearth.bot.teams.auth import AuthenticationFactory
@@ -99,10 +100,12 @@ async def _hearth(app: web.Application) -> AsyncIterator[None]:
     messengers: dict[str, Messenger] = {}
     bolt = None
     if settings.slack_enabled:
-        client = AsyncWebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
+        client = AsyncWebClient(  # no retry behind the outbox's back: it would post twice
+            token=settings.slack_bot_token, base_url=settings.slack_api_url, retry_handlers=[]
+        )
         authorize = slack_adapter.BotAuthorize(client)
         await check_slack_token(authorize, settings.slack_api_url)  # a wrong token stops here
-        messengers["slack"] = SlackMessenger(client)
+        messengers["slack"] = SlackMessenger(client, clock, DmChannels(db, "slack"))
         bolt = slack_adapter.bolt_app(
             AsyncWebClient(base_url=settings.slack_api_url),
             authorize,
@@ -114,7 +117,7 @@ async def _hearth(app: web.Application) -> AsyncIterator[None]:
 
         teams = TeamsBot(settings, db, clock, app.get(TEAMS_AUTHENTICATION))
         messengers["teams"] = teams.messenger
-    sender = OutboxSender(db, messengers, clock)
+    sender = OutboxSender(db, messengers, clock, lease=settings.outbox_lease_seconds)
     hub = Hearth(db, build_registry(), messengers, clock, settings.defaults(), sender.wake)
     app[HUB], app[SENDER] = hub, sender
     if teams is not None:

@@ -51,6 +51,9 @@ class Settings:
     """HEARTH_SECRET: keys anonymous voters' hashes; required to serve, never stored."""
     message_retention_days: int | None = None
     """HEARTH_MESSAGE_RETENTION_DAYS: message text older than this is removed (None: kept)."""
+    outbox_lease_seconds: float = 60.0
+    """HEARTH_OUTBOX_LEASE_SECONDS: how long a crashed process's in-flight messages wait
+    before another sender takes them over (leases are renewed while a sender is alive)."""
 
     def defaults(self) -> Defaults:
         """What handlers need from the settings (the console, which simulates, may do without
@@ -96,6 +99,7 @@ class Settings:
             teams_emulator=_flag("HEARTH_TEAMS_EMULATOR", get("HEARTH_TEAMS_EMULATOR")),
             secret=get("HEARTH_SECRET"),
             message_retention_days=_retention(get("HEARTH_MESSAGE_RETENTION_DAYS")),
+            outbox_lease_seconds=_lease(get("HEARTH_OUTBOX_LEASE_SECONDS")),
         )
         settings._check_slack()
         settings._check_teams()
@@ -229,3 +233,17 @@ def _api_url(value: str) -> str:
     if not value.startswith(("http://", "https://")):
         raise SettingsError(f"SLACK_API_URL must be an http(s) URL, not {value!r}")
     return value if value.endswith("/") else value + "/"
+
+
+def _lease(value: str | None) -> float:
+    if value is None:
+        return 60.0
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = 0.0
+    if not 1.0 <= seconds <= 3600.0:
+        raise SettingsError(
+            f"HEARTH_OUTBOX_LEASE_SECONDS must be a number of seconds from 1 to 3600, not {value!r}"
+        )
+    return seconds

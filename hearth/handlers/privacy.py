@@ -46,6 +46,7 @@ from hearth.handlers.commands import Args, CommandError
 from hearth.handlers.context import MEMBERS, Context
 from hearth.handlers.events import ActionClicked
 from hearth.handlers.registry import Registry
+from hearth.storage import outbox
 from hearth.storage import polls as stored
 from hearth.storage.db import insert_ignore
 from hearth.storage.models import (
@@ -441,6 +442,7 @@ async def forget(context: Context, member: Member) -> None:
         update(AuditEntry).where(AuditEntry.actor_id == member.id).values(actor_id=None)
     )
     await session.execute(delete(OutboxMessage).where(_their_dms(member)))
+    await outbox.forget_recipient(session, member.platform, member.workspace, member.user_id)
     await _forget_references(session, identity)
     await _forget_in_hearths_records(session, identity)
     await session.execute(delete(Member).where(Member.id == member.id))

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -176,11 +177,44 @@ class OutboxMessage(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     claimed_at: Mapped[datetime | None]
     """When this delivery was first attempted (cleared when the row is queued again)."""
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    """The sender (one per process) holding the lease while the row is `sending`."""
+    lease_until: Mapped[datetime | None]
+    """Until when that sender holds it; past this another sender may take the row over."""
+    failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """Attempts of this delivery that failed (an error, or a sender that never came back);
+    past the sender's limit the message is a dead letter. A throttled try is not one."""
+    in_doubt: Mapped[bool] = mapped_column(default=False, server_default=false())
+    """An earlier attempt of this delivery may have reached the platform (look before resending)."""
     last_error: Mapped[str | None] = mapped_column(Text)
     sent_conversation: Mapped[str | None] = mapped_column(String(255))
     sent_message_id: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
+
+
+class OutboxPacing(Base):
+    """When the next bot-initiated send into one conversation may go out, shared by every sender
+    (so several replicas together keep to the platform's per-conversation pace)."""
+
+    __tablename__ = "outbox_pacing"
+
+    platform: Mapped[str] = mapped_column(String(16), primary_key=True)
+    workspace: Mapped[str] = mapped_column(String(255), primary_key=True)
+    conversation: Mapped[str] = mapped_column(String(300), primary_key=True)
+    next_slot: Mapped[datetime] = mapped_column(index=True)
+
+
+class DmChannel(Base):
+    """A member's direct-message conversation with the bot, remembered once opened."""
+
+    __tablename__ = "dm_channels"
+
+    platform: Mapped[str] = mapped_column(String(16), primary_key=True)
+    workspace: Mapped[str] = mapped_column(String(255), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    conversation: Mapped[str] = mapped_column(String(255))
+    updated_at: Mapped[datetime]
 
 
 class ConversationRef(Base):

@@ -21,11 +21,13 @@ uses, which are listed with their documentation in ``SUPPLEMENTS`` and ``PARAMET
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import copy
 import dataclasses
 import functools
 import json
+import math
 import re
 import socket
 from collections import deque
@@ -195,6 +197,26 @@ class _InjectedFailure:
     error: str
     retry_after: int | None
     after_handling: bool = False
+    drop_connection: bool = False
+
+
+@dataclass
+class _Limit:
+    """A Slack rate-limit tier on one method: at most `per_minute` calls in any minute."""
+
+    per_minute: int
+    now: Callable[[], datetime]
+    recent: deque[datetime] = field(default_factory=deque)
+
+    def retry_after(self) -> int | None:
+        """None to let a call through (and count it), else whole seconds to wait."""
+        now = self.now()
+        while self.recent and (now - self.recent[0]).total_seconds() >= 60:
+            self.recent.popleft()
+        if len(self.recent) < self.per_minute:
+            self.recent.append(now)
+            return None
+        return max(1, math.ceil(60 - (now - self.recent[0]).total_seconds()))
 
 
 class SlackApiException(Exception):
@@ -243,6 +265,13 @@ class FakeSlackApi:
 
         self._response_log: list[tuple[str, dict[str, Any]]] = []
         self._failures: dict[str, deque[_InjectedFailure]] = {}
+        self._limits: dict[str, _Limit] = {}
+        self.rate_limited: list[str] = []
+        """Methods answered 429 by a `limit`, one entry per such answer."""
+        self._holds: dict[str, int] = {}
+        self._release = asyncio.Event()
+        self.held: list[str] = []
+        """Methods of calls waiting in a `hold` right now."""
         self._home_views: dict[str, str] = {}
         self._ts_counter = 0
         self._view_counter = 0
@@ -466,6 +495,30 @@ class FakeSlackApi:
         queue = self._failures.setdefault(method, deque())
         queue.extend([failure] * times)
 
+    def drop_next(self, method: str, *, times: int = 1, after_handling: bool = True) -> None:
+        """Close the connection of the next ``times`` calls without an answer; by default only
+        after doing the work (the post lands), as when Slack's answer is lost on the way."""
+        if method not in self._methods:
+            raise ValueError(f"{method!r} is not a method in the Slack spec")
+        failure = _InjectedFailure(0, "", None, after_handling, drop_connection=True)
+        self._failures.setdefault(method, deque()).extend([failure] * times)
+
+    def limit(self, method: str, per_minute: int, now: Callable[[], datetime]) -> None:
+        """Enforce a rate-limit tier on ``method`` (Tier 3: 50 per minute), measured on the
+        ``now`` clock: a call over it is answered 429 ``ratelimited`` with ``Retry-After``."""
+        self._limits[method] = _Limit(per_minute, now)
+
+    def hold(self, method: str, times: int) -> None:
+        """Keep the next ``times`` calls to ``method`` waiting, unhandled, until `release()`;
+        then they are handled as usual (even if their caller has gone)."""
+        self._holds[method] = self._holds.get(method, 0) + times
+        self._release.clear()
+
+    def release(self) -> None:
+        """Let every held call go on."""
+        self._holds.clear()
+        self._release.set()
+
     def calls_to(self, method: str, *, include_failed: bool = True) -> list[dict[str, Any]]:
         """Parameters of every recorded call to ``method``, oldest first."""
         return [
@@ -510,6 +563,25 @@ class FakeSlackApi:
                 {"ok": False, "error": "spec_violation", "detail": detail}, status=400
             )
 
+        if self._holds.get(method, 0) > 0:
+            self._holds[method] -= 1
+            self.held.append(method)
+            try:
+                await self._release.wait()
+            finally:
+                self.held.remove(method)
+
+        limit = self._limits.get(method)
+        retry_after = limit.retry_after() if limit is not None else None
+        if retry_after is not None:
+            self.calls.append(Call(failed=True, **call_kwargs))
+            self.rate_limited.append(method)
+            return web.json_response(
+                {"ok": False, "error": "ratelimited"},
+                status=429,
+                headers={"Retry-After": str(retry_after)},
+            )
+
         queue = self._failures.get(method)
         if queue:
             failure = queue.popleft()
@@ -517,6 +589,10 @@ class FakeSlackApi:
             if failure.after_handling:
                 with contextlib.suppress(SlackApiException):
                     self._handlers.get(method, _default_ok)(copy.deepcopy(params))
+            if failure.drop_connection:
+                assert request.transport is not None
+                request.transport.abort()  # no answer at all: the caller sees the line drop
+                return web.Response(status=500)
             headers = {}
             if failure.retry_after is not None:
                 headers["Retry-After"] = str(failure.retry_after)

@@ -452,6 +452,7 @@ class FakeConnector:
         self._calls: list[Call] = []
         self._violations: list[str] = []
         self._failures: list[_Failure] = []
+        self._drops: dict[str, int] = {}
         self._sent: dict[str, list[dict[str, Any]]] = {}
         self._latest: dict[tuple[str, str], dict[str, Any] | None] = {}
         self._conversations: dict[str, dict[str, Any]] = {}
@@ -568,6 +569,12 @@ class FakeConnector:
         with self._lock:
             self._failures.append(_Failure(status, times, retry_after, operation_id))
 
+    def drop_next(self, operation_id: str, *, times: int = 1) -> None:
+        """Handle the next ``times`` valid calls of an operation (the activity is stored), then
+        close the connection without an answer: the bot cannot tell whether it went through."""
+        with self._lock:
+            self._drops[operation_id] = self._drops.get(operation_id, 0) + times
+
     def add_member(self, conversation_id: str, member: Mapping[str, Any]) -> None:
         """Make ``member`` (a ChannelAccount/TeamsChannelAccount dict) part of a conversation."""
         with self._lock:
@@ -655,6 +662,13 @@ class FakeConnector:
             bad = self._check_response(op, reply)
             self._violations += [f"{label}: fake's own response: {p}" for p in bad]
             self._calls.append(record(status=reply.status))
+            drop = self._drops.get(op.operation_id, 0) > 0
+            if drop:
+                self._drops[op.operation_id] -= 1
+        if drop:
+            assert request.transport is not None
+            request.transport.abort()  # the answer is lost on the way back
+            return web.Response(status=500)
         if reply.body is None:
             return web.Response(status=reply.status)
         if isinstance(reply.body, bytes):

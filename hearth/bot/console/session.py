@@ -84,7 +84,6 @@ class ConsoleSession:
             await self.hearth.handle(
                 self._event(CommandInvoked, FACILITATOR, text="setup", channel_name=CHANNEL)
             )
-            await self.sender.recover()
             await self._deliver()
         finally:
             self.workspace.muted = False

@@ -280,9 +280,17 @@ class TeamsMessenger:
         """Run `use` with the Connector client of a proactive turn on `reference`."""
 
         async def logic(turn: TurnContext) -> None:
-            await use(turn.turn_state[self.adapter.BOT_CONNECTOR_CLIENT_KEY])
+            connector = turn.turn_state[self.adapter.BOT_CONNECTOR_CLIENT_KEY]
+            _without_retries(connector)
+            await use(connector)
 
         await self.adapter.continue_conversation(reference, logic, self.app_id)
+
+
+def _without_retries(connector: ConnectorClient) -> None:
+    """msrest retries requests itself (urllib3 `Retry`, POST included on 5xx under older
+    urllib3): a send retried behind the outbox's back could post twice. The outbox retries."""
+    connector.config.retry_policy.retries = 0
 
 
 def _message(attachment: dict[str, Any]) -> Activity:
