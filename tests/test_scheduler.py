@@ -67,7 +67,7 @@ def registry_with(
         registry.every(name, rule, **options)(run)  # type: ignore[arg-type]
     registry.job("test.say")(run)
 
-    @registry.command("later", summary="test")
+    @registry.command("later", "<key> <seconds>", summary="test")
     async def later(context: Context, args: Args) -> None:
         key, seconds = args.tokens
         due = context.now() + timedelta(seconds=int(seconds))
