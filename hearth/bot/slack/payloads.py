@@ -10,9 +10,6 @@ does not read are ignored, whatever they hold.
 
 from __future__ import annotations
 
-import json
-import re
-from itertools import accumulate
 from typing import Annotated, Any, Literal
 from urllib.parse import parse_qsl
 
@@ -28,8 +25,9 @@ from pydantic import (
     ValidationError,
 )
 
-MAX_DEPTH = 64
-"""Deepest JSON nesting accepted (Slack's own payloads stay under about 12)."""
+from hearth.bot import inbound
+from hearth.bot.inbound import storable
+
 MAX_TEXT = 40_000
 """Slack's limit on a message's text; the longest text Hearth takes from any payload."""
 MAX_VALUE = 2_000
@@ -40,10 +38,6 @@ MAX_ID = 255
 """The id columns' length (hearth/storage/models.py)."""
 MAX_URL = 2_000
 
-_FORBIDDEN = re.compile("[\x00\ud800-\udfff]")
-_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
-_BRACKETS = re.compile(r"[\[\]{}]")
-_DEPTH_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
 _ID = r"^[A-Za-z0-9_.:-]+$"
 _MAYBE_ID = r"^[A-Za-z0-9_.:-]*$"
 _TS = r"^[0-9]{1,10}(\.[0-9]{1,9})?$"
@@ -55,14 +49,7 @@ class Malformed(ValueError):
     """A request Hearth cannot read: the reason is safe to log and to answer with (400)."""
 
 
-def _storable(value: str) -> str:
-    """Text PostgreSQL can store: no NUL, no lone surrogate (JSON's `\\ud800` decodes to one)."""
-    if _FORBIDDEN.search(value):
-        raise ValueError("contains NUL or a lone surrogate")
-    return value
-
-
-Storable = AfterValidator(_storable)
+Storable = AfterValidator(storable)
 Id = Annotated[str, StringConstraints(min_length=1, max_length=MAX_ID, pattern=_ID), Storable]
 """A Slack id (team, channel, user, bot, event): plain ASCII that fits the id columns."""
 MaybeId = Annotated[str, StringConstraints(max_length=MAX_ID, pattern=_MAYBE_ID), Storable]
@@ -315,7 +302,7 @@ def read(body: dict[str, Any]) -> Payload | None:
 
 def decode(raw: bytes, content_type: str | None) -> dict[str, Any]:
     """The body as Slack's JSON object or form fields (the `payload` field's JSON for
-    interactivity), never deeper than MAX_DEPTH; raises Malformed."""
+    interactivity), never deeper than inbound.MAX_DEPTH; raises Malformed."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -333,13 +320,9 @@ def decode(raw: bytes, content_type: str | None) -> dict[str, Any]:
 
 
 def _json(text: str) -> Any:
-    """Parse JSON text, refusing nesting deeper than MAX_DEPTH before the parser recurses."""
-    brackets = _BRACKETS.findall(_STRING.sub("", text))
-    if max(accumulate(_DEPTH_STEP[b] for b in brackets), default=0) > MAX_DEPTH:
-        raise Malformed(f"malformed body: JSON nested deeper than {MAX_DEPTH}")
     try:
-        return json.loads(text)
-    except (ValueError, RecursionError) as error:
+        return inbound.loads(text)
+    except inbound.Unreadable as error:
         raise Malformed(f"malformed body: {error}") from None
 
 

@@ -89,6 +89,8 @@ async def authenticate(
     authentication: BotFrameworkAuthentication, activity: Activity, header: str
 ) -> AuthenticateRequestResult:
     """Check the channel's JWT; raises Unauthorized (401) or AuthUnavailable (503)."""
+    if not header.isascii():  # a JWT is ASCII; aiohttp hands other bytes on as they came
+        raise Unauthorized("the Authorization header is not ASCII")
     scheme, _, token = header.partition(" ")
     if scheme != "Bearer" or not token.strip():
         raise Unauthorized("expected 'Authorization: Bearer <token>'")
