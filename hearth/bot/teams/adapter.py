@@ -43,7 +43,7 @@ from botbuilder.schema import (
 from msrest.exceptions import ClientRequestError, DeserializationError, HttpOperationError
 
 from hearth.bot.settings import Settings
-from hearth.bot.teams import payloads, render
+from hearth.bot.teams import payloads, render, signing_keys
 from hearth.bot.teams.auth import (
     AuthenticationFactory,
     AuthUnavailable,
@@ -114,6 +114,8 @@ class TeamsBot:
     ) -> None:
         self.emulator = settings.microsoft_app_id is None
         self.app_id = settings.microsoft_app_id or ""
+        if not self.emulator:
+            signing_keys.install()  # botbuilder's own key fetch blocks the event loop
         self.authentication = (authentication or default_authentication)(settings)
         self.adapter = CloudAdapter(self.authentication)
         self.db = db
