@@ -16,4 +16,3 @@ async def first_sight(session: AsyncSession, signature: str, timestamp: int, old
     return await insert_ignore(
         session, SeenRequest, {"signature": signature, "timestamp": timestamp}
     )
-

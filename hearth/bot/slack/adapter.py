@@ -147,8 +147,11 @@ class ReplayGuard(AsyncMiddleware):
     ) -> BoltResponse | None:
         signature = req.headers.get("x-slack-signature", [None])[0]
         stamp = req.headers.get("x-slack-request-timestamp", [None])[0]
-        if not signature or not stamp or not isinstance(req.context.get(PAYLOAD), GUARDED):
+        payload = req.context.get(PAYLOAD)
+        if not signature or not stamp or not isinstance(payload, GUARDED):
             return await next()
+        if isinstance(payload, payloads.SlashCommand) and payload.command != COMMAND:
+            return await next()  # not Hearth's: no listener runs it
         timestamp = int(stamp)  # `route` has checked the signature over it: a number
         async with self.db.transaction() as session:
             oldest = int(self.now()) - REPLAY_WINDOW_SECONDS

@@ -289,7 +289,9 @@ def read(body: dict[str, Any]) -> Payload | None:
             event = body.get("event")
             if not isinstance(event, dict):
                 raise Malformed("`event` must be an object")
-            if event.get("type") not in LISTENED:
+            if not isinstance(event.get("type"), str):
+                raise Malformed("event.type: must be a string")
+            if event["type"] not in LISTENED:
                 return None
         reader = _READERS.get(kind) if isinstance(kind, str) else None  # type: ignore[assignment]
         if reader is None:
