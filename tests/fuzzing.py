@@ -39,6 +39,9 @@ NASTY = [
     "W111",
     "1596183880.004200",
     "9999999999999.1",
+    "0001-01-01T00:00:00+01:00",
+    "9999-12-31T23:59:59-01:00",
+    "2026-02-30T10:00:00Z",
 ]
 ATOMS = st.one_of(
     st.none(),
@@ -61,6 +64,14 @@ DEEP = ["[" * 100_000 + "]" * 100_000, '{"a":' * 100_000 + "1" + "}" * 100_000]
 """JSON nested far past any parser's recursion limit."""
 
 
+def fields(dotted: str) -> tuple[tuple[Any, ...], ...]:
+    """Paths written `event.item.ts actions.0.value …` (numbers index lists)."""
+    return tuple(
+        tuple(int(part) if part.isdigit() else part for part in path.split("."))
+        for path in dotted.split()
+    )
+
+
 def paths(value: Any, prefix: tuple[Any, ...] = (), depth: int = 4) -> Iterator[tuple[Any, ...]]:
     """Every path into `value` (dict keys, list indexes) down to `depth`."""
     yield prefix
@@ -75,23 +86,36 @@ def paths(value: Any, prefix: tuple[Any, ...] = (), depth: int = 4) -> Iterator[
 
 
 @st.composite
-def mutated(draw: st.DrawFn, payload: dict[str, Any], keep: tuple[str, ...] = ()) -> Any:
-    """`payload` with up to three of its values replaced (by anything) or deleted."""
+def mutated(
+    draw: st.DrawFn,
+    payload: dict[str, Any],
+    keep: tuple[str, ...] = (),
+    focus: tuple[tuple[Any, ...], ...] = (),
+) -> Any:
+    """`payload` with up to three of its values replaced (by anything) or deleted; half the
+    time at one of the `focus` paths (made when missing), the fields that are read."""
     result: Any = copy.deepcopy(payload)
     for _ in range(draw(st.integers(0, 3))):
-        choices = [p for p in paths(result) if not (p and p[0] in keep)]
-        path = draw(st.sampled_from(choices))
+        if focus and isinstance(result, dict) and draw(st.booleans()):
+            path = draw(st.sampled_from(focus))
+        else:
+            path = draw(st.sampled_from([p for p in paths(result) if not (p and p[0] in keep)]))
         if not path:
             result = draw(VALUES)
             continue
         *parents, last = path
         holder = result
         for step in parents:
+            if isinstance(holder, dict) and not isinstance(holder.get(step), dict | list):
+                holder[step] = {}
+            elif isinstance(holder, list) and not (isinstance(step, int) and step < len(holder)):
+                break
             holder = holder[step]
-        if isinstance(holder, dict) and draw(st.booleans()):
-            del holder[last]
         else:
-            holder[last] = draw(VALUES)
+            if isinstance(holder, dict) and last in holder and draw(st.booleans()):
+                del holder[last]
+            elif isinstance(holder, dict) or (isinstance(holder, list) and last < len(holder)):
+                holder[last] = draw(VALUES)
     return result
 
 

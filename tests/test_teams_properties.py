@@ -22,11 +22,19 @@ from hypothesis import given  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 from tests.background import Background, background  # noqa: E402
-from tests.fuzzing import DEEP, PROPERTY, crashes, mutated, row_counts  # noqa: E402
+from tests.fuzzing import DEEP, PROPERTY, crashes, fields, mutated, row_counts  # noqa: E402
 from tests.teams_helpers import TeamsHarness, activity, serve_teams  # noqa: E402
 from tests.test_teams_http import set_up_community  # noqa: E402
 
 SAMPLES = sorted(p.stem for p in ACTIVITIES_DIR.glob("*.json"))
+READ = fields(
+    "type id timestamp serviceUrl channelId text name replyToId value entities membersAdded"
+    " membersRemoved reactionsAdded from.id from.name from.aadObjectId from.role recipient.id"
+    " conversation.id conversation.conversationType conversation.isGroup conversation.tenantId"
+    " channelData.team channelData.team.id channelData.channel.id channelData.tenant.id"
+    " channelData.teamsTeamId value.action value.action.data"
+)
+"""The fields Hearth reads: mutated more often than the rest."""
 
 
 def teams(
@@ -66,7 +74,7 @@ def check(loop: Background, h: TeamsHarness, body: bytes, header: str | None, ca
 def hostile(data: st.DataObject, h: TeamsHarness) -> Any:
     sample = activity(data.draw(st.sampled_from(SAMPLES), label="sample"), h.connector)
     sample["id"] = uuid.uuid4().hex
-    return data.draw(mutated(sample), label="activity")
+    return data.draw(mutated(sample, focus=READ), label="activity")
 
 
 def token_for(h: TeamsHarness, sent: Any) -> str:
