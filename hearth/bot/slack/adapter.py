@@ -25,6 +25,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from hearth.bot.slack import payloads
 from hearth.bot.slack.messenger import RESPONSE_URL
 from hearth.bot.slack.render import action_of
+from hearth.bot.slack.replay_guard import ReplayGuard
 from hearth.handlers.events import (
     ActionClicked,
     CommandInvoked,
@@ -42,20 +43,13 @@ from hearth.handlers.events import (
 )
 from hearth.handlers.hub import Hearth
 from hearth.handlers.ports import Clock
-from hearth.storage import replays
-from hearth.storage.db import Database
 
 log = logging.getLogger(__name__)
 
 PLATFORM = "slack"
 COMMAND = "/cop"
 POSTED_SUBTYPES = {None, "thread_broadcast", "file_share", "bot_message", "me_message"}
-PAYLOAD = "hearth_payload"
-"""Where `route` leaves the request's typed payload in bolt's context."""
-GUARDED = (payloads.SlashCommand, payloads.BlockActions, payloads.ViewSubmission)
-"""Payloads run at most once per signed request (`ReplayGuard`)."""
-REPLAY_WINDOW_SECONDS = 5 * 60 + 60
-"""Slack's signing window (slack_sdk refuses timestamps 5 minutes off), and a minute more."""
+PAYLOAD = payloads.CONTEXT_KEY
 P = TypeVar("P", bound=payloads.Schema)
 
 
@@ -91,7 +85,7 @@ def register(
         if event is not None:
             await hearth.handle(event)
 
-    bolt.middleware(ReplayGuard(hearth.db, now))
+    bolt.middleware(ReplayGuard(hearth.db, now, COMMAND))
     bolt.middleware(EventIntake(hearth))
 
     @bolt.command(COMMAND)
@@ -123,43 +117,6 @@ def _payload(context: AsyncBoltContext, body: dict[str, Any], kind: type[P]) -> 
             log.info("ignored a malformed Slack payload: %s", error)
             return None
     return payload if isinstance(payload, kind) else None
-
-
-class ReplayGuard(AsyncMiddleware):
-    """Bolt middleware that runs a signed command, click or form submission once.
-
-    Its signature and timestamp are recorded before it runs (in the database, so replicas
-    share them); the same pair again is answered 200 and not run. Slack never delivers these
-    again by itself, so a pair seen twice is a replay. Requests without a signature (Socket
-    Mode) and Events API events (run once by their event id in the hub) pass through.
-    """
-
-    def __init__(self, db: Database, now: Callable[[], float]) -> None:
-        self.db = db
-        self.now = now
-
-    async def async_process(
-        self,
-        *,
-        req: AsyncBoltRequest,
-        resp: BoltResponse,
-        next: Callable[[], Awaitable[BoltResponse]],  # bolt calls it by this name
-    ) -> BoltResponse | None:
-        signature = req.headers.get("x-slack-signature", [None])[0]
-        stamp = req.headers.get("x-slack-request-timestamp", [None])[0]
-        payload = req.context.get(PAYLOAD)
-        if not signature or not stamp or not isinstance(payload, GUARDED):
-            return await next()
-        if isinstance(payload, payloads.SlashCommand) and payload.command != COMMAND:
-            return await next()  # not Hearth's: no listener runs it
-        timestamp = int(stamp)  # `route` has checked the signature over it: a number
-        async with self.db.transaction() as session:
-            oldest = int(self.now()) - REPLAY_WINDOW_SECONDS
-            fresh = await replays.first_sight(session, signature, timestamp, oldest)
-        if not fresh:
-            log.info("answered a replayed Slack request without running it")
-            return BoltResponse(status=200, body="")
-        return await next()
 
 
 class EventIntake(AsyncMiddleware):

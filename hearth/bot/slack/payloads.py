@@ -37,6 +37,9 @@ MAX_METADATA = 3_000
 MAX_ID = 255
 """The id columns' length (hearth/storage/models.py)."""
 MAX_URL = 2_000
+CONTEXT_KEY = "hearth_payload"
+"""Where the HTTP route leaves a request's payload in bolt's context (a Socket Mode request
+has none: its listeners `read` the body themselves)."""
 
 _ID = r"^[A-Za-z0-9_.:-]+$"
 _MAYBE_ID = r"^[A-Za-z0-9_.:-]*$"
