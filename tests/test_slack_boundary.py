@@ -107,6 +107,7 @@ CAUSES: dict[str, Any] = {
     "user not an object": lambda: _form(_replace(load_event("block_actions"), user="W111")),
     "command with NUL": lambda: _command(text="help\x00"),
     "command channel too long": lambda: _command(channel_id="C" * 300),
+    "channel name too long for #name": lambda: _command(channel_name="c" * 255),
     "command response_url not a URL": lambda: _command(response_url="javascript:alert(1)"),
 }
 

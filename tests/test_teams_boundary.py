@@ -83,6 +83,7 @@ CAUSES: dict[str, tuple[str, Any]] = {
     "membersAdded of strings": ("membersAdded", ["29:bob"]),
     "isGroup a string": ("conversation.isGroup", "yes"),
     "team not an object": ("channelData.team", "19:team"),
+    "channel name too long for #name": ("channelData.channel", {"id": "19:c", "name": "c" * 255}),
 }
 
 

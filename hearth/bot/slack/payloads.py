@@ -61,6 +61,8 @@ Ts = Annotated[str, StringConstraints(max_length=32, pattern=_TS), Storable]
 """A Slack `ts` ("1596183880.004200"): seconds since 1970 that a datetime can hold."""
 Text = Annotated[str, StringConstraints(max_length=MAX_TEXT), Storable]
 Name = Annotated[str, StringConstraints(max_length=MAX_ID), Storable]
+ChannelName = Annotated[str, StringConstraints(max_length=MAX_ID - 1), Storable]
+"""A channel's name: a community is named `#name` in a column of MAX_ID."""
 Value = Annotated[str, StringConstraints(max_length=MAX_VALUE), Storable]
 Url = Annotated[str, StringConstraints(max_length=MAX_URL, pattern=_URL), Storable]
 Token = Annotated[str, StringConstraints(max_length=MAX_ID, pattern=_TOKEN), Storable]
@@ -179,7 +181,7 @@ class SlashCommand(Schema):
     text: Text = ""
     team_id: Id
     channel_id: Id
-    channel_name: Name | None = None
+    channel_name: ChannelName | None = None
     user_id: Id
     response_url: Url | None = None
     trigger_id: Token | None = None

@@ -45,6 +45,8 @@ def _moment(value: str) -> str:
 Storable = AfterValidator(inbound.storable)
 Id = Annotated[str, StringConstraints(max_length=MAX_ID), Storable]
 Name = Annotated[str, StringConstraints(max_length=MAX_ID), Storable]
+PlaceName = Annotated[str, StringConstraints(max_length=MAX_ID - 1), Storable]
+"""A channel's, team's or chat's name: a community is named `#name` in a column of MAX_ID."""
 Text = Annotated[str, StringConstraints(max_length=MAX_TEXT), Storable]
 Url = Annotated[str, StringConstraints(max_length=2_000, pattern=r"^https?://[^\s]+$"), Storable]
 Moment = Annotated[str, StringConstraints(max_length=64), AfterValidator(_moment)]
@@ -63,7 +65,7 @@ class Account(Schema):
 
 class Conversation(Schema):
     id: Id | None = None
-    name: Name | None = None
+    name: PlaceName | None = None
     conversationType: Name | None = None
     isGroup: bool | None = None
     tenantId: Id | None = None
@@ -71,7 +73,7 @@ class Conversation(Schema):
 
 class Named(Schema):
     id: Id | None = None
-    name: Name | None = None
+    name: PlaceName | None = None
 
 
 class ChannelData(Schema):
