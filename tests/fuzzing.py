@@ -114,7 +114,9 @@ def mutated(
         else:
             if isinstance(holder, dict) and last in holder and draw(st.booleans()):
                 del holder[last]
-            elif isinstance(holder, dict) or (isinstance(holder, list) and last < len(holder)):
+            elif isinstance(holder, dict) or (
+                isinstance(holder, list) and isinstance(last, int) and last < len(holder)
+            ):
                 holder[last] = draw(VALUES)
     return result
 

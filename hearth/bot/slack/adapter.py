@@ -364,7 +364,9 @@ def route(bolt: AsyncApp, signing_secret: str) -> web.RequestHandler:
     """POST /slack/events: signature first (401), then shape (400), then bolt.
 
     The body is read once, here, into its typed payload (hearth/bot/slack/payloads.py); bolt
-    gets the parsed body (as it does in Socket Mode) and the payload in its context.
+    gets the parsed body (as it does in Socket Mode) and the payload in its context. Bolt reads
+    more of a body than Hearth does (ids for its context, fields its matchers look at), so a
+    kind of request Hearth has no schema for never reaches it.
     """
     verifier = SignatureVerifier(signing_secret)
 
@@ -380,8 +382,10 @@ def route(bolt: AsyncApp, signing_secret: str) -> web.RequestHandler:
         except payloads.Malformed as error:
             log.info("refused a Slack request: %s", error)
             return web.json_response({"error": str(error)}, status=400)
-        if payload is None and body.get("type") == "event_callback":
-            return web.Response(status=200)  # an event Hearth does not listen to: taken, ignored
+        if payload is None:  # bolt sees only payloads read against their schema
+            if body.get("type") == "event_callback" or "ssl_check" in body:
+                return web.Response(status=200)  # an event Hearth does not listen to; a probe
+            return web.json_response({"error": "not a request Hearth handles"}, status=404)
         try:  # bolt reads ids out of the body (enterprise, team, user…) while building it
             bolt_request = AsyncBoltRequest(
                 body=body,

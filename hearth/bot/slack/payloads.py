@@ -253,6 +253,7 @@ def _metadata(value: object) -> object:
 
 
 class View(Schema):
+    type: Name  # bolt reads it (workflow steps) before any listener runs
     callback_id: Name
     private_metadata: Annotated[Json[Origin], BeforeValidator(_metadata)] = Origin()
     """Not Hearth's JSON: not a form Hearth opened (400)."""
