@@ -23,9 +23,10 @@ class Unreadable(ValueError):
 def loads(text: str, max_depth: int = MAX_DEPTH) -> Any:
     """JSON text as Python values, refusing nesting deeper than `max_depth` before parsing
     (the parser recurses once per level: 100,000 levels would exhaust the stack)."""
-    brackets = _BRACKETS.findall(_STRING.sub("", text))
-    if max(accumulate(_STEP[b] for b in brackets), default=0) > max_depth:
-        raise Unreadable(f"JSON nested deeper than {max_depth} levels")
+    if text.count("[") + text.count("{") > max_depth:  # else it cannot nest that deep
+        brackets = _BRACKETS.findall(_STRING.sub("", text))
+        if max(accumulate(_STEP[b] for b in brackets), default=0) > max_depth:
+            raise Unreadable(f"JSON nested deeper than {max_depth} levels")
     try:
         return json.loads(text)
     except (ValueError, RecursionError) as error:
