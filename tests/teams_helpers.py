@@ -151,13 +151,15 @@ async def serve_teams(
     emulator: bool = False,
     clock: SettableClock | None = None,
     stop_sender: bool = False,
+    database_url: str | None = None,
 ) -> AsyncIterator[TeamsHarness]:
     """The real app with Teams on (authenticated, or emulator mode) on a free port.
 
     `stop_sender`: the app's own outbox sender stops at once, so a test can drive delivery.
+    `database_url`: another database than SQLite in `tmp_path`.
     """
     clock = clock or SettableClock(datetime(2026, 12, 1, 9, 0, tzinfo=UTC))
-    url = f"sqlite+aiosqlite:///{tmp_path}/hearth.db"
+    url = database_url or f"sqlite+aiosqlite:///{tmp_path}/hearth.db"
     async with (
         FakeConnector(require_auth=not emulator) as connector,
         BotFrameworkAuthStub() as stub,

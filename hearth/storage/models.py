@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     DateTime,
     ForeignKey,
     Index,
@@ -429,3 +430,13 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(64))
     detail: Mapped[str] = mapped_column(Text, default="")
     at: Mapped[datetime]
+
+
+class SeenRequest(Base):
+    """A signed Slack request already run, by its signature and timestamp: a replay of it is
+    answered and not run again. Rows outlive Slack's 5-minute signing window, then are pruned."""
+
+    __tablename__ = "seen_requests"
+
+    timestamp: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    signature: Mapped[str] = mapped_column(String(128), primary_key=True)

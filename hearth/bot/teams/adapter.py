@@ -18,9 +18,9 @@ The scheme (see docs/teams.md):
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import html
 import ipaddress
-import json
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -43,7 +43,7 @@ from botbuilder.schema import (
 from msrest.exceptions import ClientRequestError, DeserializationError, HttpOperationError
 
 from hearth.bot.settings import Settings
-from hearth.bot.teams import render
+from hearth.bot.teams import payloads, render, signing_keys
 from hearth.bot.teams.auth import (
     AuthenticationFactory,
     AuthUnavailable,
@@ -83,6 +83,8 @@ CARD_ACTION_DONE = {
 }
 """The answer to an `Action.Execute` click; the card itself is replaced through the Connector."""
 Kind = Literal["personal", "channel", "groupChat"]
+MAX_EVENT_ID = 255
+"""The inbound_events.event_id column's length."""
 
 
 class MalformedActivity(ValueError):
@@ -112,6 +114,8 @@ class TeamsBot:
     ) -> None:
         self.emulator = settings.microsoft_app_id is None
         self.app_id = settings.microsoft_app_id or ""
+        if not self.emulator:
+            signing_keys.install()  # botbuilder's own key fetch blocks the event loop
         self.authentication = (authentication or default_authentication)(settings)
         self.adapter = CloudAdapter(self.authentication)
         self.db = db
@@ -128,6 +132,7 @@ class TeamsBot:
             try:
                 activity = parse(await request.read())
             except MalformedActivity as error:
+                log.info("refused a Teams activity: %s", error)
                 return _error(400, str(error))
             if self.emulator:
                 auth = await self.authentication.authenticate_request(activity, "")
@@ -144,6 +149,7 @@ class TeamsBot:
             try:
                 where = locate(activity)
             except MalformedActivity as error:
+                log.info("refused a Teams activity: %s", error)
                 return _error(400, str(error))
             turn = _Turn(self, hub, where)
             response = await self.adapter.process_activity(auth, activity, turn.run)
@@ -163,13 +169,12 @@ def is_loopback(peer: str | None) -> bool:
 
 
 def parse(raw: bytes) -> Activity:
-    """The request body as an Activity; raises MalformedActivity."""
+    """The request body as an Activity (checked first: teams/payloads.py); raises
+    MalformedActivity."""
     try:
-        body = json.loads(raw)
-    except (UnicodeDecodeError, ValueError) as error:
-        raise MalformedActivity(f"body is not JSON: {error}") from error
-    if not isinstance(body, dict):
-        raise MalformedActivity("body is not a JSON object")
+        body = payloads.read(raw)
+    except payloads.Malformed as error:
+        raise MalformedActivity(str(error)) from None
     try:
         activity = Activity().deserialize(body)
     except DeserializationError as error:
@@ -251,8 +256,8 @@ class _Turn:
             return ConversationReference(
                 channel_id=activity.channel_id,
                 service_url=activity.service_url,
-                bot=activity.recipient,
-                user=user,
+                bot=_account(activity.recipient),
+                user=_account(user),
                 conversation=conversation,
             )
 
@@ -482,7 +487,10 @@ class _Turn:
         if not activity.id:
             return None
         parts = [self.where.conversation, activity.type, activity.id, detail]
-        return ":".join(p for p in parts if p)
+        event_id = ":".join(p for p in parts if p)
+        if len(event_id) <= MAX_EVENT_ID:
+            return event_id
+        return "sha256:" + hashlib.sha256(event_id.encode()).hexdigest()  # fits the column
 
 
 def _answers_a_card(activity: Activity) -> bool:
@@ -527,6 +535,15 @@ def _mentions(activity: Activity) -> list[dict[str, Any]]:
 def _plain(text: str) -> str:
     """Teams text as plain text: `<at>Name</at>` → `@Name`, entities unescaped."""
     return html.unescape(AT_TAG.sub(r"@\1", text)).replace("\xa0", " ").strip()
+
+
+def _account(account: ChannelAccount | None) -> ChannelAccount | None:
+    """The account's identity only (what a reference needs; not whatever else came with it)."""
+    if account is None:
+        return None
+    return ChannelAccount(
+        id=account.id, name=account.name, aad_object_id=account.aad_object_id, role=account.role
+    )
 
 
 def _member_id(account: ChannelAccount | None) -> str:

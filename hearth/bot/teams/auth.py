@@ -5,8 +5,10 @@ botbuilder 4.17 notes that shape this module:
 * A bad token surfaces as PermissionError only for claim mismatches; an unknown key, a bad
   signature, an expired or unreadable token escape as other exceptions, which CloudAdapter
   answers with 500. `authenticate` maps them all to `Unauthorized` (401).
-* OpenID metadata and signing keys are fetched with blocking `requests` on the event loop (once a
-  day, cached per process), and MSAL fetches Hearth's outgoing token with blocking HTTP too.
+* OpenID metadata and signing keys are fetched with blocking `requests` on the event loop, and
+  a failure is not remembered: `signing_keys.install()` replaces that with a cache that
+  fetches in a thread and answers at once while a fetch failed recently (AuthUnavailable).
+  MSAL fetches Hearth's outgoing token with blocking HTTP too.
   The credentials are built once per (app id, scope) here rather than once per turn, so MSAL's
   token cache is reused until the token expires instead of asking for a new one on every send.
 """
@@ -31,6 +33,7 @@ from botframework.connector.auth import (
 from msrest.authentication import Authentication
 
 from hearth.bot.settings import Settings
+from hearth.bot.teams.signing_keys import KeysUnavailable
 
 AuthenticationFactory = Callable[[Settings], BotFrameworkAuthentication]
 """Builds the Bot Framework authentication from the settings (tests point it at local stubs)."""
@@ -89,6 +92,8 @@ async def authenticate(
     authentication: BotFrameworkAuthentication, activity: Activity, header: str
 ) -> AuthenticateRequestResult:
     """Check the channel's JWT; raises Unauthorized (401) or AuthUnavailable (503)."""
+    if not header.isascii():  # a JWT is ASCII; aiohttp hands other bytes on as they came
+        raise Unauthorized("the Authorization header is not ASCII")
     scheme, _, token = header.partition(" ")
     if scheme != "Bearer" or not token.strip():
         raise Unauthorized("expected 'Authorization: Bearer <token>'")
@@ -98,6 +103,8 @@ async def authenticate(
         raise Unauthorized(f"not a JWT: {error}") from error
     try:
         return await authentication.authenticate_request(activity, header)
+    except KeysUnavailable as error:
+        raise AuthUnavailable(str(error)) from error
     except requests.RequestException as error:
         raise AuthUnavailable(f"could not fetch the signing keys: {error}") from error
     except (PermissionError, jwt.PyJWTError, LookupError, AttributeError, ValueError) as error:
