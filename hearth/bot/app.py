@@ -20,6 +20,7 @@ from hearth.bot.slack import adapter as slack_adapter
 from hearth.bot.slack.messenger import SlackMessenger
 from hearth.handlers import build_registry, retention
 from hearth.handlers.hub import Hearth
+from hearth.handlers.intake import EventJournal
 from hearth.handlers.jobs import JobRunner
 from hearth.handlers.ports import Clock, Messenger, SystemClock
 from hearth.storage import migrate, outbox
@@ -36,6 +37,7 @@ SETTINGS = web.AppKey("settings", Settings)
 CLOCK = web.AppKey("clock", Clock)
 DATABASE = web.AppKey("database", Database)
 HUB = web.AppKey("hub", Hearth)
+JOURNAL = web.AppKey("journal", EventJournal)
 SENDER = web.AppKey("sender", OutboxSender)
 SLACK_ROUTE = web.AppKey("slack_route", Callable[[web.Request], Awaitable[web.StreamResponse]])
 TEAMS_ROUTE = web.AppKey("teams_route", Callable[[web.Request], Awaitable[web.StreamResponse]])
@@ -97,11 +99,14 @@ async def _hearth(app: web.Application) -> AsyncIterator[None]:
     sender = OutboxSender(db, messengers, clock)
     hub = Hearth(db, build_registry(), messengers, clock, settings.defaults(), sender.wake)
     app[HUB], app[SENDER] = hub, sender
+    journal = app[JOURNAL] = EventJournal(hub)  # acknowledged events: stored, then handled
+    hub.keep = journal.keep  # a click or command that fails is tried again from the journal
+    handling = asyncio.create_task(journal.run(), name="event-journal")
     if teams is not None:
         app[TEAMS_ROUTE] = teams.route(hub)
     socket_mode = None
     if bolt is not None:
-        slack_adapter.register(bolt, hub, clock)
+        slack_adapter.register(bolt, hub, clock, journal)
         if settings.slack_socket_mode:  # no HTTP route and no signing secret: Slack is dialled
             socket_mode = AsyncSocketModeHandler(bolt, settings.slack_app_token)
             await socket_mode.connect_async()
@@ -114,7 +119,9 @@ async def _hearth(app: web.Application) -> AsyncIterator[None]:
     yield
     if socket_mode is not None:
         await socket_mode.close_async()
-    await hub.drain(SHUTDOWN_DRAIN_SECONDS)  # events Slack was told we have: store them
+    journal.stop()  # what it has not handled stays in the journal for the next start
+    await handling
+    await hub.drain(SHUTDOWN_DRAIN_SECONDS)
     jobs.stop()
     sender.stop()
     await running_jobs
@@ -151,7 +158,7 @@ async def metrics(request: web.Request) -> web.Response:
         f'hearth_events_total{{outcome="handled"}} {counts.handled}',
         f'hearth_events_total{{outcome="repeat"}} {counts.repeats}',
         f'hearth_events_total{{outcome="failed"}} {counts.failed}',
-        f'hearth_events_total{{outcome="refused"}} {counts.refused}',
+        f'hearth_events_total{{outcome="refused"}} {request.app[JOURNAL].counts.refused}',
         "# HELP hearth_outbox_messages Outbox messages by status.",
         "# TYPE hearth_outbox_messages gauge",
         *(f'hearth_outbox_messages{{status="{s}"}} {n}' for s, n in sorted(statuses.items())),

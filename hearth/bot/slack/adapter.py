@@ -39,6 +39,7 @@ from hearth.handlers.events import (
     ReactionAdded,
 )
 from hearth.handlers.hub import Hearth
+from hearth.handlers.intake import EventJournal
 from hearth.handlers.ports import Clock
 
 PLATFORM = "slack"
@@ -59,23 +60,24 @@ def bolt_app(client: AsyncWebClient, authorize: AsyncAuthorize, signing_secret: 
     )
 
 
-def register(bolt: AsyncApp, hearth: Hearth, clock: Clock) -> None:
+def register(bolt: AsyncApp, hearth: Hearth, clock: Clock, journal: EventJournal) -> None:
     """Wire every Slack input Hearth understands to the hub.
 
     Events API events are taken by one global middleware (`EventIntake`), which bolt runs after
-    its own checks (authorization, its own bot's events dropped, url_verification): it answers
-    200 and hands the event to the hub, as bolt's auto-acknowledging event listeners would,
-    without their argument injection and task (bench/bolt_paths.py: a no-op listener costs
-    bolt about six times as much CPU per event). When the hub's backlog is full it answers 503,
-    and Slack delivers the event again later. Commands, clicks and form submissions are bolt
-    listeners: each is acknowledged with ack().
+    its own checks (authorization, its own bot's events dropped, url_verification): it stores
+    the event in the journal and answers 200 once it is stored, as bolt's auto-acknowledging
+    event listeners would, without their argument injection and task (bench/bolt_paths.py: a
+    no-op listener costs bolt about six times as much CPU per event); the journal has it
+    handled. When it cannot be stored (the backlog is full, the database is unavailable) it
+    answers 503, and Slack delivers the event again later. Commands, clicks and form
+    submissions are bolt listeners: each is acknowledged with ack(), then handled at once.
     """
 
     async def dispatch(event: Event | None) -> None:
         if event is not None:
             await hearth.handle(event)
 
-    bolt.middleware(EventIntake(hearth))
+    bolt.middleware(EventIntake(journal))
 
     @bolt.command(COMMAND)
     async def command(ack: Any, body: dict[str, Any]) -> None:
@@ -94,14 +96,14 @@ def register(bolt: AsyncApp, hearth: Hearth, clock: Clock) -> None:
 
 
 class EventIntake(AsyncMiddleware):
-    """Bolt middleware that answers Events API events and submits them to the hub.
+    """Bolt middleware that stores Events API events in the journal, then answers them.
 
     A middleware object is called as it is, without the argument injection bolt does for
     middleware functions and listeners.
     """
 
-    def __init__(self, hearth: Hearth) -> None:
-        self.hearth = hearth
+    def __init__(self, journal: EventJournal) -> None:
+        self.journal = journal
 
     async def async_process(
         self,
@@ -117,8 +119,8 @@ class EventIntake(AsyncMiddleware):
             event = translate(req.body)
         except (KeyError, TypeError, ValueError) as error:
             return BoltResponse(status=400, body={"error": f"unreadable event: {error!r}"})
-        if event is not None and not self.hearth.submit(event):  # Slack delivers it again later
-            return BoltResponse(status=503, body={"error": "busy: please deliver this again"})
+        if event is not None and not await self.journal.accept(event):  # Slack delivers it again
+            return BoltResponse(status=503, body={"error": "not stored: please deliver it again"})
         return BoltResponse(status=200, body="")
 
 
