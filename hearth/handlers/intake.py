@@ -35,6 +35,8 @@ class Counts:
     """The journal since start-up (served at /metrics)."""
 
     stored: int = 0
+    duplicates: int = 0
+    """Redeliveries of events still in the journal: acknowledged, not stored twice."""
     refused: int = 0
     """Answered "deliver this again" (backlog full, or the database could not store them)."""
     handled: int = 0
@@ -168,6 +170,8 @@ class EventJournal:
             if entry is not None:
                 self._ready.append(_Entry(entry, event))
                 self.counts.stored += 1
+            else:
+                self.counts.duplicates += 1
             self.durable_seconds.append(durable - began)
             if not done.done():
                 done.set_result(True)
