@@ -232,7 +232,10 @@ class Hearth:
             contexts = await self._with_profiles(
                 lambda: self._run_together(batch, profiles), profiles
             )
-        except Exception:
+        except Exception as error:
+            if len(batch) == 1:
+                self._settle(batch[0], error=error)
+                return
             log.warning(
                 "a batch of %d events failed; handling each on its own", len(batch), exc_info=True
             )

@@ -21,6 +21,7 @@ uses, which are listed with their documentation in ``SUPPLEMENTS`` and ``PARAMET
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import copy
 import dataclasses
@@ -232,6 +233,8 @@ class FakeSlackApi:
 
         self.calls: list[Call] = []
         self.violations: list[str] = []
+        self.delays: dict[str, float] = {}
+        """Seconds the fake takes to answer a method (a slow Slack), by method name."""
         self.users: dict[str, dict[str, Any]] = {}
         self.channels: dict[str, dict[str, Any]] = {}
         self.messages: dict[tuple[str, str], dict[str, Any]] = {}
@@ -510,6 +513,8 @@ class FakeSlackApi:
                 {"ok": False, "error": "spec_violation", "detail": detail}, status=400
             )
 
+        if self.delays.get(method):
+            await asyncio.sleep(self.delays[method])
         queue = self._failures.get(method)
         if queue:
             failure = queue.popleft()
