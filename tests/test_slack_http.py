@@ -524,8 +524,10 @@ async def test_a_burst_of_messages_is_stored_once_each(hearth: HearthHarness) ->
     for payload in payloads:
         await hearth.wait_handled(payload["event_id"])
     await eventually(  # a copy that found the first still in the journal stopped there
-        lambda: sum(len(hearth.outcomes(p["event_id"])) for p in payloads)
-        == len(payloads) + len(retried) - journal.counts.duplicates
+        lambda: (
+            sum(len(hearth.outcomes(p["event_id"])) for p in payloads)
+            == len(payloads) + len(retried) - journal.counts.duplicates
+        )
     )
     for payload in payloads:
         assert sorted(hearth.outcomes(payload["event_id"]), reverse=True)[0] is True

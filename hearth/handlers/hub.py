@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import logging
 from collections.abc import Awaitable, Callable, Mapping
@@ -35,10 +36,12 @@ BATCH_LIMIT = 1000
 DIRECT = (CommandInvoked, ActionClicked, FormSubmitted)
 """Events a member is waiting on, with answers of their own: never batched."""
 DIRECT_AT_ONCE = 8
-"""Most direct events in a transaction at once: a crowd of clicks queues here, not for the
-database's connection pool (whose wait times out) nor for SQLite's writer."""
-PROFILE_LOOKUPS_AT_ONCE = 16
-"""Most profile lookups in flight at once (Slack's users.info is a Tier 4 method)."""
+"""Most transactions of events handled one by one at once: a crowd of clicks queues here, not
+for the database's connection pool (whose wait times out)."""
+PROFILE_LOOKUPS_AT_ONCE = 50
+"""Most profile lookups in flight at once (beyond Slack's limit, a 429 has the event retried)."""
+MET_LIMIT = 100_000
+"""Most actors remembered in `Hearth._met`."""
 PROFILE_ROUNDS = 4
 """How often one event may come back for profiles before that counts as its failure."""
 
@@ -92,6 +95,9 @@ class Hearth:
         self._in_flight = 0
         self._direct = asyncio.Semaphore(DIRECT_AT_ONCE)
         self._lookups = asyncio.Semaphore(PROFILE_LOOKUPS_AT_ONCE)
+        self._met: set[MemberKey] = set()
+        """Actors of direct events this process has handled (their profile is not asked for
+        in advance: they are most likely members already)."""
         self.keep: Keep | None = None
         """Where an event that failed while its sender waited goes to be tried again later
         (the event journal); None: the failure is the caller's (the console)."""
@@ -137,17 +143,16 @@ class Hearth:
         return list(await asyncio.gather(*waiting, return_exceptions=True))
 
     async def _handle_direct(self, event: Event) -> bool:
-        async with self._direct:
-            self._started()
-            handled, error = False, None
-            try:
-                handled = await self._handle_one(event)
-            except BaseException as caught:
-                error = caught
-                raise
-            finally:
-                self._finished(event, handled, error)
-            return handled
+        self._started()
+        handled, error = False, None
+        try:
+            handled = await self._handle_one(event)
+        except BaseException as caught:
+            error = caught
+            raise
+        finally:
+            self._finished(event, handled, error)
+        return handled
 
     async def drain(self, timeout: float) -> bool:
         """Wait until no event is being handled (at shutdown); False if `timeout` ran out."""
@@ -354,9 +359,13 @@ class Hearth:
     ) -> bool:
         messenger = self.messengers[event.platform]
         fetched: Profiles = {} if profiles is None else profiles
+        actor = (event.platform, event.workspace, event.user)
+        if profiles is None and event.user and actor not in self._met:
+            with contextlib.suppress(DeliveryError):  # a guess: asked again if really needed
+                await self._fetch_profiles({actor}, fetched)
 
         async def attempt() -> Context | None:
-            async with self.db.transaction() as session:
+            async with self._direct, self.db.transaction() as session:
                 session.info[PROFILES] = fetched
                 if entry is not None and not await journal.finish(session, [entry]):
                     log.info("dropping %s event: another process handled it", event.platform)
@@ -388,6 +397,9 @@ class Hearth:
             return True
         if context is None:
             return False
+        if len(self._met) >= MET_LIMIT:
+            self._met.clear()
+        self._met.add(actor)
         await self._after_commit(context)
         return True
 
