@@ -13,11 +13,12 @@ from sqlalchemy import func, select
 
 from hearth.handlers import build_registry
 from hearth.handlers.context import Context, Defaults
-from hearth.handlers.events import CommandInvoked, Event, MessagePosted
+from hearth.handlers.events import CommandInvoked, Event, MemberJoined, MessagePosted
 from hearth.handlers.hub import BATCH_LIMIT, Hearth
 from hearth.handlers.intake import EventJournal
+from hearth.handlers.ports import Profile, RateLimited
 from hearth.storage.db import Database, insert_ignore
-from hearth.storage.models import InboundEvent, JournalEntry, Message
+from hearth.storage.models import InboundEvent, JournalEntry, Member, Membership, Message
 from tests.recording import RecordingMessenger, SettableClock
 from tests.waiting import eventually
 
@@ -261,3 +262,49 @@ async def test_two_replicas_given_the_same_events_handle_each_once(
         assert await stored(hub.db) == {e.message_id for e in events}
     finally:
         await other_db.close()
+
+
+async def test_an_event_failing_while_its_sender_waits_is_kept_and_handled_later(
+    hub: Hearth, db: Database
+) -> None:
+    """A Teams turn (`alone`) or a click whose profile lookup is rate limited: the caller is
+    answered, the event is kept in the journal, and the journal's loop handles it later."""
+    journal = EventJournal(hub, backoff=0.01, poll_every=0.01)
+    hub.keep = journal.keep
+    messenger = hub.messengers["test"]
+    answer_later = messenger.profile
+    refusals = 3
+
+    async def rate_limited(workspace: str, user_id: str) -> Profile | None:
+        nonlocal refusals
+        if refusals:
+            refusals -= 1
+            raise RateLimited(0)
+        return await answer_later(workspace, user_id)
+
+    messenger.profile = rate_limited  # type: ignore[method-assign]
+    joined = MemberJoined(platform="test", workspace="T", channel="C", user="U7", at=START)
+    assert await hub.handle(joined, alone=True)  # kept: the platform hears it went well
+    async with db.transaction() as session:
+        [entry] = await session.scalars(select(JournalEntry))
+        assert await session.scalar(select(func.count()).select_from(Membership)) == 1  # U1's
+    assert (entry.kind, entry.attempts, entry.last_error) == (
+        "MemberJoined",
+        1,
+        "RateLimited: rate limited, retry after 0s",
+    )
+
+    running = asyncio.create_task(journal.run())
+    beat = journal.heartbeat
+    try:
+        await eventually(lambda: journal.counts.handled == 1, what="the kept event handled")
+        await eventually(lambda: journal.heartbeat > beat, what="the heartbeat to move")
+    finally:
+        journal.stop()
+        await running
+    async with db.transaction() as session:
+        names = set(await session.scalars(select(Member.name)))
+        assert await session.scalar(select(func.count()).select_from(Membership)) == 2
+        assert await session.scalar(select(func.count()).select_from(JournalEntry)) == 0
+    assert "U7" in names  # its profile, asked once the limit had passed
+    assert refusals == 0 and journal.counts.retried >= 1 and journal.counts.dead == 0
