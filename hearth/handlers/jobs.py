@@ -157,7 +157,7 @@ class JobRunner:
             try:
                 await run_due_jobs(self.hub)
                 upcoming = await next_job_due(self.hub.db, list(self.hub.messengers))
-            except SQLAlchemyError:
+            except (SQLAlchemyError, OSError):  # asyncpg's connection errors arrive as OSError
                 log.warning("due jobs: database error; trying again shortly", exc_info=True)
             else:
                 if upcoming is not None:
