@@ -286,8 +286,11 @@ class Hearth:
     ) -> list[Context | None]:
         """Handle events in one transaction; None for each repeat."""
         contexts: list[Context | None] = []
-        events = [item.event for item in batch]
         async with self.db.transaction() as session:
+            room = BATCH_LIMIT - len(batch)  # our turn at last: take what arrived meanwhile
+            batch += self._waiting[:room]
+            del self._waiting[:room]
+            events = [item.event for item in batch]
             session.info[PROFILES] = profiles
             now = self.clock.now()
             ours = await journal.finish(session, [i.entry for i in batch if i.entry is not None])

@@ -13,6 +13,7 @@ import uuid
 from collections import deque
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -26,6 +27,8 @@ log = logging.getLogger(__name__)
 
 STORAGE_ERRORS = (SQLAlchemyError, OSError, TimeoutError)
 """What a database that cannot be reached, is locked or gave up raises."""
+BATCHES_IN_FLIGHT = 4
+"""Most batches handed to the hub and not yet handled."""
 BACKLOG_LIMIT = 20_000
 """Most events stored but not yet handled in this process; beyond it `accept` refuses."""
 
@@ -45,6 +48,10 @@ class Counts:
     """Failed attempts that will be tried again later."""
     dead: int = 0
     """Events that became dead letters (`hearth events retry` gives them another go)."""
+
+
+_Arrival = tuple[Event, asyncio.Future[bool], float]
+"""An event `accept` waits to store, its caller's future, and when it arrived."""
 
 
 @dataclass(eq=False)
@@ -90,10 +97,11 @@ class EventJournal:
         self.heartbeat = time.monotonic()
         self.durable_seconds: deque[float] = deque(maxlen=10_000)
         """Recent times from `accept` being called to the event's commit (the ack waits them)."""
-        self._appending: list[tuple[Event, asyncio.Future[bool], float]] = []
+        self._appending: list[_Arrival] = []
         self._appender: asyncio.Task[None] | None = None
         self._ready: deque[_Entry] = deque()
         self._busy = 0
+        self._handling: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
         self._stopping = False
         self._refusing = False
@@ -135,34 +143,46 @@ class EventJournal:
 
     async def _append_all(self) -> None:
         while self._appending:
-            group = self._appending[:BATCH_LIMIT]
-            del self._appending[:BATCH_LIMIT]
+            group: list[_Arrival] = []
+            rows: list[dict[str, Any]] = []
+            new: dict[str, int] | None = None
             try:
-                await self._append(group)
+                async with self.hub.db.transaction() as session:
+                    group = self._take()  # once it is our turn: all that arrived meanwhile
+                    rows = [self._row(event) for event, _, _ in group]
+                    new = await journal.append(session, rows)
+            except STORAGE_ERRORS as error:
+                group = group or self._take()
+                log.warning("could not store %d events: %s", len(group), error)
+                new = None
             finally:
-                for _, done, _ in group:
-                    if not done.done():
-                        done.set_result(False)
+                self._answer(group, rows, new)
 
-    async def _append(self, group: list[tuple[Event, asyncio.Future[bool], float]]) -> None:
+    def _take(self) -> list[_Arrival]:
+        group = self._appending[:BATCH_LIMIT]
+        del self._appending[:BATCH_LIMIT]
+        return group
+
+    def _row(self, event: Event) -> dict[str, Any]:
         now = self.clock.now()
-        lease_until = now + timedelta(seconds=self.lease)
-        rows = [
-            {
-                "key": _key(event),
-                "platform": event.platform,
-                "kind": event_codec.kind_of(event),
-                "event": event_codec.encode(event),
-                "received_at": now,
-                "next_attempt_at": lease_until,
-            }
-            for event, _, _ in group
-        ]
-        try:
-            async with self.hub.db.transaction() as session:
-                new = await journal.append(session, rows)
-        except STORAGE_ERRORS as error:
-            log.warning("could not store %d events: %s", len(group), error)
+        return {
+            "key": _key(event),
+            "platform": event.platform,
+            "kind": event_codec.kind_of(event),
+            "event": event_codec.encode(event),
+            "received_at": now,
+            "next_attempt_at": now + timedelta(seconds=self.lease),
+        }
+
+    def _answer(
+        self, group: list[_Arrival], rows: list[dict[str, Any]], new: dict[str, int] | None
+    ) -> None:
+        """Tell each caller whether its event is stored (`new`: the ids of the new entries by
+        key; None: nothing was stored) and queue the new entries for handling."""
+        if new is None:
+            for _, done, _ in group:
+                if not done.done():
+                    done.set_result(False)
             return
         durable = time.perf_counter()
         for (event, done, began), row in zip(group, rows, strict=True):
@@ -220,7 +240,7 @@ class EventJournal:
             while not self._stopping:
                 self.heartbeat = time.monotonic()
                 if self._ready:
-                    await self._handle_next()
+                    await self._dispatch()
                     continue
                 if time.monotonic() - self._polled_at >= self.poll_every:
                     self._polled_at = time.monotonic()
@@ -234,6 +254,8 @@ class EventJournal:
                 except TimeoutError:
                     pass
         finally:
+            if self._handling:
+                await asyncio.wait(self._handling)
             await self._release()
 
     async def run_until_idle(self) -> None:
@@ -247,9 +269,24 @@ class EventJournal:
                     return
             await self._handle_next()
 
-    async def _handle_next(self) -> None:
+    async def _dispatch(self) -> None:
+        """Hand the ready entries to the hub without waiting for them, so that what arrives
+        meanwhile queues in the hub and joins its next batch (a few batches at most)."""
+        while len(self._handling) >= BATCHES_IN_FLIGHT:
+            await asyncio.wait(self._handling, return_when=asyncio.FIRST_COMPLETED)
+        handling = asyncio.create_task(self._handle(self._take_ready()), name="journal-batch")
+        self._handling.add(handling)
+        handling.add_done_callback(self._handling.discard)
+
+    def _take_ready(self) -> list[_Entry]:
         batch = [self._ready.popleft() for _ in range(min(BATCH_LIMIT, len(self._ready)))]
         self._busy += len(batch)
+        return batch
+
+    async def _handle_next(self) -> None:
+        await self._handle(self._take_ready())
+
+    async def _handle(self, batch: list[_Entry]) -> None:
         try:
             outcomes = await self.hub.handle_stored([(e.id, e.event) for e in batch])
         finally:
