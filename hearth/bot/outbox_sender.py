@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hearth.handlers import policy
@@ -85,8 +86,12 @@ class OutboxSender:
         await self.recover()
         while not self._stopping:
             self._wake.clear()
-            await self.deliver_due()
-            delay = await self._seconds_until_next()
+            try:
+                await self.deliver_due()
+                delay = await self._seconds_until_next()
+            except (SQLAlchemyError, OSError):  # the database is away: look again shortly
+                log.warning("outbox: database error; trying again shortly", exc_info=True)
+                delay = 1.0
             if not self._stopping:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), delay)

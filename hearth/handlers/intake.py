@@ -1,6 +1,6 @@
-"""The event journal's two halves: `accept` stores events before they are acknowledged (many
-at once, one short transaction), and `run` handles them through the hub, retrying failures
-with backoff and keeping those that keep failing as dead letters."""
+"""The event journal's two halves: `accept` takes events as they are acknowledged and stores them
+within milliseconds (many at once, one short transaction), and `run` handles them through the
+hub, retrying failures with backoff and keeping those that keep failing as dead letters."""
 
 from __future__ import annotations
 
@@ -50,8 +50,8 @@ class Counts:
     """Events that became dead letters (`hearth events retry` gives them another go)."""
 
 
-_Arrival = tuple[Event, asyncio.Future[bool], float]
-"""An event `accept` waits to store, its caller's future, and when it arrived."""
+_Arrival = tuple[Event, float]
+"""An event `accept` took, and when (time.perf_counter())."""
 
 
 @dataclass(eq=False)
@@ -85,7 +85,7 @@ class EventJournal:
         self.clock = clock or SystemClock()
         """Wall time for leases and backoff (not the hub's clock, which tests may stop)."""
         self.ack_deadline = ack_deadline
-        """Longest `accept` waits for the database before answering "deliver this again"."""
+        """Longest an acknowledged event may wait to be stored before `accept` refuses more."""
         self.lease = lease
         """How long an entry stays with the process handling it before others may take it."""
         self.poll_every = poll_every
@@ -96,7 +96,7 @@ class EventJournal:
         self.counts = Counts()
         self.heartbeat = time.monotonic()
         self.durable_seconds: deque[float] = deque(maxlen=10_000)
-        """Recent times from `accept` being called to the event's commit (the ack waits them)."""
+        """Recent windows between taking an event (its acknowledgement) and its commit."""
         self._appending: list[_Arrival] = []
         self._appender: asyncio.Task[None] | None = None
         self._ready: deque[_Entry] = deque()
@@ -105,6 +105,7 @@ class EventJournal:
         self._wake = asyncio.Event()
         self._stopping = False
         self._refusing = False
+        self._failing = False
         self._polled_at = float("-inf")
 
     @property
@@ -115,9 +116,10 @@ class EventJournal:
     # ------------------------------------------------------------ storing (before the ack)
 
     async def accept(self, event: Event) -> bool:
-        """Store `event`, with whatever else arrives meanwhile; True once it is durable (or was
-        already there), False when it is not (backlog full, database unavailable, or slower
-        than `ack_deadline`): the platform must be told to deliver it again."""
+        """Take `event`: it is stored within milliseconds, with whatever else arrives meanwhile
+        (one short transaction). False, taking nothing, when Hearth cannot store events now
+        (the last attempt failed, or the oldest waiting event has waited `ack_deadline`) or
+        its backlog is full: the platform must be told to deliver it again."""
         if self.backlog >= self.backlog_limit:
             if not self._refusing:
                 log.warning("backlog full (%d events): refusing events", self.backlog)
@@ -125,38 +127,54 @@ class EventJournal:
             self.counts.refused += 1
             return False
         self._refusing = False
-        done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        self._appending.append((event, done, time.perf_counter()))
+        arrived = time.perf_counter()
+        if self._failing or (
+            self._appending and arrived - self._appending[0][1] > self.ack_deadline
+        ):
+            self.counts.refused += 1
+            return False
+        self._appending.append((event, arrived))
         if self._appender is None or self._appender.done():
             self._appender = asyncio.create_task(  # not the caller's context or transaction
                 self._append_all(), name="journal-append", context=contextvars.Context()
             )
+        return True
+
+    async def flush(self, timeout: float | None = None) -> bool:
+        """Wait until every event taken is stored; False if `timeout` ran out first."""
+        appender = self._appender
+        if appender is None or appender.done():
+            return True
         try:
-            async with asyncio.timeout(self.ack_deadline):
-                stored = await asyncio.shield(done)
+            await asyncio.wait_for(asyncio.shield(appender), timeout)
         except TimeoutError:
-            log.warning("could not store an event within %.1fs: refusing it", self.ack_deadline)
-            stored = False
-        if not stored:
-            self.counts.refused += 1
-        return stored
+            log.error("%d acknowledged events are not stored yet", len(self._appending))
+            return False
+        return True
 
     async def _append_all(self) -> None:
+        """Store what `accept` took, group by group; what fails is kept and tried again (it
+        was acknowledged), while `accept` refuses new events until storing works again."""
+        failures = 0
         while self._appending:
             group: list[_Arrival] = []
-            rows: list[dict[str, Any]] = []
-            new: dict[str, int] | None = None
             try:
                 async with self.hub.db.transaction() as session:
                     group = self._take()  # once it is our turn: all that arrived meanwhile
-                    rows = [self._row(event) for event, _, _ in group]
+                    rows = [self._row(event) for event, _ in group]
                     new = await journal.append(session, rows)
             except STORAGE_ERRORS as error:
-                group = group or self._take()
-                log.warning("could not store %d events: %s", len(group), error)
-                new = None
-            finally:
-                self._answer(group, rows, new)
+                self._appending[:0] = group  # not stored: first in line again
+                if not self._failing:
+                    log.error("cannot store events (%s): refusing new ones until it can", error)
+                self._failing = True
+                failures += 1
+                await asyncio.sleep(min(1.0, 0.05 * 2**failures))
+                continue
+            if self._failing:
+                log.warning("storing events again")
+            self._failing, failures = False, 0
+            self._queue(group, rows, new)
 
     def _take(self) -> list[_Arrival]:
         group = self._appending[:BATCH_LIMIT]
@@ -174,27 +192,19 @@ class EventJournal:
             "next_attempt_at": now + timedelta(seconds=self.lease),
         }
 
-    def _answer(
-        self, group: list[_Arrival], rows: list[dict[str, Any]], new: dict[str, int] | None
+    def _queue(
+        self, group: list[_Arrival], rows: list[dict[str, Any]], new: dict[str, int]
     ) -> None:
-        """Tell each caller whether its event is stored (`new`: the ids of the new entries by
-        key; None: nothing was stored) and queue the new entries for handling."""
-        if new is None:
-            for _, done, _ in group:
-                if not done.done():
-                    done.set_result(False)
-            return
+        """Queue the stored events for handling (`new`: the ids of new entries by key)."""
         durable = time.perf_counter()
-        for (event, done, began), row in zip(group, rows, strict=True):
+        for (event, arrived), row in zip(group, rows, strict=True):
             entry = new.pop(row["key"], None)  # a second copy (a redelivery) is not handled
             if entry is not None:
                 self._ready.append(_Entry(entry, event))
                 self.counts.stored += 1
             else:
                 self.counts.duplicates += 1
-            self.durable_seconds.append(durable - began)
-            if not done.done():
-                done.set_result(True)
+            self.durable_seconds.append(durable - arrived)
         self._wake.set()
 
     async def keep(self, event: Event, error: BaseException) -> bool:
@@ -256,10 +266,12 @@ class EventJournal:
         finally:
             if self._handling:
                 await asyncio.wait(self._handling)
+            await self.flush(self.ack_deadline)  # what was acknowledged: stored, for the next start
             await self._release()
 
     async def run_until_idle(self) -> None:
-        """Handle what is stored and due now, then return (tests, the console)."""
+        """Store what was taken, handle what is stored and due now, then return (tests)."""
+        await self.flush()
         self._polled_at = float("-inf")
         while True:
             if not self._ready:

@@ -64,13 +64,14 @@ def register(bolt: AsyncApp, hearth: Hearth, clock: Clock, journal: EventJournal
     """Wire every Slack input Hearth understands to the hub.
 
     Events API events are taken by one global middleware (`EventIntake`), which bolt runs after
-    its own checks (authorization, its own bot's events dropped, url_verification): it stores
-    the event in the journal and answers 200 once it is stored, as bolt's auto-acknowledging
-    event listeners would, without their argument injection and task (bench/bolt_paths.py: a
-    no-op listener costs bolt about six times as much CPU per event); the journal has it
-    handled. When it cannot be stored (the backlog is full, the database is unavailable) it
-    answers 503, and Slack delivers the event again later. Commands, clicks and form
-    submissions are bolt listeners: each is acknowledged with ack(), then handled at once.
+    its own checks (authorization, its own bot's events dropped, url_verification): it hands
+    the event to the journal, which stores it within milliseconds and has it handled, and
+    answers 200, as bolt's auto-acknowledging event listeners would, without their argument
+    injection and task (bench/bolt_paths.py: a no-op listener costs bolt about six times as
+    much CPU per event). When the journal cannot store events now (the database is unavailable
+    or too slow, the backlog is full) it answers 503, and Slack delivers the event again later.
+    Commands, clicks and form submissions are bolt listeners: each is acknowledged with ack(),
+    then handled at once.
     """
 
     async def dispatch(event: Event | None) -> None:
@@ -96,7 +97,7 @@ def register(bolt: AsyncApp, hearth: Hearth, clock: Clock, journal: EventJournal
 
 
 class EventIntake(AsyncMiddleware):
-    """Bolt middleware that stores Events API events in the journal, then answers them.
+    """Bolt middleware that hands Events API events to the journal and answers them.
 
     A middleware object is called as it is, without the argument injection bolt does for
     middleware functions and listeners.
