@@ -51,12 +51,13 @@ class FixedIdentity(AsyncAuthorize):
 
 
 class CountingHub:
-    """Stands in for the hub: counts what it is given."""
+    """Stands in for the hub and the event journal: counts what it is given."""
 
     def __init__(self) -> None:
         self.events = 0
+        self.db = None  # commands' replay guard would use it; only events are measured here
 
-    def submit(self, event: Event) -> bool:
+    async def accept(self, event: Event) -> bool:
         self.events += 1
         return True
 
@@ -84,7 +85,7 @@ def listener_app() -> tuple[AsyncApp, CountingHub]:
 def hearth_app() -> tuple[AsyncApp, CountingHub]:
     app = adapter.bolt_app(AsyncWebClient(), FixedIdentity(), signing_secret="unused")
     hub = CountingHub()
-    adapter.register(app, hub, SystemClock())  # type: ignore[arg-type]
+    adapter.register(app, hub, SystemClock(), hub)  # type: ignore[arg-type]
     return app, hub
 
 

@@ -11,6 +11,10 @@ that PostgreSQL server (dropped afterwards).
 Target: Hearth at >= 0.8x the bare app's throughput with every event stored. Exits non-zero when
 an event was not acknowledged or not stored.
 
+Last, it measures the window between acknowledgement and durable storage: it sends `--probe`
+events more and, the moment each 200 arrives, looks for the event in Hearth's database (its
+journal entry, or its inbound_events row once handled), polling until it is there.
+
     .venv/bin/python bench/ingest.py [--events 10000] [--concurrency 32] [--rounds 5]
         [--postgres postgresql+asyncpg://postgres@127.0.0.1:5432/postgres]
 """
@@ -55,6 +59,11 @@ READY_TIMEOUT = 60.0
 STORE_TIMEOUT = 300.0
 STORE_POLL = 0.005
 WARMUP = 100
+PRESENT = (
+    "SELECT (SELECT count(*) FROM event_journal WHERE key = {0}) "
+    "+ (SELECT count(*) FROM inbound_events WHERE platform = 'slack' AND event_id = {1})"
+)
+"""Whether an event is durably Hearth's: in the journal, or already handled."""
 
 
 @dataclass
@@ -252,6 +261,11 @@ class SqliteStore:
         query = COUNT_PHASE.format("?", "?", "?")
         return int(self._connection.execute(query, phase_bounds(phase)).fetchone()[0])
 
+    async def present(self, event_id: str) -> bool:
+        assert self._connection is not None
+        query = PRESENT.format("?", "?")
+        return bool(self._connection.execute(query, (f"slack:{event_id}", event_id)).fetchone()[0])
+
     async def close(self) -> None:
         if self._connection is not None:
             self._connection.close()
@@ -266,6 +280,7 @@ class PostgresStore:
         self.url = self.server.set(database=self.name).render_as_string(hide_password=False)
         self._admin: asyncpg.Connection | None = None
         self._reader: asyncpg.Connection | None = None
+        self._reading = asyncio.Lock()
 
     def _dsn(self, database: str) -> str:
         url = self.server.set(drivername="postgresql", database=database)
@@ -284,6 +299,14 @@ class PostgresStore:
         return int(
             await self._reader.fetchval(COUNT_PHASE.format("$1", "$2", "$3"), *phase_bounds(phase))
         )
+
+    async def present(self, event_id: str) -> bool:
+        assert self._reader is not None
+        async with self._reading:  # one connection: one query at a time
+            found = await self._reader.fetchval(
+                PRESENT.format("$1", "$2"), f"slack:{event_id}", event_id
+            )
+        return bool(found)
 
     async def close(self) -> None:
         if self._reader is not None:
@@ -306,6 +329,42 @@ async def wait_stored(store: Store, phase: int, events: int, started: float) -> 
             break
         await asyncio.sleep(STORE_POLL)
     return stored, time.perf_counter() - started
+
+
+async def probe_window(
+    http: aiohttp.ClientSession,
+    hearth: Server,
+    store: Store,
+    phase: int,
+    events: int,
+    concurrency: int,
+) -> list[float]:
+    """Send `events` events; for each, seconds from its 200 until the database holds it (0.0
+    when it is there as the 200 arrives)."""
+    queue = [message_event(phase, i) for i in range(events)]
+    windows: list[float] = []
+
+    async def worker() -> None:
+        while queue:
+            body = queue.pop()
+            event_id = json.loads(body)["event_id"]
+            headers = signed_headers(body, secret=SECRET)
+            async with http.post(hearth.url + "/slack/events", data=body, headers=headers) as r:
+                await r.read()
+                acked = time.perf_counter()
+                if r.status != 200:
+                    continue
+            if await store.present(event_id):  # already durable when the 200 came
+                windows.append(0.0)
+                continue
+            while not await store.present(event_id):
+                if time.perf_counter() - acked > STORE_TIMEOUT:
+                    raise SystemExit(f"{event_id} was acknowledged and never stored")
+                await asyncio.sleep(STORE_POLL / 5)
+            windows.append(time.perf_counter() - acked)
+
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return windows
 
 
 async def set_up_community(http: aiohttp.ClientSession, hearth: Server, fake: FakeSlackApi) -> None:
@@ -399,8 +458,22 @@ async def run(args: argparse.Namespace) -> int:
                         result.server_cpu += process_cpu(hearth.process.pid) - acked_cpu
                     results.append(result)
                     print(f"round {round_number}: {describe(result)}", flush=True)
+            windows = await probe_window(
+                http, hearth, store, phase + 1, args.probe, args.concurrency
+            )
             violations = list(fake.violations)
-        return report(args, results, violations)
+        code = report(args, results, violations)
+        ordered = sorted(windows)
+
+        def ms(p: float) -> str:
+            return f"{ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] * 1000:.1f}"
+
+        print(
+            f"ack-to-durable window ({len(ordered)} events probed, from each 200 to finding the "
+            f"event in the database): p50 {ms(50)} ms, p99 {ms(99)} ms, max {ms(100)} ms; "
+            f"{sum(w == 0 for w in ordered)} already there when their 200 arrived"
+        )
+        return code
 
 
 def describe(phase: Phase) -> str:
@@ -476,6 +549,7 @@ def main() -> int:
     parser.add_argument("--events", type=int, default=10000, help="events per phase")
     parser.add_argument("--concurrency", type=int, default=32, help="requests in flight")
     parser.add_argument("--rounds", type=int, default=5, help="bare/hearth alternations")
+    parser.add_argument("--probe", type=int, default=1000, help="events probed for the window")
     parser.add_argument(
         "--postgres",
         metavar="URL",

@@ -1,10 +1,10 @@
-"""The hub below the adapters: events waited for and events submitted, batches, failures, drain."""
+"""The hub below the adapters: events waited for and events from the journal, batches, failures,
+drain."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 from collections.abc import AsyncIterator
 from contextvars import ContextVar
 
@@ -13,10 +13,12 @@ from sqlalchemy import func, select
 
 from hearth.handlers import build_registry
 from hearth.handlers.context import Context, Defaults
-from hearth.handlers.events import CommandInvoked, Event, MessagePosted
+from hearth.handlers.events import CommandInvoked, Event, MemberJoined, MessagePosted
 from hearth.handlers.hub import BATCH_LIMIT, Hearth
+from hearth.handlers.intake import EventJournal
+from hearth.handlers.ports import Profile, RateLimited
 from hearth.storage.db import Database, insert_ignore
-from hearth.storage.models import InboundEvent, Message
+from hearth.storage.models import InboundEvent, JournalEntry, Member, Membership, Message
 from tests.recording import RecordingMessenger, SettableClock
 from tests.waiting import eventually
 
@@ -70,14 +72,18 @@ async def stored(db: Database) -> set[str]:
         return set(await session.scalars(select(Message.message_id)))
 
 
-async def test_submitted_events_are_handled_once_each_and_drain_waits(
-    hub: Hearth, db: Database
-) -> None:
+async def accept_all(journal: EventJournal, events: list[Event]) -> None:
+    assert all(await asyncio.gather(*(journal.accept(event) for event in events)))
+
+
+async def test_stored_events_are_handled_once_each(hub: Hearth, db: Database) -> None:
     seen = observe(hub)
+    journal = EventJournal(hub)
     events = [message(n) for n in range(BATCH_LIMIT + 50)]  # more than one batch
-    for event in [*events, message(7)]:  # Ev7 delivered twice
-        hub.submit(event)
-    assert await hub.drain(30)
+    await accept_all(journal, events)
+    await journal.run_until_idle()
+    await accept_all(journal, [message(7)])  # Ev7 delivered again once handled
+    await journal.run_until_idle()
     assert await stored(db) == {e.message_id for e in events}
     assert seen.pop("Ev7") == [True, False]
     assert all(outcomes == [True] for outcomes in seen.values())
@@ -86,35 +92,40 @@ async def test_submitted_events_are_handled_once_each_and_drain_waits(
         1,
         0,
     )
-
-
-async def test_one_bad_event_does_not_cost_the_others(
-    hub: Hearth, db: Database, caplog: pytest.LogCaptureFixture
-) -> None:
-    seen = observe(hub)
-    waited = [message(n) for n in range(10)]
-    submitted = [message(n) for n in range(10, 20)]
-    bad_waited, bad_submitted = message(98, BOOM), message(99, BOOM)
-    hub.submit(bad_submitted)
-    for event in submitted:
-        hub.submit(event)
-    outcomes = await asyncio.gather(
-        *(hub.handle(event) for event in [*waited, bad_waited]), return_exceptions=True
+    assert (journal.counts.stored, journal.counts.handled, journal.counts.repeats) == (
+        len(events) + 1,
+        len(events),
+        1,
     )
-    assert await hub.drain(30)
+    async with db.transaction() as session:  # handled entries leave the journal
+        assert await session.scalar(select(func.count()).select_from(JournalEntry)) == 0
 
+
+async def test_one_bad_event_does_not_cost_the_others(hub: Hearth, db: Database) -> None:
+    seen = observe(hub)
+    journal = EventJournal(hub)
+    waited = [message(n) for n in range(10)]
+    stored_first = [message(n) for n in range(10, 20)]
+    bad_waited, bad_stored = message(98, BOOM), message(99, BOOM)
+    await accept_all(journal, [bad_stored, *stored_first])
+    outcomes, _ = await asyncio.gather(
+        asyncio.gather(
+            *(hub.handle(event) for event in [*waited, bad_waited]), return_exceptions=True
+        ),
+        journal.run_until_idle(),
+    )
     assert outcomes[:-1] == [True] * len(waited)
     assert isinstance(outcomes[-1], Boom)  # whoever waits gets the error
-    assert await stored(db) == {e.message_id for e in waited + submitted}
+    assert await stored(db) == {e.message_id for e in waited + stored_first}
     assert isinstance(seen["Ev99"][0], Boom)
     assert hub.counts.failed == 2
-    assert any(
-        r.levelno == logging.ERROR and "submitted event failed" in r.getMessage()
-        for r in caplog.records
-    )  # nobody waits for a submitted event: its failure is logged
+    assert journal.counts.retried == 1  # the stored one is kept, to be tried again
     async with db.transaction() as session:  # the failed events left no trace: a retry may work
         recorded = set(await session.scalars(select(InboundEvent.event_id)))
+        [entry] = await session.scalars(select(JournalEntry))
     assert {"Ev98", "Ev99"}.isdisjoint(recorded)
+    assert (entry.key, entry.attempts, entry.status) == ("test:Ev99", 1, "pending")
+    assert entry.last_error == "Boom: 1.99"
 
 
 class _RollBack(Exception):
@@ -148,9 +159,10 @@ async def writer_held(db: Database, *event_ids: str) -> AsyncIterator[None]:
 
 async def test_drain_reports_events_still_running(hub: Hearth, db: Database) -> None:
     async with writer_held(db, "Ev1"):
-        hub.submit(message(1))
+        waiting = asyncio.ensure_future(hub.handle(message(1)))
         assert not await hub.drain(0.05)
     assert await hub.drain(30)
+    assert await waiting
     assert await stored(db) == {"1.1"}
 
 
@@ -160,15 +172,18 @@ async def test_shutdown_mid_batch_answers_everyone_and_counts_the_loss(
     seen = observe(hub)
     async with writer_held(db, "Ev1", "Ev2"):  # the batch waits; then the server stops
         waiting = asyncio.ensure_future(hub.handle(message(1)))
-        hub.submit(message(2))
+        other = asyncio.ensure_future(hub.handle(message(2)))
+        await eventually(
+            lambda: hub._in_flight == 2 and not hub._waiting, what="the batch to start"
+        )
         batcher = hub._batcher
         assert batcher is not None
-        await eventually(lambda: not hub._waiting, what="the batch to start")
         batcher.cancel()
         with pytest.raises(asyncio.CancelledError):
             await batcher
-    with pytest.raises(asyncio.CancelledError):
-        await waiting
+    for caller in (waiting, other):
+        with pytest.raises(asyncio.CancelledError):
+            await caller
     assert await hub.drain(1)  # nothing left in flight
     assert hub.counts.failed == 2
     assert set(seen) == {"Ev1", "Ev2"}
@@ -178,9 +193,9 @@ async def test_shutdown_mid_batch_answers_everyone_and_counts_the_loss(
 
 async def test_events_waited_for_and_submitted_agree(hub: Hearth, db: Database) -> None:
     """A repeat is a repeat whichever way it came in."""
-    first: Event = message(5)
-    hub.submit(first)
-    assert await hub.drain(30)
+    journal = EventJournal(hub)
+    await accept_all(journal, [message(5)])
+    await journal.run_until_idle()
     assert await hub.handle(message(5)) is False
     assert hub.counts.repeats == 1
 
@@ -205,17 +220,17 @@ async def test_an_event_handled_alone_stays_in_the_callers_context(
 async def test_a_full_backlog_refuses_and_recovers(
     hub: Hearth, db: Database, caplog: pytest.LogCaptureFixture
 ) -> None:
-    hub.backlog_limit = 2
-    taken = [hub.submit(message(n)) for n in range(4)]  # none handled yet: no await between
+    journal = EventJournal(hub, backlog_limit=2)
+    taken = await asyncio.gather(*(journal.accept(message(n)) for n in range(4)))
     assert taken == [True, True, False, False]
-    assert hub.counts.refused == 2
+    assert journal.counts.refused == 2
     assert [r.getMessage() for r in caplog.records].count(
         "backlog full (2 events): refusing events"
     ) == 1  # said once, not per event
-    assert await hub.drain(30)
+    await journal.run_until_idle()
     assert await stored(db) == {"1.0", "1.1"}
-    assert hub.submit(message(9))  # room again
-    assert await hub.drain(30)
+    assert await journal.accept(message(9))  # room again
+    await journal.run_until_idle()
 
 
 async def test_two_replicas_given_the_same_events_handle_each_once(
@@ -231,14 +246,65 @@ async def test_two_replicas_given_the_same_events_handle_each_once(
         seen = observe(hub)
         seen_there = observe(other)
         events = [message(n) for n in range(300)]
-        for event in events:
-            hub.submit(event)
-        for event in reversed(events):
-            other.submit(event)
-        assert await hub.drain(60) and await other.drain(60)
+        here, there = EventJournal(hub), EventJournal(other)
+        for event in events:  # delivered to one, stored and handled, then to the other
+            assert await here.accept(event)
+        await here.run_until_idle()
+        await asyncio.gather(  # and concurrently, in opposite orders
+            here.run_until_idle(),
+            accept_all(there, list(reversed(events))),
+            there.run_until_idle(),
+        )
+        await there.run_until_idle()
         for event in events:
             outcomes = seen[event.event_id] + seen_there[event.event_id]
             assert sorted(outcomes, key=str) == [False, True], (event.event_id, outcomes)
         assert await stored(hub.db) == {e.message_id for e in events}
     finally:
         await other_db.close()
+
+
+async def test_an_event_failing_while_its_sender_waits_is_kept_and_handled_later(
+    hub: Hearth, db: Database
+) -> None:
+    """A Teams turn (`alone`) or a click whose profile lookup is rate limited: the caller is
+    answered, the event is kept in the journal, and the journal's loop handles it later."""
+    journal = EventJournal(hub, backoff=0.01, poll_every=0.01)
+    hub.keep = journal.keep
+    messenger = hub.messengers["test"]
+    answer_later = messenger.profile
+    refusals = 3
+
+    async def rate_limited(workspace: str, user_id: str) -> Profile | None:
+        nonlocal refusals
+        if refusals:
+            refusals -= 1
+            raise RateLimited(0)
+        return await answer_later(workspace, user_id)
+
+    messenger.profile = rate_limited  # type: ignore[method-assign]
+    joined = MemberJoined(platform="test", workspace="T", channel="C", user="U7", at=START)
+    assert await hub.handle(joined, alone=True)  # kept: the platform hears it went well
+    async with db.transaction() as session:
+        [entry] = await session.scalars(select(JournalEntry))
+        assert await session.scalar(select(func.count()).select_from(Membership)) == 1  # U1's
+    assert (entry.kind, entry.attempts, entry.last_error) == (
+        "MemberJoined",
+        1,
+        "RateLimited: rate limited, retry after 0s",
+    )
+
+    running = asyncio.create_task(journal.run())
+    beat = journal.heartbeat
+    try:
+        await eventually(lambda: journal.counts.handled == 1, what="the kept event handled")
+        await eventually(lambda: journal.heartbeat > beat, what="the heartbeat to move")
+    finally:
+        journal.stop()
+        await running
+    async with db.transaction() as session:
+        names = set(await session.scalars(select(Member.name)))
+        assert await session.scalar(select(func.count()).select_from(Membership)) == 2
+        assert await session.scalar(select(func.count()).select_from(JournalEntry)) == 0
+    assert "U7" in names  # its profile, asked once the limit had passed
+    assert refusals == 0 and journal.counts.retried >= 1 and journal.counts.dead == 0

@@ -13,7 +13,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from hearth.bot.metrics import CONTENT_TYPE, Metrics
+from hearth.bot.metrics import CONTENT_TYPE, Metrics, event_dead_letters, job_dead_letters
 from hearth.bot.outbox_sender import OutboxSender
 from hearth.bot.settings import Settings
 from hearth.bot.slack import adapter as slack_adapter
@@ -22,6 +22,7 @@ from hearth.bot.startup import check_slack_token, database_reason, upgrade_datab
 from hearth.bot.supervisor import Supervisor
 from hearth.handlers import build_registry
 from hearth.handlers.hub import Hearth
+from hearth.handlers.intake import EventJournal
 from hearth.handlers.ports import Clock, Messenger, SystemClock
 from hearth.scheduler.runner import SchedulerRunner
 from hearth.storage.db import Database
@@ -38,11 +39,14 @@ SENDER_STALL_SECONDS = 300.0
 """The sender beats at least every 30 s when idle; a batch of sends may take minutes."""
 JOBS_STALL_SECONDS = 300.0
 """The job runner beats every 5 s when idle; a long job (a retention purge) may take minutes."""
+JOURNAL_STALL_SECONDS = 300.0
+"""The event journal beats every few seconds when idle; a long batch may take minutes."""
 
 SETTINGS = web.AppKey("settings", Settings)
 CLOCK = web.AppKey("clock", Clock)
 DATABASE = web.AppKey("database", Database)
 HUB = web.AppKey("hub", Hearth)
+JOURNAL = web.AppKey("journal", EventJournal)
 SENDER = web.AppKey("sender", OutboxSender)
 SUPERVISOR = web.AppKey("supervisor", Supervisor)
 METRICS = web.AppKey("metrics", Metrics)
@@ -120,11 +124,13 @@ async def _hearth(app: web.Application) -> AsyncIterator[None]:
     sender = OutboxSender(db, messengers, clock, lease=settings.outbox_lease_seconds)
     hub = Hearth(db, build_registry(), messengers, clock, settings.defaults(), sender.wake)
     app[HUB], app[SENDER] = hub, sender
+    journal = app[JOURNAL] = EventJournal(hub)  # acknowledged events: stored, then handled
+    hub.keep = journal.keep  # a click or command that fails is tried again from the journal
     if teams is not None:
         app[TEAMS_ROUTE] = teams.route(hub)
     socket_mode = None
     if bolt is not None:
-        slack_adapter.register(bolt, hub, clock)
+        slack_adapter.register(bolt, hub, clock, journal)
         if settings.slack_socket_mode:  # no HTTP route and no signing secret: Slack is dialled
             socket_mode = AsyncSocketModeHandler(bolt, settings.slack_app_token)
             await socket_mode.connect_async()
@@ -134,14 +140,19 @@ async def _hearth(app: web.Application) -> AsyncIterator[None]:
     supervisor, metrics = app[SUPERVISOR], app[METRICS]
     supervisor.add("outbox-sender", sender, stall_after=SENDER_STALL_SECONDS)
     supervisor.add("scheduler", jobs, stall_after=JOBS_STALL_SECONDS)
+    supervisor.add("event-journal", journal, stall_after=JOURNAL_STALL_SECONDS)
     metrics.count("events", hub, "Events since start-up, by outcome.", rename=EVENT_OUTCOMES)
     metrics.count("outbox_deliveries", sender, "Outbox delivery attempts since start-up.")
     metrics.count("job_runs", jobs, "Scheduled job firings since start-up, by outcome.")
+    metrics.count("event_journal", journal, "Acknowledged events through the journal.")
+    metrics.dead_letters("events", event_dead_letters)
+    metrics.dead_letters("jobs", job_dead_letters)
     supervisor.start()
     yield
     if socket_mode is not None:
         await socket_mode.close_async()
-    await hub.drain(SHUTDOWN_DRAIN_SECONDS)  # events Slack was told we have: store them
+    await supervisor.stop_loop("event-journal")  # stores what it acknowledged; the rest waits
+    await hub.drain(SHUTDOWN_DRAIN_SECONDS)  # in the journal for the next start
     await supervisor.stop()
 
 

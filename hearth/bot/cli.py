@@ -1,4 +1,4 @@
-"""`hearth run | serve | console | db upgrade | teams-package`."""
+"""`hearth run | serve | console | db upgrade | events retry | teams-package`."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ from hearth.bot.settings import GUID, Settings, SettingsError
 from hearth.bot.startup import StartupError, upgrade_database
 from hearth.bot.teams import manifest
 from hearth.handlers import build_registry
+from hearth.storage import journal
 from hearth.storage.db import Database
 
 SEMVER = re.compile(r"^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$")
@@ -56,6 +57,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return _refuse(error)
             print("database is up to date")
             return 0
+        case "events":
+            return asyncio.run(_retry_events(settings.database_url, args.all, args.ids))
         case "teams-package":
             return teams_package(settings, args)
         case _:  # run
@@ -79,6 +82,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     db_parser = sub.add_parser("db", help="database tasks")
     db_parser.add_argument("action", choices=["upgrade"])
+    events = sub.add_parser("events", help="acknowledged events Hearth could not handle")
+    events.add_argument("action", choices=["retry"])
+    events.add_argument("ids", nargs="*", type=int, metavar="ID", help="dead letters to retry")
+    events.add_argument("--all", action="store_true", help="retry every dead letter")
     teams = sub.add_parser("teams-package", help="write the Teams app package (zip) to upload")
     teams.add_argument("--app-id", help="the Azure Bot's app id (default: MICROSOFT_APP_ID)")
     teams.add_argument("--version", dest="app_version", help="app version (default: Hearth's)")
@@ -168,6 +175,31 @@ async def _upgrade(url: str) -> None:
         await upgrade_database(db)
     finally:
         await db.close()
+
+
+async def _retry_events(url: str, everything: bool, ids: list[int]) -> int:
+    """List the dead letters, or give those asked for (or --all) a fresh set of attempts."""
+    db = Database(url)
+    try:
+        await upgrade_database(db)
+        async with db.transaction() as session:
+            if not everything and not ids:
+                dead = await journal.dead_letters(session)
+                for entry in dead:
+                    line = (entry.id, entry.kind, f"{entry.attempts} attempts", entry.last_error)
+                    print(*line, sep="\t")
+                print(f"{len(dead)} dead letters; `hearth events retry --all` or IDs to retry")
+                return 0
+            now = datetime.now(UTC)
+            retried = await journal.requeue_dead(session, now, None if everything else ids)
+    finally:
+        await db.close()
+    missing = sorted(set(ids) - set(retried))
+    print(f"queued {len(retried)} events again: Hearth handles them when it next looks")
+    if missing:
+        print(f"hearth: not dead letters: {', '.join(map(str, missing))}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def console(

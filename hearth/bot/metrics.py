@@ -23,7 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hearth.bot.supervisor import Supervisor
-from hearth.storage import outbox, stats
+from hearth.storage import firings, jobs, journal, outbox, stats
 from hearth.storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -177,3 +177,13 @@ async def outbox_probe(session: AsyncSession, now: datetime) -> list[Metric]:
 async def outbox_dead_letters(session: AsyncSession) -> int:
     """Outbox messages that failed for good."""
     return (await outbox.count_by_status(session)).get(outbox.FAILED, 0)
+
+
+async def event_dead_letters(session: AsyncSession) -> int:
+    """Acknowledged events that kept failing (`hearth events retry` replays them)."""
+    return (await journal.count_by_status(session))[journal.DEAD]
+
+
+async def job_dead_letters(session: AsyncSession) -> int:
+    """Scheduled work that kept failing: one-shots and recurring periods."""
+    return await jobs.count_dead(session) + await firings.count_dead(session)

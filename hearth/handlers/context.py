@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hearth.handlers import policy
 from hearth.handlers.cards import Card, Form
 from hearth.handlers.events import Event, MessageRef
-from hearth.handlers.ports import Clock, Messenger, Target
+from hearth.handlers.ports import Clock, Messenger, Profile, Target
 from hearth.handlers.registry import Registry
 from hearth.storage import outbox
 from hearth.storage.db import insert_ignore
@@ -21,6 +21,22 @@ from hearth.storage.models import Community, Facilitator, ForgottenMember, Membe
 Reply = Callable[[Messenger], Awaitable[None]]
 MEMBERS = "hearth.members"
 """Session.info key of the members this transaction has looked up."""
+PROFILES = "hearth.profiles"
+"""Session.info key of the profiles fetched for this transaction, before it began."""
+MemberKey = tuple[str, str, str]
+"""(platform, workspace, user id)"""
+
+
+class ProfilesNeeded(Exception):
+    """A new member's profile is needed: the hub rolls back, fetches it and runs the event again.
+
+    Platform calls never happen inside a transaction (they would hold its connection, and on
+    SQLite the writer, for as long as the platform takes).
+    """
+
+    def __init__(self, keys: set[MemberKey]) -> None:
+        super().__init__(f"profiles needed: {sorted(keys)}")
+        self.keys = keys
 
 
 @dataclass(frozen=True)
@@ -92,6 +108,7 @@ class Context:
         """The member (the event's actor by default), created on first sight from their profile.
 
         Looked up once per transaction: a batch of events holds many messages by few people.
+        A profile not fetched before the transaction raises ProfilesNeeded (see there).
         """
         user_id = user_id or self.event.user
         known: dict[tuple[str, str, str], Member] = self.session.info.setdefault(MEMBERS, {})
@@ -112,8 +129,8 @@ class Context:
         key = policy.forgotten_key(
             self.defaults.secret, self.event.platform, self.event.workspace, user_id
         )
+        profile = self.profile(user_id)
         forgotten = await self.session.get(ForgottenMember, key)
-        profile = await self.messenger.profile(self.event.workspace, user_id)
         await insert_ignore(
             self.session,
             Member,
@@ -131,6 +148,18 @@ class Context:
             },
         )
         return (await self.session.scalars(select(Member).where(*where))).one()
+
+    def profile(self, user_id: str) -> Profile | None:
+        """What the platform said about a member just before this transaction began.
+
+        Raises ProfilesNeeded when it was not asked: the hub asks (outside the transaction)
+        and runs the event again.
+        """
+        profiles: dict[MemberKey, Profile | None] = self.session.info.get(PROFILES, {})
+        wanted = (self.event.platform, self.event.workspace, user_id)
+        if wanted not in profiles:
+            raise ProfilesNeeded({wanted})
+        return profiles[wanted]
 
     async def is_facilitator(self, community: Community, member: Member) -> bool:
         row = await self.session.get(Facilitator, (community.id, member.id))

@@ -40,7 +40,7 @@ async def on_profile_changed(context: Context, event: ProfileChanged) -> None:
     )
     if member is None:
         return
-    profile = await context.messenger.profile(event.workspace, event.user)
+    profile = context.profile(event.user)  # fetched before the transaction
     if profile is None:
         return
     member.name = profile.name

@@ -112,3 +112,13 @@ async def prune(session: AsyncSession, before: datetime) -> int:
         )
     )
     return result.rowcount
+
+
+async def count_dead(session: AsyncSession) -> int:
+    """Recurring periods that failed for good (dead letters)."""
+    return (
+        await session.scalar(
+            select(func.count()).select_from(JobFiring).where(JobFiring.status == DEAD)
+        )
+        or 0
+    )

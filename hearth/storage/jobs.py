@@ -90,3 +90,13 @@ async def failed(
     values.update({"due_at": retry_at} if retry_at is not None else {"failed_at": now})
     await session.execute(update(DueJob).where(DueJob.id == job_id).values(**values))
     return await session.scalar(select(DueJob.attempts).where(DueJob.id == job_id)) or 0
+
+
+async def count_dead(session: AsyncSession) -> int:
+    """One-shots that failed for good (dead letters)."""
+    return (
+        await session.scalar(
+            select(func.count()).select_from(DueJob).where(DueJob.failed_at.is_not(None))
+        )
+        or 0
+    )

@@ -154,6 +154,31 @@ class InboundEvent(Base):
     received_at: Mapped[datetime]
 
 
+class JournalEntry(Base):
+    """An acknowledged event not yet handled: stored before the platform hears 200.
+
+    The row is deleted in the transaction that handles the event. `next_attempt_at` is also
+    the lease of the process handling it: until then other processes leave it alone. A row
+    whose attempts ran out, or that failed for good, stays as a dead letter (`status="dead"`).
+    """
+
+    __tablename__ = "event_journal"
+    __table_args__ = (Index("ix_event_journal_status_next", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(300), unique=True)
+    """`platform:event_id` (a redelivery finds its row), or a fresh key for events without one."""
+    platform: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(32))
+    event: Mapped[dict[str, Any]]
+    """The neutral event, serialised (handlers/event_codec.py)."""
+    status: Mapped[str] = mapped_column(String(8), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    received_at: Mapped[datetime]
+
+
 class OutboxMessage(Base):
     """A bot-initiated message, written with the change that caused it, delivered later once."""
 

@@ -254,6 +254,8 @@ class FakeSlackApi:
 
         self.calls: list[Call] = []
         self.violations: list[str] = []
+        self.delays: dict[str, float] = {}
+        """Seconds the fake takes to answer a method (a slow Slack), by method name."""
         self.users: dict[str, dict[str, Any]] = {}
         self.channels: dict[str, dict[str, Any]] = {}
         self.messages: dict[tuple[str, str], dict[str, Any]] = {}
@@ -582,6 +584,8 @@ class FakeSlackApi:
                 headers={"Retry-After": str(retry_after)},
             )
 
+        if self.delays.get(method):
+            await asyncio.sleep(self.delays[method])
         queue = self._failures.get(method)
         if queue:
             failure = queue.popleft()

@@ -42,6 +42,7 @@ from hearth.handlers.events import (
     ReactionAdded,
 )
 from hearth.handlers.hub import Hearth
+from hearth.handlers.intake import EventJournal
 from hearth.handlers.ports import Clock
 
 log = logging.getLogger(__name__)
@@ -67,18 +68,24 @@ def bolt_app(client: AsyncWebClient, authorize: AsyncAuthorize, signing_secret: 
 
 
 def register(
-    bolt: AsyncApp, hearth: Hearth, clock: Clock, now: Callable[[], float] = time.time
+    bolt: AsyncApp,
+    hearth: Hearth,
+    clock: Clock,
+    journal: EventJournal,
+    now: Callable[[], float] = time.time,
 ) -> None:
     """Wire every Slack input Hearth understands to the hub.
 
     Events API events are taken by one global middleware (`EventIntake`), which bolt runs after
-    its own checks (authorization, its own bot's events dropped, url_verification): it answers
-    200 and hands the event to the hub, as bolt's auto-acknowledging event listeners would,
-    without their argument injection and task (bench/bolt_paths.py: a no-op listener costs
-    bolt about six times as much CPU per event). When the hub's backlog is full it answers 503,
-    and Slack delivers the event again later. Commands, clicks and form submissions are bolt
-    listeners: each is acknowledged with ack(), once per signed request (`ReplayGuard`; events
-    are run once by their `event_id` in the hub). `now` is the signature verifier's clock.
+    its own checks (authorization, its own bot's events dropped, url_verification): it hands
+    the event to the journal, which stores it within milliseconds and has it handled, and
+    answers 200, as bolt's auto-acknowledging event listeners would, without their argument
+    injection and task (bench/bolt_paths.py: a no-op listener costs bolt about six times as
+    much CPU per event). When the journal cannot store events now (the database is unavailable
+    or too slow, the backlog is full) it answers 503, and Slack delivers the event again later.
+    Commands, clicks and form submissions are bolt listeners: each is acknowledged with ack(),
+    once per signed request (`ReplayGuard`; events are run once by their `event_id` in the
+    hub), then handled at once. `now` is the signature verifier's clock.
     """
 
     async def dispatch(event: Event | None) -> None:
@@ -86,7 +93,7 @@ def register(
             await hearth.handle(event)
 
     bolt.middleware(ReplayGuard(hearth.db, now, COMMAND))
-    bolt.middleware(EventIntake(hearth))
+    bolt.middleware(EventIntake(journal))
 
     @bolt.command(COMMAND)
     async def command(ack: Any, body: dict[str, Any], context: AsyncBoltContext) -> None:
@@ -120,14 +127,14 @@ def _payload(context: AsyncBoltContext, body: dict[str, Any], kind: type[P]) -> 
 
 
 class EventIntake(AsyncMiddleware):
-    """Bolt middleware that answers Events API events and submits them to the hub.
+    """Bolt middleware that hands Events API events to the journal and answers them.
 
     A middleware object is called as it is, without the argument injection bolt does for
     middleware functions and listeners.
     """
 
-    def __init__(self, hearth: Hearth) -> None:
-        self.hearth = hearth
+    def __init__(self, journal: EventJournal) -> None:
+        self.journal = journal
 
     async def async_process(
         self,
@@ -144,8 +151,8 @@ class EventIntake(AsyncMiddleware):
         except payloads.Malformed as error:
             log.info("refused a Slack event: %s", error)
             return BoltResponse(status=400, body={"error": f"unreadable event: {error}"})
-        if event is not None and not self.hearth.submit(event):  # Slack delivers it again later
-            return BoltResponse(status=503, body={"error": "busy: please deliver this again"})
+        if event is not None and not await self.journal.accept(event):  # Slack delivers it again
+            return BoltResponse(status=503, body={"error": "not stored: please deliver it again"})
         return BoltResponse(status=200, body="")
 
 
