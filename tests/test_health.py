@@ -20,7 +20,7 @@ from tests.waiting import eventually
 
 pytestmark = pytest.mark.skipif(not spec_available(), reason=SPEC_MISSING_REASON)
 
-LOOPS = {"outbox-sender", "scheduler"}
+LOOPS = {"outbox-sender", "scheduler", "event-journal"}
 
 
 async def health(hearth: HearthHarness) -> tuple[int, dict[str, object]]:
@@ -28,7 +28,7 @@ async def health(hearth: HearthHarness) -> tuple[int, dict[str, object]]:
     return response.status, await response.json()
 
 
-async def test_both_loops_run_supervised_and_health_is_ok(sqlite_url: str) -> None:
+async def test_the_loops_run_supervised_and_health_is_ok(sqlite_url: str) -> None:
     async with running_hearth(sqlite_url) as hearth:
         status = hearth.supervisor.status()
         assert set(status) == LOOPS

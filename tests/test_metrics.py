@@ -40,6 +40,9 @@ async def scrape(hearth: HearthHarness) -> dict[str, float]:
     return samples(await response.text())
 
 
+JOURNAL = ("stored", "duplicates", "refused", "handled", "repeats", "retried", "dead")
+
+
 @needs_spec
 async def test_metrics_count_events_and_outbox_messages(sqlite_url: str) -> None:
     async with running_hearth(sqlite_url) as hearth:
@@ -55,14 +58,18 @@ async def test_metrics_count_events_and_outbox_messages(sqlite_url: str) -> None
         await eventually(outbox_settled, what="the outbox counts")
         values = await scrape(hearth)
         assert values['hearth_events_total{outcome="handled"}'] == 2  # the command and the join
-        assert values['hearth_events_total{outcome="repeat"}'] == 1
+        journal = {k: values[f'hearth_event_journal_total{{outcome="{k}"}}'] for k in JOURNAL}
+        # the retry stops at the journal (still there) or at the hub (already handled): once
+        assert values['hearth_events_total{outcome="repeat"}'] + journal["duplicates"] == 1
         assert values['hearth_events_total{outcome="failed"}'] == 0
-        assert values['hearth_events_total{outcome="refused"}'] == 0
+        assert (journal["refused"], journal["dead"]) == (0, 0)
+        assert values['hearth_dead_letters{source="events"}'] == 0
+        assert values['hearth_dead_letters{source="jobs"}'] == 0
         assert values['hearth_outbox_messages{status="pending"}'] == 1  # the 16:00 welcome post
         assert values['hearth_outbox_messages{status="failed"}'] == 0
         assert values['hearth_dead_letters{source="outbox"}'] == 0
         assert values["hearth_outbox_lag_seconds"] == 0  # the post is not due before 16:00
-        for loop in ("outbox-sender", "scheduler"):
+        for loop in ("outbox-sender", "scheduler", "event-journal"):
             assert values[f'hearth_loop_up{{loop="{loop}"}}'] == 1
             assert values[f'hearth_loop_restarts_total{{loop="{loop}"}}'] == 0
             assert values[f'hearth_loop_heartbeat_age_seconds{{loop="{loop}"}}'] >= 0
