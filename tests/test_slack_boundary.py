@@ -106,6 +106,10 @@ CAUSES: dict[str, Any] = {
     "view not Hearth's": lambda: _form(load_event("view_submission")),  # "This is for you!"
     "user not an object": lambda: _form(_replace(load_event("block_actions"), user="W111")),
     "command with NUL": lambda: _command(text="help\x00"),
+    "command text not UTF-8": lambda: (
+        urlencode({"command": "/cop", "text": "help \ud800"}, errors="surrogatepass").encode(),
+        "application/x-www-form-urlencoded",
+    ),
     "command channel too long": lambda: _command(channel_id="C" * 300),
     "channel name too long for #name": lambda: _command(channel_name="c" * 255),
     "command response_url not a URL": lambda: _command(response_url="javascript:alert(1)"),

@@ -18,7 +18,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hearth.bot.app import HUB
+from hearth.bot.app import HUB, JOURNAL
+from hearth.storage import journal
 from tests.background import Background, background
 from tests.fakes.slack_api import SPEC_MISSING_REASON, spec_available
 from tests.fuzzing import DEEP, PROPERTY, crashes, fields, mutated, row_counts
@@ -29,6 +30,7 @@ from tests.slack_helpers import (
     running_hearth,
     signed_headers,
 )
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.skipif(not spec_available(), reason=SPEC_MISSING_REASON)
 
@@ -90,17 +92,26 @@ def encode(name: str, payload: Any) -> tuple[bytes, str]:
     """The body Slack would send for a payload of kind `name`, and its content type."""
     if name == "slash_command" and isinstance(payload, dict):
         fields = {str(k): v if isinstance(v, str) else json.dumps(v) for k, v in payload.items()}
-        return urlencode(fields).encode(), "application/x-www-form-urlencoded"
+        # a lone surrogate goes out as the bytes a broken client would send: not valid UTF-8
+        return urlencode(fields, errors="surrogatepass").encode(), "application/x-www-form-urlencoded"
     if name in FORMS:
         return urlencode(
-            {"payload": json.dumps(payload)}
+            {"payload": json.dumps(payload)}, errors="surrogatepass"
         ).encode(), "application/x-www-form-urlencoded"
     return json.dumps(payload).encode(), "application/json"
 
 
 async def settle(harness: HearthHarness) -> None:
-    """Wait until the hub has finished with everything it took."""
-    assert await harness.client.app[HUB].drain(20)  # type: ignore[index]
+    """Wait until the journal has stored and handled everything it took (then the hub idle)."""
+    app = harness.client.app
+    assert await app[JOURNAL].flush(20)  # type: ignore[index]
+
+    async def handled() -> bool:
+        async with harness.db.transaction() as session:
+            return (await journal.count_by_status(session))[journal.PENDING] == 0
+
+    await eventually(handled, what="the journal to handle what it stored")
+    assert await app[HUB].drain(20)  # type: ignore[index]
 
 
 def check(
