@@ -18,7 +18,7 @@ import re
 from dataclasses import replace
 from zoneinfo import ZoneInfo
 
-from hearth.handlers import audit, polls
+from hearth.handlers import audit, once, polls
 from hearth.handlers.cards import Actions, Button, Card, ContextLine, Field, Form
 from hearth.handlers.commands import Args, CommandError, UsageError, number, visible
 from hearth.handlers.context import Context
@@ -43,7 +43,8 @@ MAX_FORM_TITLE = 24
 """Slack's limit for a modal's title."""
 QUESTION = re.compile(r"\s*(text|scale|choice)\s*:\s*(.*)", re.IGNORECASE | re.DOTALL)
 NEW = "new:"
-"""A new survey's form context: `new:<community id>` (an edited draft's is its id)."""
+"""A new survey's form context: `new:<community id>:<one-use token>` (an edited draft's is
+`<draft id>:<one-use token>`): one form saves at most once."""
 QUESTION_HINT = "text: …, scale: … (1–5) or choice: … | A | B"
 
 
@@ -187,17 +188,43 @@ def parse_question(number: int, text: str) -> Question:
 
 async def survey_command(context: Context, args: Args) -> None:
     community = await context.require_community()
-    context.open_form(replace(survey_form(), context=f"{NEW}{community.id}"))
+    token = await _issue(context)
+    context.open_form(replace(survey_form(), context=f"{NEW}{community.id}:{token}"))
+
+
+async def _form_of(context: Context) -> str:
+    """What a survey form's token is for: one save by the member who opened it."""
+    return f"survey.form:{(await context.member()).id}"
+
+
+async def _issue(context: Context) -> str:
+    return await once.issue(
+        context.session, context.event.platform, await _form_of(context), context.now()
+    )
+
+
+async def _use_form(context: Context, event: FormSubmitted) -> str:
+    """Take the form's one-use token; the rest of its context (`new:<community id>` or the
+    draft's id). Raises CommandError when the form was used already or has expired."""
+    tag, _, token = event.context.rpartition(":")
+    taken = await once.use(
+        context.session, event.platform, token, await _form_of(context), context.now()
+    )
+    if taken != "ok":
+        why = "was already used" if taken == "used" else "has expired"
+        raise CommandError(f"This survey form {why}; `{context.prefix} survey` opens a new one.")
+    return tag
 
 
 async def create_from_form(context: Context, event: FormSubmitted) -> None:
     """A new survey draft (or an edited one, named by the form's context), shown to the
     facilitator with a button to post it."""
-    draft = await _draft_of_form(context, event)
+    tag = await _use_form(context, event)
+    draft = await _draft_of_form(context, event, tag)
     if draft is not None:
         community: Community | None = await polls.community_of(context, draft)
     else:
-        community = await polls.form_community(context, event, event.context.removeprefix(NEW))
+        community = await polls.form_community(context, event, tag.removeprefix(NEW))
     member = await context.member()
     if community is None or not await context.is_facilitator(community, member):
         raise CommandError("Only facilitators can create surveys, in their community channel.")
@@ -275,11 +302,11 @@ def _show_draft(context: Context, survey: Poll, questions: list[Question], state
     )
 
 
-async def _draft_of_form(context: Context, event: FormSubmitted) -> Poll | None:
+async def _draft_of_form(context: Context, event: FormSubmitted, tag: str) -> Poll | None:
     """The draft an edit form was opened for (None for a new survey)."""
-    if not event.context or event.context.startswith(NEW):
+    if tag.startswith(NEW):
         return None
-    survey_id = number(event.context)
+    survey_id = number(tag)
     survey = await stored.lock_poll(context.session, survey_id) if survey_id else None
     community = await context.session.get(Community, survey.community_id) if survey else None
     if (
@@ -310,7 +337,8 @@ async def edit_command(context: Context, args: Args) -> None:
     community = await context.require_community()
     survey = await _draft(context, community, args)
     audit.no_change(context)  # opening the form changes nothing; saving it is recorded
-    context.open_form(survey_form(survey, community.timezone))
+    form = survey_form(survey, community.timezone)
+    context.open_form(replace(form, context=f"{form.context}:{await _issue(context)}"))
 
 
 async def delete_command(context: Context, args: Args) -> None:
