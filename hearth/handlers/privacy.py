@@ -4,8 +4,9 @@ Each feature declares what it stores about members with `registry.personal(name,
 forget=…)`; my-data has one section per declaration and forget-me runs every `forget` before
 erasing the member record itself. Here are the core sections and the erasure: in one
 transaction, the member's settings, memberships, facilitator roles, DMs, conversation
-references, journal entries, open one-use tokens and the handled-event ids that name them go; Hearth's copies of messages they wrote keep their place in threads without an
-author or text; their mentions (`<@id>`, structured, never words that happen to be their name)
+references, journal entries, open one-use tokens and the handled-event ids that name them
+go; Hearth's copies of messages they wrote keep their place in threads without an author
+or text; their mentions (`<@id>`, structured, never words that happen to be their name)
 become "a former member" in every text column of every table (others' messages, polls, a
 community's welcome template, segments and interests, cards, the audit log), and their id and
 name go from Hearth's own records (a card's names, a job's payload); polls whose text changed
@@ -41,7 +42,7 @@ from sqlalchemy.orm import aliased
 
 from hearth.handlers import once, policy, polls, preferences
 from hearth.handlers.audit import FORMER_MEMBER
-from hearth.handlers.cards import Actions, Button, Card, ContextLine, Section
+from hearth.handlers.cards import Actions, Button, Card, ContextLine, Section, typed
 from hearth.handlers.commands import Args, CommandError
 from hearth.handlers.context import MEMBERS, Context
 from hearth.handlers.events import ActionClicked
@@ -406,7 +407,7 @@ async def _check_not_sole_facilitator(context: Context, member: Member) -> None:
     )
     if alone:
         raise CommandError(
-            f"You're the only facilitator of {', '.join(alone)}. Hand over first: "
+            f"You're the only facilitator of {typed(', '.join(alone))}. Hand over first: "
             f"`{context.prefix} facilitator add @someone` there, then ask again."
         )
 

@@ -19,7 +19,7 @@ from dataclasses import replace
 from zoneinfo import ZoneInfo
 
 from hearth.handlers import audit, once, polls
-from hearth.handlers.cards import Actions, Button, Card, ContextLine, Field, Form
+from hearth.handlers.cards import Actions, Button, Card, ContextLine, Field, Form, typed
 from hearth.handlers.commands import Args, CommandError, UsageError, number, visible
 from hearth.handlers.context import Context
 from hearth.handlers.events import ActionClicked, FormSubmitted
@@ -286,7 +286,7 @@ def _show_draft(context: Context, survey: Poll, questions: list[Question], state
     prefix = context.prefix
     context.reply_privately(
         Card(
-            f"{label(survey)} “{survey.question}” {state}, with {len(questions)} "
+            f"{label(survey)} “{typed(survey.question)}” {state}, with {len(questions)} "
             f"question{'' if len(questions) == 1 else 's'}:",
             (
                 *question_list(questions),
@@ -326,7 +326,7 @@ async def _draft(context: Context, community: Community, args: Args) -> Poll:
     survey_id = args.one_number("Give the survey's number, like `4`.")
     survey = await stored.lock_poll(context.session, survey_id)
     if survey is None or survey.kind != "survey" or survey.community_id != community.id:
-        raise CommandError(f"There is no survey #{survey_id} in {community.name}.")
+        raise CommandError(f"There is no survey #{survey_id} in {typed(community.name)}.")
     if survey.status != stored.DRAFT:
         raise CommandError(f"{label(survey)} is already posted, so it can't be changed.")
     return survey
@@ -346,7 +346,7 @@ async def delete_command(context: Context, args: Args) -> None:
     survey = await _draft(context, community, args)
     await context.session.delete(survey)
     context.reply_privately(
-        Card(f"{label(survey)} “{survey.question}” is deleted; it was never posted.")
+        Card(f"{label(survey)} “{typed(survey.question)}” is deleted; it was never posted.")
     )
 
 
@@ -359,20 +359,20 @@ async def post_clicked(context: Context, event: ActionClicked) -> None:
     survey = await polls.clicked_poll(context, event.value, "survey")
     community = await polls.community_of(context, survey)
     if not await context.is_facilitator(community, await context.member()):
-        raise CommandError(f"Only facilitators of {community.name} can post surveys.")
+        raise CommandError(f"Only facilitators of {typed(community.name)} can post surveys.")
     await _post(context, community, survey.id)
 
 
 async def _post(context: Context, community: Community, survey_id: int) -> None:
     survey = await stored.lock_poll(context.session, survey_id)
     if survey is None or survey.kind != "survey" or survey.community_id != community.id:
-        raise CommandError(f"There is no survey #{survey_id} in {community.name}.")
+        raise CommandError(f"There is no survey #{survey_id} in {typed(community.name)}.")
     if survey.status != stored.DRAFT:
         raise CommandError(f"{label(survey)} is already posted.")
     await polls.open_poll(context, community, survey)
     context.reply_privately(
         Card(
-            f"{label(survey)} “{survey.question}” is posted in {community.name}.",
+            f"{label(survey)} “{typed(survey.question)}” is posted in {typed(community.name)}.",
             (
                 ContextLine(
                     f"`{context.prefix} survey results {survey.id}` shows the answers so far; "
@@ -436,7 +436,7 @@ async def store_answers(context: Context, event: FormSubmitted) -> None:
         if str(value).strip()
     }
     if not answers:
-        raise CommandError(f"{survey.question}: please answer at least one question.")
+        raise CommandError(f"{typed(survey.question)}: please answer at least one question.")
     if any(len(a) > MAX_ANSWER_LENGTH for a in answers.values()):
         raise CommandError(f"Keep each answer to {MAX_ANSWER_LENGTH} characters, please.")
     voter = polls.voter_key(
@@ -454,7 +454,7 @@ async def store_answers(context: Context, event: FormSubmitted) -> None:
     )
     context.reply_privately(
         Card(
-            f"Thank you! Your answers to “{survey.question}” are {note}. Click *Answer the "
+            f"Thank you! Your answers to “{typed(survey.question)}” are {note}. Click *Answer the "
             "survey* again to change them until it closes.",
             blocks,
         )
@@ -463,9 +463,11 @@ async def store_answers(context: Context, event: FormSubmitted) -> None:
 
 async def results_command(context: Context, args: Args) -> None:
     community = await context.require_community()
-    survey_id = args.one_number(f"Give the number of a survey of {community.name}, like `4`.")
+    survey_id = args.one_number(
+        f"Give the number of a survey of {typed(community.name)}, like `4`."
+    )
     survey = await context.session.get(Poll, survey_id)
     if survey is None or survey.kind != "survey" or survey.community_id != community.id:
-        raise UsageError(f"Give the number of a survey of {community.name}, like `4`.")
+        raise UsageError(f"Give the number of a survey of {typed(community.name)}, like `4`.")
     rows = await stored.all_answers(context.session, survey.id)
     context.reply_privately(survey_summary(survey, rows, context.prefix))
