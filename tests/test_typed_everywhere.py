@@ -132,6 +132,8 @@ async def test_typed_text_is_shown_as_typed_in_every_reply(db: Database) -> None
     assert_shown_as_typed(await world.command(FRAN, f"survey post {survey.id}"), "survey post")
     await world.send(ActionClicked, ANN, action="survey.open", value=str(survey.id))
     answers = world.messenger.forms[-1][1]
+    title = teams.form_card(answers)["body"][0]["text"]
+    assert title == r"\<!channel\> & \<b\>\*bold\*\<…"  # plain text on Teams too, clipped
     shown = await world.send(
         FormSubmitted, ANN, form="survey.answer", values={"q1": "?"}, context=answers.context
     )
