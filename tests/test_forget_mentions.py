@@ -7,19 +7,35 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from hearth.bot.outbox_sender import OutboxSender
 from hearth.handlers import build_registry
 from hearth.handlers.cards import Card, unmarked
 from hearth.handlers.context import Defaults
-from hearth.handlers.events import ActionClicked, CommandInvoked, Event, MemberJoined, MessagePosted
+from hearth.handlers.events import (
+    ActionClicked,
+    CommandInvoked,
+    Event,
+    FormSubmitted,
+    MemberJoined,
+    MessagePosted,
+)
 from hearth.handlers.hub import Hearth
 from hearth.handlers.ports import Profile
+from hearth.storage import journal
 from hearth.storage.db import Database
-from hearth.storage.models import Community, Message, OutboxMessage, Poll
+from hearth.storage.models import (
+    Community,
+    InboundEvent,
+    JournalEntry,
+    Message,
+    OutboxMessage,
+    Poll,
+)
 from tests.recording import RecordingMessenger, SettableClock
 from tests.test_privacy import dump, traces
 
@@ -146,3 +162,70 @@ async def test_forgetting_will_removes_his_mentions_and_id_and_leaves_everyones_
         "a former member presents,0,0,",
         "No,0,0,",
     ]
+
+
+async def test_forget_me_deletes_exactly_the_members_handled_events_tokens_and_journal(
+    db: Database,
+) -> None:
+    """Only what names the member goes: their journal entries (pending and dead letters),
+    the handled-event ids keyed by their platform id, their own one-use tokens; another
+    member's open form token stays usable although its key contains the forgotten id."""
+    world = World(db)
+    gone = "create"  # a platform id that is a substring of every `once:poll.create:…` key
+    await world.command("U0FRAN", "setup")
+    await world.send(MemberJoined, gone)
+    await world.send(MemberJoined, "U0ANN")
+    await world.command("U0ANN", "poll")  # Ann's form: open, token key `once:poll.create:…`
+    ann_form = world.messenger.forms[-1][1]
+    await world.command(gone, "poll")  # their own open form: closed by forget-me
+    their_form = world.messenger.forms[-1][1]
+    async with db.transaction() as session:
+        await journal.append(
+            session,
+            [
+                {
+                    "key": f"test:{n}",
+                    "platform": "test",
+                    "kind": "MessagePosted",
+                    "event": {"workspace": "W1", "channel": "C1", "user": user, "text": "hi"},
+                    "received_at": world.clock.now(),
+                    "next_attempt_at": world.clock.now() + timedelta(days=1),
+                }
+                for n, user in enumerate((gone, gone, "U0ANN"))
+            ],
+        )
+        await session.execute(
+            update(JournalEntry).where(JournalEntry.key == "test:1").values(status="dead")
+        )
+        session.add_all(
+            InboundEvent(platform="test", event_id=e, received_at=world.clock.now())
+            for e in (
+                f"19:chan:conversationUpdate:a1:MemberJoined:{gone}:C1",
+                "19:chan:conversationUpdate:a1:MemberJoined:U0ANN:C1",
+                "19:chan:conversationUpdate:a2:MemberJoined:U0ANNcreate:C1",
+            )
+        )
+    assert len(traces(await dump(db), gone)) > 5
+
+    await world.command(gone, "forget-me")
+    await world.send(ActionClicked, gone, action="privacy.forget", value=world.button("Yes"))
+
+    async with db.transaction() as session:
+        entries = [(e.key, e.event["user"]) for e in await session.scalars(select(JournalEntry))]
+        handled = set(await session.scalars(select(InboundEvent.event_id)))
+    assert entries == [("test:2", "U0ANN")]
+    assert "19:chan:conversationUpdate:a1:MemberJoined:U0ANN:C1" in handled
+    assert "19:chan:conversationUpdate:a2:MemberJoined:U0ANNcreate:C1" in handled
+    assert not [e for e in handled if f":{gone}:" in e]
+    assert len([e for e in handled if e.startswith("once:poll.create:")]) == 1  # Ann's only
+
+    values = {"question": "Lunch?", "options": "Pizza | Salad"}
+    await world.send(
+        FormSubmitted, "U0ANN", form="poll.create", values=values, context=ann_form.context
+    )
+    assert [p.question for p in [await world.poll()]] == ["Lunch?"]  # her form still works
+    await world.send(
+        FormSubmitted, gone, form="poll.create", values=values, context=their_form.context
+    )
+    async with db.transaction() as session:
+        assert len(list(await session.scalars(select(Poll)))) == 1  # theirs was closed

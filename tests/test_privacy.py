@@ -15,6 +15,7 @@ from hearth.bot.console.session import ConsoleSession
 from hearth.bot.outbox_sender import OutboxSender
 from hearth.bot.settings import Settings, SettingsError
 from hearth.handlers import build_registry
+from hearth.handlers.cards import unmarked
 from hearth.handlers.context import Defaults
 from hearth.handlers.events import CommandInvoked, MemberJoined, MessagePosted, ProfileChanged
 from hearth.handlers.hub import Hearth
@@ -237,7 +238,9 @@ async def test_retention_removes_old_text_and_keeps_the_rows(db: Database) -> No
         )
     scheduler = Scheduler(hub)
     await hub.handle(CommandInvoked(**common, at=clock.now(), user="fran", text="retention 30"))
-    assert messenger.private[-1][1].text == "#C1 keeps the text of its messages for 30 days."
+    assert unmarked(messenger.private[-1][1].text) == (
+        "#C1 keeps the text of its messages for 30 days."
+    )
     assert "1 older message just lost" in messenger.private[-1][1].blocks[0].text  # type: ignore[union-attr]
     clock.advance(days=16)  # the daily purge runs at 03:00 (community time), the prune at 03:30
     assert await scheduler.run_due() == 2  # missed days are made up once, not 16 times

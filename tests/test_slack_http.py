@@ -256,7 +256,7 @@ async def test_cop_help_lists_the_commands(hearth: HearthHarness) -> None:
         assert usage in text
     assert "*Community*" in text and "*Polls and surveys*" in text
     assert "/cop facilitator add" not in text  # U555 facilitates no community
-    assert "`/cop help <command>` tells you more" in text
+    assert "`/cop help &lt;command&gt;` tells you more" in text
 
 
 async def test_cop_in_a_channel_that_is_not_a_community(hearth: HearthHarness) -> None:

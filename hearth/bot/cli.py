@@ -214,9 +214,7 @@ def console(
         )
         setting = "--database" if database else "DATABASE_URL"
         try:
-            return asyncio.run(
-                _console(url, setting, settings, script, start or datetime.now(UTC))
-            )
+            return asyncio.run(_console(url, setting, settings, script, start or datetime.now(UTC)))
         except StartupError as error:
             return _refuse(error)
 

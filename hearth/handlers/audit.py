@@ -91,7 +91,7 @@ async def show(context: Context, args: Args) -> None:
         )
     )
     if not rows:
-        context.reply_privately(Card(f"Nothing has been changed in {community.name} yet."))
+        context.reply_privately(Card(f"Nothing has been changed in {typed(community.name)} yet."))
         return
     mentioned = {m for entry, _ in rows for m in MENTION.findall(entry.detail)}
     people = [actor for _, actor in rows if actor is not None]
@@ -113,7 +113,7 @@ async def show(context: Context, args: Args) -> None:
     ]
     context.reply_privately(
         Card(
-            f"Latest changes in {community.name} (newest first):",
+            f"Latest changes in {typed(community.name)} (newest first):",
             (
                 Section("\n".join(lines)),
                 ContextLine(f"Times in {community.timezone}. Only facilitators see this."),

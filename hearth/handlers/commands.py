@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 
 from hearth.handlers import audit
+from hearth.handlers.cards import typed
 from hearth.handlers.events import CommandInvoked
 from hearth.handlers.registry import Command, Registry
 from hearth.storage.models import Community, Member, Membership
@@ -227,7 +228,7 @@ async def run(context: Context, event: CommandInvoked) -> None:
             community, await context.member()
         ):
             raise CommandError(
-                f"Sorry, only facilitators of {community.name} can use "
+                f"Sorry, only facilitators of {typed(community.name)} can use "
                 f"`{context.prefix} {command.name}`."
             )
     audit.start(context)
@@ -265,7 +266,7 @@ async def _community_for_dm(context: Context, command: Command) -> Community:
             "yet: join a community's channel first."
         )
     if len(communities) > 1:
-        names = ", ".join(c.name for c in communities)
+        names = ", ".join(typed(c.name) for c in communities)
         raise CommandError(
             f"You're in several communities ({names}); run `{context.prefix} {command.name}` "
             "in the channel of the one you mean."

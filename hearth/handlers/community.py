@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import delete, func, select
 
 from hearth.handlers import audit, zones
-from hearth.handlers.cards import Card, ContextLine, Section, names_of
+from hearth.handlers.cards import Card, ContextLine, Section, names_of, typed
 from hearth.handlers.commands import Args, CommandError, UsageError, mentioned_user, visible
 from hearth.handlers.context import Context
 from hearth.handlers.events import BotAdded, CommandInvoked
@@ -164,7 +164,9 @@ async def timezone_command(context: Context, args: Args) -> None:
     community = await context.require_community()
     if not args.text:
         audit.no_change(context)
-        context.reply_privately(Card(f"{community.name} keeps time in {community.timezone}."))
+        context.reply_privately(
+            Card(f"{typed(community.name)} keeps time in {community.timezone}.")
+        )
         return
     try:
         zone = zones.resolve(args.one_text())
@@ -172,12 +174,12 @@ async def timezone_command(context: Context, args: Args) -> None:
         raise UsageError(str(error)) from error
     if zone == community.timezone:
         audit.no_change(context)
-        context.reply_privately(Card(f"No change: {community.name} keeps time in {zone}."))
+        context.reply_privately(Card(f"No change: {typed(community.name)} keeps time in {zone}."))
         return
     community.timezone = zone
     context.reply_privately(
         Card(
-            f"{community.name} now keeps time in {zone}.",
+            f"{typed(community.name)} now keeps time in {zone}.",
             (
                 ContextLine(
                     "Closing times and repeat rules typed from now on are read in it; "
@@ -201,12 +203,12 @@ async def set_purpose(context: Context, args: Args) -> None:
         raise UsageError(f"Keep the purpose to {MAX_PURPOSE} characters (it has {len(purpose)}).")
     if purpose == community.purpose:
         audit.no_change(context)
-        context.reply_privately(Card(f"That already is the purpose of {community.name}."))
+        context.reply_privately(Card(f"That already is the purpose of {typed(community.name)}."))
         return
     community.purpose = purpose
     context.reply_privately(
         Card(
-            f"Saved: “{community.name} is for {purpose}.”",
+            f"Saved: “{typed(community.name)} is for {typed(purpose)}.”",
             (
                 ContextLine(
                     f"The welcome DM shows it where it says {{purpose}}; "
@@ -227,7 +229,7 @@ async def setup(context: Context, args: Args) -> None:
     existing = await context.community()
     if existing:
         raise CommandError(
-            f"{existing.name} is already a community. "
+            f"{typed(existing.name)} is already a community. "
             f"`{context.prefix} facilitator list` shows who facilitates it."
         )
     purpose = visible(args.one_text()).rstrip(".")
@@ -265,7 +267,7 @@ async def setup(context: Context, args: Args) -> None:
     prefix = context.prefix
     context.reply_privately(
         Card(
-            f"{community.name} is now a community, and you are its first facilitator.",
+            f"{typed(community.name)} is now a community, and you are its first facilitator.",
             (
                 Section(
                     "Everyone who joins from now on gets a warm welcome from me.\n"
@@ -297,11 +299,11 @@ async def list_facilitators(context: Context, args: Args) -> None:
         )
     )
     mentions = ", ".join(
-        f"<@{m.user_id}>" + (f" (has left {community.name})" if m.id in gone else "")
+        f"<@{m.user_id}>" + (f" (has left {typed(community.name)})" if m.id in gone else "")
         for m in facilitators
     )
     context.reply_privately(
-        Card(f"Facilitators of {community.name}: {mentions}.", names=names_of(facilitators))
+        Card(f"Facilitators of {typed(community.name)}: {mentions}.", names=names_of(facilitators))
     )
 
 
@@ -313,12 +315,13 @@ async def add_facilitator(context: Context, args: Args) -> None:
     here = await _is_member(context, community, member)
     if here is False:
         raise CommandError(
-            f"{member.name} has left {community.name}, and a facilitator must be a member of it."
+            f"{typed(member.name)} has left {typed(community.name)}, and a facilitator must be "
+            "a member of it."
         )
     if here is None:
         raise CommandError(
-            f"I haven't seen {member.name} in {community.name}, and a facilitator must be a "
-            "member of it: once they have joined or posted there, add them again."
+            f"I haven't seen {typed(member.name)} in {typed(community.name)}, and a facilitator "
+            "must be a member of it: once they have joined or posted there, add them again."
         )
     added = await insert_ignore(
         context.session,
@@ -329,7 +332,7 @@ async def add_facilitator(context: Context, args: Args) -> None:
         audit.no_change(context)
     text = "is now a facilitator" if added else "is already a facilitator"
     context.reply_privately(
-        Card(f"<@{member.user_id}> {text} of {community.name}.", names=names_of([member]))
+        Card(f"<@{member.user_id}> {text} of {typed(community.name)}.", names=names_of([member]))
     )
 
 
@@ -337,7 +340,7 @@ async def remove_facilitator(context: Context, args: Args) -> None:
     community = await context.require_community()
     member = await _mentioned_member(context, args)
     if not await context.is_facilitator(community, member):
-        raise CommandError(f"{member.name} isn't a facilitator of {community.name}.")
+        raise CommandError(f"{typed(member.name)} isn't a facilitator of {typed(community.name)}.")
     count = await context.session.scalar(
         select(func.count())
         .select_from(Facilitator)
@@ -345,7 +348,7 @@ async def remove_facilitator(context: Context, args: Args) -> None:
     )
     if count == 1:
         raise CommandError(
-            f"{community.name} needs at least one facilitator; add another one first."
+            f"{typed(community.name)} needs at least one facilitator; add another one first."
         )
     await context.session.execute(
         delete(Facilitator).where(
@@ -354,7 +357,7 @@ async def remove_facilitator(context: Context, args: Args) -> None:
     )
     context.reply_privately(
         Card(
-            f"<@{member.user_id}> is no longer a facilitator of {community.name}.",
+            f"<@{member.user_id}> is no longer a facilitator of {typed(community.name)}.",
             names=names_of([member]),
         )
     )

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from hearth.handlers.cards import typed
+
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 EVERY_DAY = frozenset(range(7))
 WEEKDAYS = frozenset(range(5))
@@ -56,7 +58,7 @@ def parse_hours(text: str) -> Hours | None:
     match = RANGE.search(cleaned)
     if match is None:
         raise HoursError(
-            f"I couldn't read the hours “{text.strip()}”; write them like 09:00-17:30."
+            f"I couldn't read the hours “{typed(text.strip())}”; write them like 09:00-17:30."
         )
     start, end = _clock(match.group(1), match.group(2)), _clock(match.group(3), match.group(4))
     days_text = (cleaned[: match.start()] + " " + cleaned[match.end() :]).strip(" ,")
@@ -134,7 +136,7 @@ def _parse_days(text: str) -> frozenset[int]:
 def _day(word: str, text: str) -> int:
     key = word.strip()[:3]
     if key not in DAYS:
-        raise HoursError(f"I couldn't read the days “{text}”; write them like Mon-Fri.")
+        raise HoursError(f"I couldn't read the days “{typed(text)}”; write them like Mon-Fri.")
     return DAYS.index(key)
 
 

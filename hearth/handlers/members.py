@@ -84,7 +84,7 @@ async def summary(context: Context, args: Args) -> None:
         lines.append(f"• no group chosen: {by_group['']}")
     context.reply_privately(
         Card(
-            f"{community.name} has {total} member{'' if total == 1 else 's'}.",
+            f"{typed(community.name)} has {total} member{'' if total == 1 else 's'}.",
             (
                 *((Section("\n".join(lines)),) if lines else ()),
                 ContextLine(

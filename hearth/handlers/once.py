@@ -29,7 +29,8 @@ Use = Literal["ok", "used", "expired"]
 
 
 async def issue(session: AsyncSession, platform: str, purpose: str, now: datetime) -> str:
-    """A fresh open token for `purpose` (what and whose: `forget-me:<member id>`, say)."""
+    """A fresh open token for `purpose`: what and whose, `<what>:<member id>` with no other
+    colon (`forget-me:7`, say; see `revoke_member`)."""
     nonce = secrets.token_hex(8)
     session.add(InboundEvent(platform=platform, event_id=_key(purpose, nonce), received_at=now))
     await session.flush()
@@ -57,6 +58,21 @@ async def revoke(session: AsyncSession, platform: str, purpose: str) -> None:
         delete(InboundEvent).where(
             InboundEvent.platform == platform,
             InboundEvent.event_id.startswith(_key(purpose, ""), autoescape=True),
+        )
+    )
+
+
+async def revoke_member(session: AsyncSession, platform: str, member_id: int) -> None:
+    """Close every open token issued for the member record `member_id`, whatever it was for.
+
+    A purpose is `<what>:<member id>` (no other colon) and a nonce is hex, so the member's
+    tokens, and only theirs, have the key `once:<what>:<member id>:<nonce>`.
+    """
+    await session.execute(
+        delete(InboundEvent).where(
+            InboundEvent.platform == platform,
+            InboundEvent.event_id.like(f"{PREFIX}%:{member_id}:%"),
+            InboundEvent.event_id.not_like(f"{PREFIX}%:%:{member_id}:%"),
         )
     )
 

@@ -198,7 +198,7 @@ async def create(context: Context, community: Community, spec: PollSpec) -> None
     )
     context.reply_privately(
         Card(
-            f"{label(poll)} is posted in {community.name}{closing}.",
+            f"{label(poll)} is posted in {typed(community.name)}{closing}.",
             (
                 ContextLine(
                     f"`{prefix} poll close {poll.id}` closes it; "
@@ -213,7 +213,9 @@ async def _create_series(
     context: Context, community: Community, creator: Member, spec: PollSpec
 ) -> None:
     if not await context.is_facilitator(community, creator):
-        raise CommandError(f"Only facilitators of {community.name} can set up recurring polls.")
+        raise CommandError(
+            f"Only facilitators of {typed(community.name)} can set up recurring polls."
+        )
     try:
         rule = parse_rule(spec.every)
     except TimeError as error:
@@ -250,7 +252,7 @@ async def _create_series(
     context.reply_privately(
         Card(
             f"Recurring poll R{series.id} is set up: “{typed(series.question)}” will be posted in "
-            f"{community.name} {rule.describe()} ({community.timezone}), first on "
+            f"{typed(community.name)} {rule.describe()} ({community.timezone}), first on "
             f"{format_moment(first, community.timezone, now=context.now())}; {lasts}.",
             (ContextLine(f"Stop it with `{context.prefix} poll stop R{series.id}`."),),
         )
@@ -334,24 +336,26 @@ async def vote(context: Context, event: ActionClicked) -> None:
     if poll.multi:
         added = await stored.toggle_choice(session, poll.id, voter, option, member_id)
         chosen = [poll.options[i] for i in await stored.choices(session, poll.id, voter)]
-        listed = ", ".join(f"“{c}”" for c in chosen)
+        listed = ", ".join(f"“{typed(c)}”" for c in chosen)
         now_chosen = f"your choices: {listed}." if chosen else "you have no choices left."
         text = (
-            f"You added “{name}” — {now_chosen} Click an option again to remove it."
+            f"You added “{typed(name)}” — {now_chosen} Click an option again to remove it."
             if added
-            else f"You removed “{name}” — {now_chosen}"
+            else f"You removed “{typed(name)}” — {now_chosen}"
         )
     else:
         previous = await stored.vote_once(session, poll.id, voter, option, member_id)
         if previous is None:
             text = (
-                f"You voted for “{name}”. Click another option to change your vote, or "
+                f"You voted for “{typed(name)}”. Click another option to change your vote, or "
                 "this one again to withdraw it."
             )
         elif previous == option:
-            text = f"You withdrew your vote for “{name}”. Click an option to vote again."
+            text = f"You withdrew your vote for “{typed(name)}”. Click an option to vote again."
         else:
-            text = f"You changed your vote from “{poll.options[previous]}” to “{name}”."
+            text = (
+                f"You changed your vote from “{typed(poll.options[previous])}” to “{typed(name)}”."
+            )
     community = await community_of(context, poll)
     await show(context, community, poll)
     notes = []
@@ -587,10 +591,10 @@ async def _post_new(
 
 async def stop_command(context: Context, args: Args) -> None:
     community = await context.require_community()
-    problem = f"Name a recurring poll of {community.name}, like `R1`."
+    problem = f"Name a recurring poll of {typed(community.name)}, like `R1`."
     series = await stored.lock_series(context.session, args.one_number(problem, prefix="R"))
     if series is None or series.community_id != community.id:
-        raise UsageError(f"Name a recurring poll of {community.name}, like `R1`.")
+        raise UsageError(f"Name a recurring poll of {typed(community.name)}, like `R1`.")
     if not series.active:
         raise CommandError(f"Recurring poll R{series.id} is already stopped.")
     if series.next_at is not None:
@@ -641,7 +645,9 @@ async def list_command(context: Context, args: Args) -> None:
         )
         blocks.append(Section(f"Recurring:\n{listed}"))
     headline = (
-        f"Open in {community.name}:" if lines else f"No open polls or surveys in {community.name}."
+        f"Open in {typed(community.name)}:"
+        if lines
+        else f"No open polls or surveys in {typed(community.name)}."
     )
     if not blocks:
         blocks.append(
@@ -664,7 +670,7 @@ async def export_command(context: Context, args: Args) -> None:
     else:
         content = poll_csv(poll, await tally(context, poll, everyone=True))
         name = f"poll-{poll.id}.csv"
-    context.send_file(name, content, f"Results of {label(poll).lower()} “{poll.question}”")
+    context.send_file(name, content, f"Results of {label(poll).lower()} “{typed(poll.question)}”")
 
 
 async def _managed(
@@ -675,11 +681,11 @@ async def _managed(
     session = context.session
     poll = await (stored.lock_poll(session, poll_id) if locked else session.get(Poll, poll_id))
     if poll is None or poll.community_id != community.id:
-        raise CommandError(f"There is no poll or survey #{poll_id} in {community.name}.")
+        raise CommandError(f"There is no poll or survey #{poll_id} in {typed(community.name)}.")
     member = await context.member()
     if poll.creator_id != member.id and not await context.is_facilitator(community, member):
         raise CommandError(
-            f"Only the facilitators of {community.name} and whoever started {label(poll)} "
+            f"Only the facilitators of {typed(community.name)} and whoever started {label(poll)} "
             f"can {doing} it."
         )
     return poll

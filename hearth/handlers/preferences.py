@@ -9,7 +9,17 @@ from __future__ import annotations
 from sqlalchemy import delete, select, update
 
 from hearth.handlers import policy, welcome, zones
-from hearth.handlers.cards import Actions, Block, Button, Card, ContextLine, Field, Form, Section
+from hearth.handlers.cards import (
+    Actions,
+    Block,
+    Button,
+    Card,
+    ContextLine,
+    Field,
+    Form,
+    Section,
+    typed,
+)
 from hearth.handlers.commands import Args, CommandError
 from hearth.handlers.context import Context
 from hearth.handlers.events import ActionClicked, FormSubmitted, HomeOpened
@@ -360,12 +370,12 @@ def _summary(member: Member, chosen: policy.Choices) -> tuple[Block, ...]:
         "Messages Hearth starts on its own: "
         + ("paused (only answers to what you ask)" if chosen.paused else "on"),
         f"Direct messages: {dms}",
-        f"Time zone: {chosen.zone}" + (" (your choice)" if chosen.zone_is_own else ""),
-        f"Working hours: {chosen.working or 'any time'}",
-        f"Quiet hours: {chosen.quiet or 'none'}",
+        f"Time zone: {typed(chosen.zone)}" + (" (your choice)" if chosen.zone_is_own else ""),
+        f"Working hours: {typed(str(chosen.working)) if chosen.working else 'any time'}",
+        f"Quiet hours: {typed(str(chosen.quiet)) if chosen.quiet else 'none'}",
         f"Community digest by DM: {digest(chosen)}",
-        f"Group: {member.segment or 'not chosen'}",
-        f"Interests: {', '.join(member.interests) or 'none chosen'}",
+        f"Group: {typed(member.segment) if member.segment else 'not chosen'}",
+        f"Interests: {', '.join(map(typed, member.interests)) or 'none chosen'}",
     ]
     return (Section("\n".join(lines)),)
 

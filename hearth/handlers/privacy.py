@@ -3,9 +3,10 @@
 Each feature declares what it stores about members with `registry.personal(name, export=…,
 forget=…)`; my-data has one section per declaration and forget-me runs every `forget` before
 erasing the member record itself. Here are the core sections and the erasure: in one
-transaction, the member's settings, memberships, facilitator roles, DMs and conversation
-references go; Hearth's copies of messages they wrote keep their place in threads without an
-author or text; their mentions (`<@id>`, structured, never words that happen to be their name)
+transaction, the member's settings, memberships, facilitator roles, DMs, conversation
+references, journal entries, open one-use tokens and the handled-event ids that name them
+go; Hearth's copies of messages they wrote keep their place in threads without an author
+or text; their mentions (`<@id>`, structured, never words that happen to be their name)
 become "a former member" in every text column of every table (others' messages, polls, a
 community's welcome template, segments and interests, cards, the audit log), and their id and
 name go from Hearth's own records (a card's names, a job's payload); polls whose text changed
@@ -41,12 +42,12 @@ from sqlalchemy.orm import aliased
 
 from hearth.handlers import once, policy, polls, preferences
 from hearth.handlers.audit import FORMER_MEMBER
-from hearth.handlers.cards import Actions, Button, Card, ContextLine, Section
+from hearth.handlers.cards import Actions, Button, Card, ContextLine, Section, typed
 from hearth.handlers.commands import Args, CommandError
 from hearth.handlers.context import MEMBERS, Context
 from hearth.handlers.events import ActionClicked
 from hearth.handlers.registry import Registry
-from hearth.storage import outbox
+from hearth.storage import journal, outbox
 from hearth.storage import polls as stored
 from hearth.storage.db import insert_ignore
 from hearth.storage.models import (
@@ -406,7 +407,7 @@ async def _check_not_sole_facilitator(context: Context, member: Member) -> None:
     )
     if alone:
         raise CommandError(
-            f"You're the only facilitator of {', '.join(alone)}. Hand over first: "
+            f"You're the only facilitator of {typed(', '.join(alone))}. Hand over first: "
             f"`{context.prefix} facilitator add @someone` there, then ask again."
         )
 
@@ -444,6 +445,7 @@ async def forget(context: Context, member: Member) -> None:
     await session.execute(delete(OutboxMessage).where(_their_dms(member)))
     await outbox.forget_recipient(session, member.platform, member.workspace, member.user_id)
     await _forget_references(session, identity)
+    await once.revoke_member(session, member.platform, member.id)
     await _forget_in_hearths_records(session, identity)
     await session.execute(delete(Member).where(Member.id == member.id))
     session.expunge(member)
@@ -516,9 +518,28 @@ async def _forget_references(session: AsyncSession, identity: Identity) -> None:
     await session.execute(
         delete(InboundEvent).where(
             InboundEvent.platform == identity.platform,
-            or_(*(InboundEvent.event_id.contains(i, autoescape=True) for i in ids)),
+            or_(*_handled_events_of(identity)),
         )
     )
+    await journal.forget_user(session, identity.platform, identity.workspace, identity.ids)
+
+
+def _handled_events_of(identity: Identity) -> list[ColumnElement[bool]]:
+    """The handled-event ids that name the member, and only those: the events of their 1:1
+    chat (`<conversation>:…`) and the ones the adapter keyed by them (`…:<kind>:<user
+    id>:<channel>`, a whole segment). One-use tokens (`once:…`) name member records, not
+    platform ids: `once.revoke_member` closes the member's own."""
+    event_id = InboundEvent.event_id
+    return [
+        *(event_id.startswith(f"{c}:", autoescape=True) for c in identity.conversations),
+        *(
+            and_(
+                event_id.not_like(f"{once.PREFIX}%"),
+                event_id.contains(f":{i}:", autoescape=True),
+            )
+            for i in identity.ids
+        ),
+    ]
 
 
 async def _scrub(session: AsyncSession, identity: Identity) -> set[int]:

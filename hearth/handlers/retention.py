@@ -18,7 +18,7 @@ from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hearth.handlers import audit
-from hearth.handlers.cards import Card, ContextLine
+from hearth.handlers.cards import Card, ContextLine, typed
 from hearth.handlers.commands import Args, UsageError, number
 from hearth.handlers.context import Context, Defaults
 from hearth.handlers.jobs import JobDue
@@ -127,9 +127,9 @@ async def retention_command(context: Context, args: Args) -> None:
 def _describe(community: Community, server: int | None) -> str:
     days = effective_days(server, community.retention_days)
     if days is None:
-        return f"{community.name} keeps the text of its messages with no time limit."
+        return f"{typed(community.name)} keeps the text of its messages with no time limit."
     unit = "day" if days == 1 else "days"
-    text = f"{community.name} keeps the text of its messages for {days} {unit}"
+    text = f"{typed(community.name)} keeps the text of its messages for {days} {unit}"
     if server is not None and days == server and community.retention_days != server:
         text += " (the server's limit"
         text += (

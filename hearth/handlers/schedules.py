@@ -8,6 +8,8 @@ import re
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo
 
+from hearth.handlers.cards import typed
+
 DURATION = re.compile(
     r"([0-9]{1,4})\s*(m|min|mins|h|hr|hrs|d|day|days|w|wk|wks|week|weeks)", re.ASCII
 )
@@ -76,7 +78,7 @@ def parse_moment(text: str, zone: str, now: datetime) -> datetime:
         try:
             on = date(year, month, day)
         except ValueError as error:
-            raise TimeError(f"“{text}” is not a date.") from error
+            raise TimeError(f"“{typed(text)}” is not a date.") from error
         at = time(23, 59)
         if written.group(4) is not None:
             at = _clock(written.group(4), written.group(5), text)
@@ -86,13 +88,13 @@ def parse_moment(text: str, zone: str, now: datetime) -> datetime:
         elif written.group(7):
             hours, minutes = int(written.group(8)), int(written.group(9))
             if hours > 14 or minutes > 59:
-                raise TimeError(f"“{text}” has an offset from UTC that no place has.")
+                raise TimeError(f"“{typed(text)}” has an offset from UTC that no place has.")
             sign = -1 if written.group(7) == "-" else 1
             where = timezone(sign * timedelta(hours=hours, minutes=minutes))
         moment = datetime.combine(on, at, where).astimezone(UTC)
     else:
         raise TimeError(
-            f"“{text[:40]}” is not a time: give a duration (90m, 4h, 3d, 2w), a time of day "
+            f"“{typed(text[:40])}” is not a time: give a duration (90m, 4h, 3d, 2w), a time of day "
             "(17:00) or a date and time (2026-12-08 17:00)."
         )
     if moment <= now:
@@ -104,7 +106,7 @@ def parse_moment(text: str, zone: str, now: datetime) -> datetime:
 
 def _clock(hour: str, minute: str, text: str) -> time:
     if int(hour) > 23 or int(minute) > 59:
-        raise TimeError(f"“{text}” is not a time of day.")
+        raise TimeError(f"“{typed(text)}” is not a time of day.")
     return time(int(hour), int(minute))
 
 
@@ -115,4 +117,3 @@ def format_moment(moment: datetime, zone: str, *, now: datetime | None = None) -
     local = moment.astimezone(tz)
     year = f" {local.year}" if now is not None and now.astimezone(tz).year != local.year else ""
     return f"{local:%a} {local.day} {local:%b}{year} {local:%H:%M} {local.tzname()}"
-

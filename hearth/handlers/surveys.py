@@ -18,8 +18,8 @@ import re
 from dataclasses import replace
 from zoneinfo import ZoneInfo
 
-from hearth.handlers import audit, polls
-from hearth.handlers.cards import Actions, Button, Card, ContextLine, Field, Form
+from hearth.handlers import audit, once, polls
+from hearth.handlers.cards import Actions, Button, Card, ContextLine, Field, Form, typed
 from hearth.handlers.commands import Args, CommandError, UsageError, number, visible
 from hearth.handlers.context import Context
 from hearth.handlers.events import ActionClicked, FormSubmitted
@@ -43,7 +43,8 @@ MAX_FORM_TITLE = 24
 """Slack's limit for a modal's title."""
 QUESTION = re.compile(r"\s*(text|scale|choice)\s*:\s*(.*)", re.IGNORECASE | re.DOTALL)
 NEW = "new:"
-"""A new survey's form context: `new:<community id>` (an edited draft's is its id)."""
+"""A new survey's form context: `new:<community id>:<one-use token>` (an edited draft's is
+`<draft id>:<one-use token>`): one form saves at most once."""
 QUESTION_HINT = "text: …, scale: … (1–5) or choice: … | A | B"
 
 
@@ -187,17 +188,43 @@ def parse_question(number: int, text: str) -> Question:
 
 async def survey_command(context: Context, args: Args) -> None:
     community = await context.require_community()
-    context.open_form(replace(survey_form(), context=f"{NEW}{community.id}"))
+    token = await _issue(context)
+    context.open_form(replace(survey_form(), context=f"{NEW}{community.id}:{token}"))
+
+
+async def _form_of(context: Context) -> str:
+    """What a survey form's token is for: one save by the member who opened it."""
+    return f"survey.form:{(await context.member()).id}"
+
+
+async def _issue(context: Context) -> str:
+    return await once.issue(
+        context.session, context.event.platform, await _form_of(context), context.now()
+    )
+
+
+async def _use_form(context: Context, event: FormSubmitted) -> str:
+    """Take the form's one-use token; the rest of its context (`new:<community id>` or the
+    draft's id). Raises CommandError when the form was used already or has expired."""
+    tag, _, token = event.context.rpartition(":")
+    taken = await once.use(
+        context.session, event.platform, token, await _form_of(context), context.now()
+    )
+    if taken != "ok":
+        why = "was already used" if taken == "used" else "has expired"
+        raise CommandError(f"This survey form {why}; `{context.prefix} survey` opens a new one.")
+    return tag
 
 
 async def create_from_form(context: Context, event: FormSubmitted) -> None:
     """A new survey draft (or an edited one, named by the form's context), shown to the
     facilitator with a button to post it."""
-    draft = await _draft_of_form(context, event)
+    tag = await _use_form(context, event)
+    draft = await _draft_of_form(context, event, tag)
     if draft is not None:
         community: Community | None = await polls.community_of(context, draft)
     else:
-        community = await polls.form_community(context, event, event.context.removeprefix(NEW))
+        community = await polls.form_community(context, event, tag.removeprefix(NEW))
     member = await context.member()
     if community is None or not await context.is_facilitator(community, member):
         raise CommandError("Only facilitators can create surveys, in their community channel.")
@@ -259,7 +286,7 @@ def _show_draft(context: Context, survey: Poll, questions: list[Question], state
     prefix = context.prefix
     context.reply_privately(
         Card(
-            f"{label(survey)} “{survey.question}” {state}, with {len(questions)} "
+            f"{label(survey)} “{typed(survey.question)}” {state}, with {len(questions)} "
             f"question{'' if len(questions) == 1 else 's'}:",
             (
                 *question_list(questions),
@@ -275,11 +302,11 @@ def _show_draft(context: Context, survey: Poll, questions: list[Question], state
     )
 
 
-async def _draft_of_form(context: Context, event: FormSubmitted) -> Poll | None:
+async def _draft_of_form(context: Context, event: FormSubmitted, tag: str) -> Poll | None:
     """The draft an edit form was opened for (None for a new survey)."""
-    if not event.context or event.context.startswith(NEW):
+    if tag.startswith(NEW):
         return None
-    survey_id = number(event.context)
+    survey_id = number(tag)
     survey = await stored.lock_poll(context.session, survey_id) if survey_id else None
     community = await context.session.get(Community, survey.community_id) if survey else None
     if (
@@ -299,7 +326,7 @@ async def _draft(context: Context, community: Community, args: Args) -> Poll:
     survey_id = args.one_number("Give the survey's number, like `4`.")
     survey = await stored.lock_poll(context.session, survey_id)
     if survey is None or survey.kind != "survey" or survey.community_id != community.id:
-        raise CommandError(f"There is no survey #{survey_id} in {community.name}.")
+        raise CommandError(f"There is no survey #{survey_id} in {typed(community.name)}.")
     if survey.status != stored.DRAFT:
         raise CommandError(f"{label(survey)} is already posted, so it can't be changed.")
     return survey
@@ -310,7 +337,8 @@ async def edit_command(context: Context, args: Args) -> None:
     community = await context.require_community()
     survey = await _draft(context, community, args)
     audit.no_change(context)  # opening the form changes nothing; saving it is recorded
-    context.open_form(survey_form(survey, community.timezone))
+    form = survey_form(survey, community.timezone)
+    context.open_form(replace(form, context=f"{form.context}:{await _issue(context)}"))
 
 
 async def delete_command(context: Context, args: Args) -> None:
@@ -318,7 +346,7 @@ async def delete_command(context: Context, args: Args) -> None:
     survey = await _draft(context, community, args)
     await context.session.delete(survey)
     context.reply_privately(
-        Card(f"{label(survey)} “{survey.question}” is deleted; it was never posted.")
+        Card(f"{label(survey)} “{typed(survey.question)}” is deleted; it was never posted.")
     )
 
 
@@ -331,20 +359,20 @@ async def post_clicked(context: Context, event: ActionClicked) -> None:
     survey = await polls.clicked_poll(context, event.value, "survey")
     community = await polls.community_of(context, survey)
     if not await context.is_facilitator(community, await context.member()):
-        raise CommandError(f"Only facilitators of {community.name} can post surveys.")
+        raise CommandError(f"Only facilitators of {typed(community.name)} can post surveys.")
     await _post(context, community, survey.id)
 
 
 async def _post(context: Context, community: Community, survey_id: int) -> None:
     survey = await stored.lock_poll(context.session, survey_id)
     if survey is None or survey.kind != "survey" or survey.community_id != community.id:
-        raise CommandError(f"There is no survey #{survey_id} in {community.name}.")
+        raise CommandError(f"There is no survey #{survey_id} in {typed(community.name)}.")
     if survey.status != stored.DRAFT:
         raise CommandError(f"{label(survey)} is already posted.")
     await polls.open_poll(context, community, survey)
     context.reply_privately(
         Card(
-            f"{label(survey)} “{survey.question}” is posted in {community.name}.",
+            f"{label(survey)} “{typed(survey.question)}” is posted in {typed(community.name)}.",
             (
                 ContextLine(
                     f"`{context.prefix} survey results {survey.id}` shows the answers so far; "
@@ -408,7 +436,7 @@ async def store_answers(context: Context, event: FormSubmitted) -> None:
         if str(value).strip()
     }
     if not answers:
-        raise CommandError(f"{survey.question}: please answer at least one question.")
+        raise CommandError(f"{typed(survey.question)}: please answer at least one question.")
     if any(len(a) > MAX_ANSWER_LENGTH for a in answers.values()):
         raise CommandError(f"Keep each answer to {MAX_ANSWER_LENGTH} characters, please.")
     voter = polls.voter_key(
@@ -426,7 +454,7 @@ async def store_answers(context: Context, event: FormSubmitted) -> None:
     )
     context.reply_privately(
         Card(
-            f"Thank you! Your answers to “{survey.question}” are {note}. Click *Answer the "
+            f"Thank you! Your answers to “{typed(survey.question)}” are {note}. Click *Answer the "
             "survey* again to change them until it closes.",
             blocks,
         )
@@ -435,9 +463,11 @@ async def store_answers(context: Context, event: FormSubmitted) -> None:
 
 async def results_command(context: Context, args: Args) -> None:
     community = await context.require_community()
-    survey_id = args.one_number(f"Give the number of a survey of {community.name}, like `4`.")
+    survey_id = args.one_number(
+        f"Give the number of a survey of {typed(community.name)}, like `4`."
+    )
     survey = await context.session.get(Poll, survey_id)
     if survey is None or survey.kind != "survey" or survey.community_id != community.id:
-        raise UsageError(f"Give the number of a survey of {community.name}, like `4`.")
+        raise UsageError(f"Give the number of a survey of {typed(community.name)}, like `4`.")
     rows = await stored.all_answers(context.session, survey.id)
     context.reply_privately(survey_summary(survey, rows, context.prefix))

@@ -5,6 +5,8 @@ from __future__ import annotations
 from functools import cache
 from zoneinfo import available_timezones
 
+from hearth.handlers.cards import typed
+
 SINGLE_WORD = {"UTC": "UTC", "GMT": "GMT"}
 """The IANA names without a region that are unambiguous; the rest (EST, CET, …) are legacy
 abbreviations that mean different things to different people."""
@@ -49,10 +51,10 @@ def resolve(text: str) -> str:
     if upper in HINTS or (name.isalpha() and name.isupper() and 2 <= len(name) <= 5):
         example = HINTS.get(upper, "Europe/London")
         raise ZoneError(
-            f"“{shown}” is an abbreviation, and those mean different things in different "
+            f"“{typed(shown)}” is an abbreviation, and those mean different things in different "
             f"places; give the zone by its place name, like {example}, or UTC."
         )
     raise ZoneError(
-        f"“{shown}” isn't a time zone I know; use a place name like Europe/London or "
+        f"“{typed(shown)}” isn't a time zone I know; use a place name like Europe/London or "
         "America/New_York, or UTC."
     )

@@ -129,3 +129,18 @@ async def count_by_status(session: AsyncSession) -> dict[str, int]:
         select(JournalEntry.status, func.count()).group_by(JournalEntry.status)
     )
     return {PENDING: 0, DEAD: 0, **{status: count for status, count in rows.all()}}
+
+
+async def forget_user(session: AsyncSession, platform: str, workspace: str, users: set[str]) -> int:
+    """Delete the entries (pending or dead) of events by any of `users` (platform ids) in the
+    workspace: a forgotten member's id must not wait in the journal. How many went."""
+    if not users:
+        return 0
+    result = await session.execute(
+        delete(JournalEntry).where(
+            JournalEntry.platform == platform,
+            JournalEntry.event["workspace"].as_string() == workspace,
+            JournalEntry.event["user"].as_string().in_(sorted(users)),
+        )
+    )
+    return result.rowcount

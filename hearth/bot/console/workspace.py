@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from hearth.bot.console.render import INDENT, render, render_form
-from hearth.handlers.cards import Card, Form
+from hearth.handlers.cards import Card, Form, unmarked
 from hearth.handlers.events import MessageRef
 from hearth.handlers.ports import Profile, Target
 
@@ -141,7 +141,7 @@ class ConsoleWorkspace:
         self, workspace: str, user: str, filename: str, content: bytes, comment: str
     ) -> None:
         text = content.decode("utf-8", errors="replace")
-        lines = [f"{comment} [file {filename}, {len(content)} bytes]"]
+        lines = [f"{unmarked(comment)} [file {filename}, {len(content)} bytes]"]
         self.add(f"only:{user}", "bot", lines + [INDENT + line for line in text.splitlines()])
 
     async def show_home(self, workspace: str, user: str, card: Card) -> None:

@@ -4,8 +4,8 @@ Every mrkdwn text (blocks and the notification `text`) goes through `mrkdwn`: wh
 typed has `&`, `<` and `>` escaped, so it shows as typed and can never become a broadcast
 (`<!channel>`, `<!here>`, `<!everyone>`), a user-group ping (`<!subteam^…>`), a link or a
 channel reference; only user mentions `<@U…>` stay live (Slack itself resolved them from the
-person's `@name`, or Hearth did). Hearth's own markup never broadcasts either: a `<!` in it is
-defused too.
+person's `@name`, or Hearth did). Hearth's own markup never broadcasts either: its `<`, `>` and
+`&` other than mentions are escaped too (a usage line's `<id>` is text).
 """
 
 from __future__ import annotations
@@ -81,11 +81,16 @@ def mrkdwn(text: str, names: dict[str, str], quiet: frozenset[str] = frozenset()
 
 
 def _markup(text: str, names: dict[str, str], quiet: frozenset[str]) -> str:
-    def mention(match: re.Match[str]) -> str:
+    """Hearth's own markup: its mentions stay live; any other `<`, `>`, `&` is a character
+    (a usage line's `<id>`), so it never becomes a broadcast, a link or a channel."""
+    out, position = [], 0
+    for match in MENTION.finditer(text):
+        out.append(_escape(text[position : match.start()]))
         user = match.group(1)
-        return _escape(names.get(user) or "someone") if user in quiet else match.group(0)
-
-    return MENTION.sub(mention, text.replace("<!", "&lt;!"))
+        out.append(_escape(names.get(user) or "someone") if user in quiet else match.group(0))
+        position = match.end()
+    out.append(_escape(text[position:]))
+    return "".join(out)
 
 
 def _typed(text: str, names: dict[str, str], quiet: frozenset[str]) -> str:

@@ -150,9 +150,10 @@ def adaptive_card(card: Card) -> dict[str, Any]:
 
 
 def form_card(form: Form) -> dict[str, Any]:
-    """A form as an Adaptive Card with inputs and one submit button."""
+    """A form as an Adaptive Card with inputs and one submit button; its title is plain text
+    (a survey's, say, as typed), so it is shown with no Markdown read."""
     body: list[dict[str, Any]] = [
-        {"type": "TextBlock", "text": _clip(_Mentions({}).text(form.title), MAX_TEXT)},
+        {"type": "TextBlock", "text": _clip(escape_markdown(unmarked(form.title)), MAX_TEXT)},
     ]
     body[0] |= {"wrap": True, "size": "medium", "weight": "bolder"}
     options: dict[str, list[str]] = {}
