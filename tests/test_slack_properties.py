@@ -94,7 +94,9 @@ def encode(name: str, payload: Any) -> tuple[bytes, str]:
     """The body Slack would send for a payload of kind `name`, and its content type."""
     if name == "slash_command" and isinstance(payload, dict):
         fields = {str(k): v if isinstance(v, str) else json.dumps(v) for k, v in payload.items()}
-        return urlencode(fields).encode(), "application/x-www-form-urlencoded"
+        # a lone surrogate goes out as the bytes a broken client would send: not UTF-8
+        body = urlencode(fields, errors="surrogatepass")
+        return body.encode(), "application/x-www-form-urlencoded"
     if name in FORMS:
         return urlencode(
             {"payload": json.dumps(payload)}
