@@ -263,7 +263,7 @@ async def test_welcome_text_with_placeholders_and_preview(db: Database) -> None:
         ('bob clicks "Delivery teams & managers" on 1', "[1] is only visible to @alice"),
         ('alice clicks "Nope" on 1', '[1] has no button "Nope"'),
         ("alice submits 1 answer=yes", "[1] is not a form"),
-        ("alice tz Mars/Olympus", "unknown time zone 'Mars/Olympus'"),
+        ("alice tz Mars/Olympus", "“Mars/Olympus” isn't a time zone I know"),
         ("alice in thread 1: hi", "[1] is not in #community"),
         ("alice:", "nothing to say after the colon"),
     ],

@@ -18,7 +18,7 @@ from pathlib import Path
 from aiohttp import web
 
 from hearth.bot.app import init_app
-from hearth.bot.console import interactive
+from hearth.bot.console import interactive, span
 from hearth.bot.console.script import ScriptError
 from hearth.bot.console.session import ConsoleSession
 from hearth.bot.settings import GUID, Settings, SettingsError
@@ -49,7 +49,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         case "serve":
             return serve(settings, args.port)
         case "console":
-            return console(settings, args.script, args.start, args.database)
+            try:
+                start = span.start_time(args.start) if args.start is not None else None
+            except span.SpanError as error:
+                print(f"hearth: --start: {error}", file=sys.stderr)
+                return 2
+            return console(settings, args.script, start, args.database)
         case "db":
             try:
                 asyncio.run(_upgrade(settings.database_url))
@@ -76,7 +81,7 @@ def _parser() -> argparse.ArgumentParser:
     serve_parser.add_argument("--port", type=int, help="overrides PORT")
     console_parser = sub.add_parser("console", help="try Hearth in a simulated workspace")
     console_parser.add_argument("--script", type=Path, help="run this script and exit")
-    console_parser.add_argument("--start", type=_iso_time, help="simulated start time (ISO 8601)")
+    console_parser.add_argument("--start", help="simulated start time (ISO 8601, UTC if no zone)")
     console_parser.add_argument(
         "--database", help="database URL (default: DATABASE_URL; a fresh one for --script)"
     )
@@ -97,14 +102,6 @@ def _parser() -> argparse.ArgumentParser:
         help="only update the command menus in the source manifest.json",
     )
     return parser
-
-
-def _iso_time(value: str) -> datetime:
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {value!r}") from error
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def teams_package(settings: Settings, args: argparse.Namespace) -> int:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 NAME = r"(?P<name>[A-Za-z][\w.-]*)"
-ITEM = r"\[?(?P<item>\d+)\]?"
+ITEM = r"\[?(?P<item>[0-9]{1,9})\]?"
 UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
@@ -69,7 +69,7 @@ class Wait:
 Action = Join | Leave | Say | Click | React | Submit | SetTimeZone | Wait
 
 PATTERNS: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(r"wait\s+(?P<amount>\d+)\s*(?P<unit>[smhdw])"), "wait"),
+    (re.compile(r"wait\s+(?P<amount>[0-9]+)\s*(?P<unit>[smhdw])"), "wait"),
     (re.compile(rf"{NAME}\s+joins"), "join"),
     (re.compile(rf"{NAME}\s+leaves"), "leave"),
     (re.compile(rf"{NAME}\s+tz\s+(?P<zone>\S+)"), "tz"),
@@ -98,7 +98,7 @@ def _build(kind: str, m: re.Match[str]) -> Action:
     g = m.groupdict()
     match kind:
         case "wait":
-            return Wait(timedelta(**{UNITS[g["unit"]]: int(g["amount"])}))
+            return Wait(_duration(g["amount"], g["unit"]))
         case "join":
             return Join(g["name"])
         case "leave":
@@ -117,6 +117,12 @@ def _build(kind: str, m: re.Match[str]) -> Action:
             return _said(Say(g["name"], g["text"], dm=True))
         case _:
             return _said(Say(g["name"], g["text"]))
+
+
+def _duration(amount: str, unit: str) -> timedelta:
+    if len(amount) > 9:  # a billion minutes is past any span the console shows
+        raise ScriptError(f"wait {amount}{unit} is too long")
+    return timedelta(**{UNITS[unit]: int(amount)})
 
 
 def _said(say: Say) -> Say:

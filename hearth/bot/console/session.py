@@ -7,9 +7,8 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from hearth.bot.console import resume, script
+from hearth.bot.console import resume, script, span
 from hearth.bot.console.workspace import (
     CHANNEL,
     PLATFORM,
@@ -19,7 +18,7 @@ from hearth.bot.console.workspace import (
     SimClock,
 )
 from hearth.bot.outbox_sender import OutboxSender
-from hearth.handlers import build_registry
+from hearth.handlers import build_registry, zones
 from hearth.handlers.context import Context, Defaults
 from hearth.handlers.events import (
     ActionClicked,
@@ -102,7 +101,11 @@ class ConsoleSession:
     async def run(self, action: script.Action) -> None:
         match action:
             case script.Wait(duration):
-                await self._advance(self.clock.now() + duration)
+                try:
+                    until = span.after(self.clock.now(), duration)
+                except span.SpanError as error:
+                    raise script.ScriptError(str(error)) from error
+                await self._advance(until)
                 return
             case script.Join(name):
                 self.workspace.note(f"@{name} joined #{CHANNEL}")
@@ -111,8 +114,7 @@ class ConsoleSession:
                 self.workspace.note(f"@{name} left #{CHANNEL}")
                 await self.hearth.handle(self._event(MemberLeft, name))
             case script.SetTimeZone(name, zone):
-                _check_zone(zone)
-                self.workspace.time_zones[name] = zone
+                self.workspace.time_zones[name] = _zone(zone)
                 await self.hearth.handle(self._event(ProfileChanged, name))
             case script.Say():
                 await self._say(action)
@@ -301,8 +303,9 @@ def _prefilled(initial: str | tuple[str, ...]) -> tuple[str, ...]:
     return tuple(i for i in ((initial,) if isinstance(initial, str) else initial) if i)
 
 
-def _check_zone(zone: str) -> None:
+def _zone(typed: str) -> str:
+    """The IANA name for a `tz` line, by the command grammar's rules (`utc` yes, `EST` no)."""
     try:
-        ZoneInfo(zone)
-    except (ZoneInfoNotFoundError, ValueError) as error:
-        raise script.ScriptError(f"unknown time zone {zone!r}") from error
+        return zones.resolve(typed)
+    except zones.ZoneError as error:
+        raise script.ScriptError(str(error)) from error
