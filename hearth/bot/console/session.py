@@ -19,6 +19,7 @@ from hearth.bot.console.workspace import (
 )
 from hearth.bot.outbox_sender import OutboxSender
 from hearth.handlers import build_registry, zones
+from hearth.handlers.cards import unmarked
 from hearth.handlers.context import Context, Defaults
 from hearth.handlers.events import (
     ActionClicked,
@@ -303,9 +304,9 @@ def _prefilled(initial: str | tuple[str, ...]) -> tuple[str, ...]:
     return tuple(i for i in ((initial,) if isinstance(initial, str) else initial) if i)
 
 
-def _zone(typed: str) -> str:
+def _zone(written: str) -> str:
     """The IANA name for a `tz` line, by the command grammar's rules (`utc` yes, `EST` no)."""
     try:
-        return zones.resolve(typed)
+        return zones.resolve(written)
     except zones.ZoneError as error:
-        raise script.ScriptError(str(error)) from error
+        raise script.ScriptError(unmarked(str(error))) from error
