@@ -208,8 +208,9 @@ async def test_two_replicas_together_keep_one_channels_pace(
         await enqueue(db, clock, f"m{n}", "C1", Card(f"m{n}").to_json())
     first = OutboxSender(db, {"test": messenger}, clock)
     second = OutboxSender(replica, {"test": messenger}, clock)
-    for _ in range(40):
-        await asyncio.gather(first.deliver_due(), second.deliver_due())
+    for tick in range(40):  # the first replica looks first for 4.5 s, then the second does
+        for sender in (first, second) if tick < 18 else (second, first):
+            await sender.deliver_due()
         clock.advance(seconds=0.25)
     times = [t for t, _ in messenger.times]
     assert len(times) == 6

@@ -310,26 +310,23 @@ async def _preview(context: Context, community: Community, intro: str) -> None:
 
 
 async def set_segments(context: Context, args: Args) -> None:
-    community = await context.require_community()
-    choices = _choices(args, "groups")
-    if choices == community.segments:
-        audit.no_change(context)
-        intro = "No change: newcomers choose from: "
-    else:
-        community.segments = choices
-        intro = "Newcomers now choose from: "
-    context.reply_privately(Card(intro + ", ".join(map(typed, choices)) + "."))
+    await _set_choices(context, args, "segments", "groups", "choose from")
 
 
 async def set_interests(context: Context, args: Args) -> None:
+    await _set_choices(context, args, "interests", "interests", "pick interests from")
+
+
+async def _set_choices(context: Context, args: Args, column: str, what: str, verb: str) -> None:
+    """Save the community's list `column` (segments or interests) from the command's choices."""
     community = await context.require_community()
-    choices = _choices(args, "interests")
-    if choices == community.interests:
+    choices = _choices(args, what)
+    if choices == getattr(community, column):
         audit.no_change(context)
-        intro = "No change: newcomers pick interests from: "
+        intro = f"No change: newcomers {verb}: "
     else:
-        community.interests = choices
-        intro = "Newcomers now pick interests from: "
+        setattr(community, column, choices)
+        intro = f"Newcomers now {verb}: "
     context.reply_privately(Card(intro + ", ".join(map(typed, choices)) + "."))
 
 
