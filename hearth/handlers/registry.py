@@ -25,6 +25,36 @@ EventHandler = Callable[["Context", Any], Awaitable[None]]
 JobHandler = Callable[["Context", Any], Awaitable[None]]
 ExportHandler = Callable[["Context", "Member"], Awaitable[Any]]
 ForgetHandler = Callable[["Context", "Member"], Awaitable[None]]
+HighlightProvider = Callable[["Context", int, datetime], Awaitable[str | None]]
+"""(context, community id, now) → one short line of what is on now (the month's theme, a hot
+seat running), already safe card text; None when there is nothing."""
+DigestProvider = Callable[["Context", "DigestPeriod"], Awaitable["DigestSection | None"]]
+
+
+@dataclass(frozen=True)
+class DigestPeriod:
+    """The window a digest covers, in UTC: [start, end)."""
+
+    community_id: int
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True)
+class DigestItem:
+    """One line of a digest section: safe card text (member text through `typed`), an optional
+    link to the message or page it is about."""
+
+    text: str
+    link: str | None = None
+
+
+@dataclass(frozen=True)
+class DigestSection:
+    """What one feature contributes to a digest; None (or no items) contributes nothing."""
+
+    title: str
+    items: tuple[DigestItem, ...]
 
 
 @dataclass(frozen=True)
@@ -71,6 +101,9 @@ class Registry:
     on_scheduled: list[Callable[[datetime], None]] = field(default_factory=list)
     """Told the due time of each one-shot scheduled here (the scheduler wakes up for it)."""
     personal_data: dict[str, PersonalData] = field(default_factory=dict)
+    highlights: dict[str, HighlightProvider] = field(default_factory=dict)
+    digest_sections: dict[str, tuple[int, DigestProvider]] = field(default_factory=dict)
+    """Name → (order, provider): the digest shows sections by ascending order."""
 
     def command(
         self,
@@ -181,3 +214,27 @@ class Registry:
         if name in self.personal_data:
             raise ValueError(f"personal data {name!r} registered twice")
         self.personal_data[name] = PersonalData(name, export, forget)
+
+    def highlight(self, name: str) -> Callable[[HighlightProvider], HighlightProvider]:
+        """Register a "what's on now" line (nudges and welcomes may mention it)."""
+
+        def decorate(run: HighlightProvider) -> HighlightProvider:
+            if name in self.highlights:
+                raise ValueError(f"highlight {name!r} registered twice")
+            self.highlights[name] = run
+            return run
+
+        return decorate
+
+    def digest_section(
+        self, name: str, *, order: int
+    ) -> Callable[[DigestProvider], DigestProvider]:
+        """Register a section of the community digest (see DigestPeriod, DigestSection)."""
+
+        def decorate(run: DigestProvider) -> DigestProvider:
+            if name in self.digest_sections:
+                raise ValueError(f"digest section {name!r} registered twice")
+            self.digest_sections[name] = (order, run)
+            return run
+
+        return decorate
