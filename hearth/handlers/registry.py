@@ -28,6 +28,9 @@ ForgetHandler = Callable[["Context", "Member"], Awaitable[None]]
 HighlightProvider = Callable[["Context", int, datetime], Awaitable[str | None]]
 """(context, community id, now) → one short line of what is on now (the month's theme, a hot
 seat running), already safe card text; None when there is nothing."""
+FirstResponders = Callable[["Context", int, datetime], Awaitable[list[int]]]
+"""(context, community id, now) → member ids to ask first about a new question (a hot seat's
+expert while it runs), before the router's own picks."""
 DigestProvider = Callable[["Context", "DigestPeriod"], Awaitable["DigestSection | None"]]
 
 
@@ -103,6 +106,8 @@ class Registry:
     personal_data: dict[str, PersonalData] = field(default_factory=dict)
     highlights: dict[str, HighlightProvider] = field(default_factory=dict)
     digest_sections: dict[str, tuple[int, DigestProvider]] = field(default_factory=dict)
+    """Name → (order, provider): the digest shows sections by ascending order."""
+    first_responders: dict[str, FirstResponders] = field(default_factory=dict)
     """Name → (order, provider): the digest shows sections by ascending order."""
 
     def command(
@@ -235,6 +240,17 @@ class Registry:
             if name in self.digest_sections:
                 raise ValueError(f"digest section {name!r} registered twice")
             self.digest_sections[name] = (order, run)
+            return run
+
+        return decorate
+
+    def first_responder(self, name: str) -> Callable[[FirstResponders], FirstResponders]:
+        """Register who is asked first about new questions (see FirstResponders)."""
+
+        def decorate(run: FirstResponders) -> FirstResponders:
+            if name in self.first_responders:
+                raise ValueError(f"first responders {name!r} registered twice")
+            self.first_responders[name] = run
             return run
 
         return decorate
