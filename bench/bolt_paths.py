@@ -3,7 +3,9 @@
 In one process, alternating, CPU time per `message` event through `AsyncApp.async_dispatch`:
 - "listener": a bare AsyncApp with a no-op `message` listener (the baseline of bench/ingest.py);
 - "hearth": an AsyncApp configured and wired as `hearth serve` does (hearth.bot.slack.adapter),
-  handing each event to a hub stand-in that only counts it.
+  handing each event to a hub stand-in that only counts it: Hearth's Socket Mode path;
+- "hearth http": what Hearth's HTTP route does after the signature check: the body read against
+  its schema and handed to the intake directly (bolt's dispatch skipped, its self-event check kept).
 No HTTP and no database: this isolates the dispatch path that hearth/bot/slack/adapter.py chose.
 
     .venv/bin/python bench/bolt_paths.py [--events 10000] [--rounds 3]
@@ -29,7 +31,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest  # noqa: E402
 from slack_sdk.web.async_client import AsyncWebClient  # noqa: E402
 
 from bench.ingest import message_event  # noqa: E402
-from hearth.bot.slack import adapter  # noqa: E402
+from hearth.bot.slack import adapter, payloads  # noqa: E402
 from hearth.handlers.events import Event  # noqa: E402
 from hearth.handlers.ports import SystemClock  # noqa: E402
 
@@ -48,6 +50,9 @@ class FixedIdentity(AsyncAuthorize):
             bot_token="xoxb-bench",
             user_id=user_id,
         )
+
+    async def result(self) -> AuthorizeResult:
+        return await self()
 
 
 class CountingHub:
@@ -85,11 +90,30 @@ def listener_app() -> tuple[AsyncApp, CountingHub]:
 def hearth_app() -> tuple[AsyncApp, CountingHub]:
     app = adapter.bolt_app(AsyncWebClient(), FixedIdentity(), signing_secret="unused")
     hub = CountingHub()
-    adapter.register(app, hub, SystemClock(), hub)  # type: ignore[arg-type]
+    adapter.register(app, hub, SystemClock(), hub, FixedIdentity())  # type: ignore[arg-type]
     return app, hub
 
 
-async def cpu_per_event(app: AsyncApp, seen: CountingHub, phase: int, events: int) -> float:
+class HttpPath:
+    """The HTTP route's event path, from the decoded body on, as a dispatcher."""
+
+    def __init__(self) -> None:
+        self.seen = CountingHub()
+        self.intake = adapter.EventIntake(self.seen, FixedIdentity())  # type: ignore[arg-type]
+
+    async def async_dispatch(self, request: AsyncBoltRequest) -> Any:
+        body = request.body
+        payload = payloads.read(body)
+        assert isinstance(payload, payloads.EventCallback)
+        return await self.intake.take_signed(body, payload)
+
+
+def http_path() -> tuple[Any, CountingHub]:
+    path = HttpPath()
+    return path, path.seen
+
+
+async def cpu_per_event(app: Any, seen: CountingHub, phase: int, events: int) -> float:
     """CPU seconds per event dispatched (listener tasks included)."""
     bodies = [message_event(phase, i).decode() for i in range(events)]
     before, started = seen.events, time.process_time()
@@ -103,7 +127,7 @@ async def cpu_per_event(app: AsyncApp, seen: CountingHub, phase: int, events: in
 
 
 async def run(args: argparse.Namespace) -> None:
-    apps = {"listener": listener_app(), "hearth": hearth_app()}
+    apps = {"listener": listener_app(), "hearth": hearth_app(), "hearth http": http_path()}
     for app, seen in apps.values():  # warm up
         await cpu_per_event(app, seen, 0, 500)
     costs: dict[str, list[float]] = {name: [] for name in apps}
@@ -114,10 +138,13 @@ async def run(args: argparse.Namespace) -> None:
             costs[name].append(await cpu_per_event(app, seen, phase, args.events))
     listener = statistics.median(costs["listener"])
     hearth = statistics.median(costs["hearth"])
+    http = statistics.median(costs["hearth http"])
     print(f"{args.events} events x {args.rounds} rounds (medians), CPU per event dispatched")
     print(f"no-op listener:          {listener * 1e6:6.1f} us")
     print(f"hearth's event path:     {hearth * 1e6:6.1f} us")
+    print(f"hearth's HTTP path:      {http * 1e6:6.1f} us")
     print(f"hearth / listener:       {hearth / listener:6.2f}x")
+    print(f"hearth http / listener:  {http / listener:6.2f}x")
 
 
 def main() -> None:

@@ -42,6 +42,7 @@ from urllib.parse import urlencode
 
 import aiohttp
 import asyncpg
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -459,6 +460,7 @@ async def run(args: argparse.Namespace) -> int:
                         result.server_cpu += process_cpu(hearth.process.pid) - acked_cpu
                     results.append(result)
                     print(f"round {round_number}: {describe(result)}", flush=True)
+            in_burst = await durable_quantiles(http, hearth)  # before the probe adds its own
             windows = await probe_window(
                 http, hearth, store, phase + 1, args.probe, args.concurrency
             )
@@ -474,7 +476,24 @@ async def run(args: argparse.Namespace) -> int:
             f"event in the database): p50 {ms(50)} ms, p99 {ms(99)} ms, max {ms(100)} ms; "
             f"{sum(w == 0 for w in ordered)} already there when their 200 arrived"
         )
+        print(
+            "ack-to-commit window inside Hearth during the rounds (its /metrics, last 10,000 "
+            "events): " + ", ".join(f"{q} {v * 1000:.1f} ms" for q, v in in_burst.items())
+        )
         return code
+
+
+async def durable_quantiles(http: aiohttp.ClientSession, hearth: Server) -> dict[str, float]:
+    """`hearth_event_durable_seconds` from Hearth's /metrics, by quantile (p50, p99, max)."""
+    names = {"0.5": "p50", "0.99": "p99", "1.0": "max"}
+    async with http.get(hearth.url + "/metrics") as response:
+        text = await response.text()
+    found = {}
+    for family in text_string_to_metric_families(text):
+        if family.name == "hearth_event_durable_seconds":
+            for sample in family.samples:
+                found[names[sample.labels["quantile"]]] = sample.value
+    return found
 
 
 def describe(phase: Phase) -> str:

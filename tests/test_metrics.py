@@ -12,7 +12,7 @@ import pytest
 from prometheus_client import REGISTRY, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from hearth.bot.metrics import Metrics
+from hearth.bot.metrics import QUANTILES, Metrics
 from hearth.bot.supervisor import Supervisor
 from tests.fakes.slack_api import SPEC_MISSING_REASON, spec_available
 from tests.recording import SettableClock
@@ -65,6 +65,8 @@ async def test_metrics_count_events_and_outbox_messages(sqlite_url: str) -> None
         assert (journal["refused"], journal["dead"]) == (0, 0)
         assert values['hearth_dead_letters{source="events"}'] == 0
         assert values['hearth_dead_letters{source="jobs"}'] == 0
+        windows = [values[f'hearth_event_durable_seconds{{quantile="{q}"}}'] for q in QUANTILES]
+        assert 0 < windows[0] <= windows[1] <= windows[2]  # the join's ack-to-commit window
         assert values['hearth_outbox_messages{status="pending"}'] == 1  # the 16:00 welcome post
         assert values['hearth_outbox_messages{status="failed"}'] == 0
         assert values['hearth_dead_letters{source="outbox"}'] == 0

@@ -548,7 +548,7 @@ async def test_a_burst_of_messages_is_stored_once_each(hearth: HearthHarness) ->
 async def test_hearths_own_messages_are_acknowledged_and_not_handled(
     hearth: HearthHarness,
 ) -> None:
-    """Bolt drops the app's own events before Hearth's event middleware sees them."""
+    """The app's own events are dropped (bolt's self-event check) before the journal."""
     await set_up_community(hearth)
     own = event_callback(
         "message_channel", channel=CHANNEL, user=BOT_USER_ID, bot_id=BOT_ID, text="Welcome!"

@@ -130,12 +130,14 @@ async def _hearth(app: web.Application) -> AsyncIterator[None]:
         app[TEAMS_ROUTE] = teams.route(hub)
     socket_mode = None
     if bolt is not None:
-        slack_adapter.register(bolt, hub, clock, journal)
+        intake = slack_adapter.register(bolt, hub, clock, journal, authorize)
         if settings.slack_socket_mode:  # no HTTP route and no signing secret: Slack is dialled
             socket_mode = AsyncSocketModeHandler(bolt, settings.slack_app_token)
             await socket_mode.connect_async()
         else:
-            app[SLACK_ROUTE] = slack_adapter.route(bolt, settings.slack_signing_secret or "")
+            app[SLACK_ROUTE] = slack_adapter.route(
+                bolt, settings.slack_signing_secret or "", intake
+            )
     jobs = app[SCHEDULER] = SchedulerRunner.for_hub(hub)
     supervisor, metrics = app[SUPERVISOR], app[METRICS]
     supervisor.add("outbox-sender", sender, stall_after=SENDER_STALL_SECONDS)
@@ -145,6 +147,11 @@ async def _hearth(app: web.Application) -> AsyncIterator[None]:
     metrics.count("outbox_deliveries", sender, "Outbox delivery attempts since start-up.")
     metrics.count("job_runs", jobs, "Scheduled job firings since start-up, by outcome.")
     metrics.count("event_journal", journal, "Acknowledged events through the journal.")
+    metrics.quantiles(
+        "event_durable_seconds",
+        journal.durable_seconds,
+        "From taking an event (its acknowledgement) to its commit, over the last 10,000.",
+    )
     metrics.dead_letters("events", event_dead_letters)
     metrics.dead_letters("jobs", job_dead_letters)
     supervisor.start()

@@ -5,7 +5,9 @@ Three kinds of source feed it:
   field is one labelled sample of a counter, so a component plugs in with one `count(...)` line;
 - database probes, run in one read at scrape time (outbox depth and lag), and dead-letter
   counts by where they are kept (the outbox's failed messages; a worker adds its own);
-- the supervisor: per loop, up or not, seconds since its heartbeat, restarts.
+- the supervisor: per loop, up or not, seconds since its heartbeat, restarts;
+- recent durations a component keeps (the journal's acknowledgement-to-commit windows), served
+  as quantiles.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 
 from prometheus_client import CollectorRegistry, generate_latest
@@ -31,6 +33,7 @@ log = logging.getLogger(__name__)
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 DATABASE_SECONDS = 5.0
 """How long a scrape waits for the database figures before serving the rest without them."""
+QUANTILES = (0.5, 0.99, 1.0)
 OUTBOX_STATUSES = (
     outbox.PENDING,
     outbox.SENDING,
@@ -76,6 +79,7 @@ class Metrics:
         self._probes: list[Probe] = [outbox_probe]
         self._dead_letters: dict[str, DeadLetters] = {"outbox": outbox_dead_letters}
         self._probed: list[Metric] = []
+        self._windows: list[tuple[str, str, Sequence[float]]] = []
         self.registry.register(self)
 
     def count(
@@ -91,6 +95,11 @@ class Metrics:
         `hearth_<name>_total`, one sample per field labelled `label="<field name>"`
         (or its `rename`)."""
         self._counts.append(_Counts(name, source, documentation, label, dict(rename or {})))
+
+    def quantiles(self, name: str, recent: Sequence[float], documentation: str) -> None:
+        """Serve the p50, p99 and max of `recent` (read at each scrape) as the gauge
+        `hearth_<name>{quantile=...}`."""
+        self._windows.append((name, documentation, recent))
 
     def probe(self, probe: Probe) -> None:
         """Add a database probe, run at each scrape."""
@@ -136,6 +145,14 @@ class Metrics:
                 yield family
         yield from self._probed
         yield from self._loops()
+        for name, documentation, recent in self._windows:
+            ordered = sorted(recent)
+            if ordered:
+                family = GaugeMetricFamily(f"hearth_{name}", documentation, labels=["quantile"])
+                for quantile in QUANTILES:
+                    index = min(len(ordered) - 1, int(quantile * len(ordered)))
+                    family.add_metric([str(quantile)], ordered[index])
+                yield family
 
     def _loops(self) -> Iterator[Metric]:
         up = GaugeMetricFamily(

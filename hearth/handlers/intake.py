@@ -29,6 +29,11 @@ STORAGE_ERRORS = (SQLAlchemyError, OSError, TimeoutError)
 """What a database that cannot be reached, is locked or gave up raises."""
 BATCHES_IN_FLIGHT = 4
 """Most batches handed to the hub and not yet handled."""
+STORING_FIRST = 0.25
+"""Longest a handling batch waits for acknowledged events being stored before it starts."""
+BUSY_BATCH = 100
+"""Most events handled in one batch while others are being stored (a shorter hold on SQLite's
+writer, which storing waits for)."""
 BACKLOG_LIMIT = 20_000
 """Most events stored but not yet handled in this process; beyond it `accept` refuses."""
 
@@ -284,14 +289,30 @@ class EventJournal:
     async def _dispatch(self) -> None:
         """Hand the ready entries to the hub without waiting for them, so that what arrives
         meanwhile queues in the hub and joins its next batch (a few batches at most)."""
-        while len(self._handling) >= BATCHES_IN_FLIGHT:
+        while len(self._handling) >= (1 if self._storing else BATCHES_IN_FLIGHT):
             await asyncio.wait(self._handling, return_when=asyncio.FIRST_COMPLETED)
+        await self._storing_first()
         handling = asyncio.create_task(self._handle(self._take_ready()), name="journal-batch")
         self._handling.add(handling)
         handling.add_done_callback(self._handling.discard)
 
+    @property
+    def _storing(self) -> bool:
+        """Whether acknowledged events are arriving to be stored now."""
+        return self._appender is not None and not self._appender.done()
+
+    async def _storing_first(self) -> None:
+        """Storing goes before handling: acknowledged events must be durable within
+        milliseconds, and on SQLite they wait for the one writer a handling batch holds. While
+        events arrive, handling takes one small batch at a time, each after the appender has
+        had its turn (or STORING_FIRST seconds)."""
+        if self._storing:
+            assert self._appender is not None
+            await asyncio.wait([self._appender], timeout=STORING_FIRST)
+
     def _take_ready(self) -> list[_Entry]:
-        batch = [self._ready.popleft() for _ in range(min(BATCH_LIMIT, len(self._ready)))]
+        limit = BUSY_BATCH if self._storing else BATCH_LIMIT
+        batch = [self._ready.popleft() for _ in range(min(limit, len(self._ready)))]
         self._busy += len(batch)
         return batch
 

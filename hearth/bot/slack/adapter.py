@@ -17,7 +17,9 @@ from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.authorization.async_authorize import AsyncAuthorize
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.middleware.async_middleware import AsyncMiddleware
+from slack_bolt.middleware.ignoring_self_events import IgnoringSelfEvents
 from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.request.internals import extract_user_id
 from slack_bolt.response import BoltResponse
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
@@ -72,8 +74,9 @@ def register(
     hearth: Hearth,
     clock: Clock,
     journal: EventJournal,
+    authorize: BotAuthorize,
     now: Callable[[], float] = time.time,
-) -> None:
+) -> EventIntake:
     """Wire every Slack input Hearth understands to the hub.
 
     Events API events are taken by one global middleware (`EventIntake`), which bolt runs after
@@ -93,7 +96,8 @@ def register(
             await hearth.handle(event)
 
     bolt.middleware(ReplayGuard(hearth.db, now, COMMAND))
-    bolt.middleware(EventIntake(journal))
+    intake = EventIntake(journal, authorize)
+    bolt.middleware(intake)
 
     @bolt.command(COMMAND)
     async def command(ack: Any, body: dict[str, Any], context: AsyncBoltContext) -> None:
@@ -113,6 +117,8 @@ def register(
         if (payload := _payload(context, body, payloads.ViewSubmission)) is not None:
             await dispatch(form_event(payload, clock.now()))
 
+    return intake
+
 
 def _payload(context: AsyncBoltContext, body: dict[str, Any], kind: type[P]) -> P | None:
     """The request's payload as `route` read it, or read now (Socket Mode has no route)."""
@@ -127,14 +133,20 @@ def _payload(context: AsyncBoltContext, body: dict[str, Any], kind: type[P]) -> 
 
 
 class EventIntake(AsyncMiddleware):
-    """Bolt middleware that hands Events API events to the journal and answers them.
+    """Hands Events API events to the journal and answers them: 200 once stored (or on its
+    way), 503 when the journal cannot store events now (Slack delivers them again).
 
-    A middleware object is called as it is, without the argument injection bolt does for
-    middleware functions and listeners.
+    In Socket Mode it is a bolt middleware, run after bolt's own checks (authorization, its
+    own bot's events dropped); a middleware object is called as it is, without the argument
+    injection bolt does for middleware functions and listeners. Over HTTP, `route` calls
+    `take_signed` directly: bolt's dispatch would only authorize (one workspace, known at
+    start-up) and drop the bot's own events, which `take_signed` asks bolt's own
+    `IgnoringSelfEvents` about, at a fraction of the CPU (bench/ingest.py).
     """
 
-    def __init__(self, journal: EventJournal) -> None:
+    def __init__(self, journal: EventJournal, authorize: BotAuthorize) -> None:
         self.journal = journal
+        self.authorize = authorize
 
     async def async_process(
         self,
@@ -145,15 +157,35 @@ class EventIntake(AsyncMiddleware):
     ) -> BoltResponse | None:
         try:
             payload = _listened(req)
-            if payload is None:
-                return await next()
+        except payloads.Malformed as error:
+            return _unreadable(error)
+        if payload is None:
+            return await next()
+        return await self.take(payload)
+
+    async def take_signed(
+        self, body: dict[str, Any], payload: payloads.EventCallback
+    ) -> BoltResponse:
+        """A signed HTTP event: the bot's own dropped (acknowledged), any other taken."""
+        bot = await self.authorize.result()
+        bot_id = body["event"].get("bot_id")
+        if IgnoringSelfEvents._is_self_event(bot, extract_user_id(body), bot_id, body):
+            return BoltResponse(status=200, body="")
+        return await self.take(payload)
+
+    async def take(self, payload: payloads.EventCallback) -> BoltResponse:
+        try:
             event = EVENTS[payload.event.type](payload)
         except payloads.Malformed as error:
-            log.info("refused a Slack event: %s", error)
-            return BoltResponse(status=400, body={"error": f"unreadable event: {error}"})
+            return _unreadable(error)
         if event is not None and not await self.journal.accept(event):  # Slack delivers it again
             return BoltResponse(status=503, body={"error": "not stored: please deliver it again"})
         return BoltResponse(status=200, body="")
+
+
+def _unreadable(error: payloads.Malformed) -> BoltResponse:
+    log.info("refused a Slack event: %s", error)
+    return BoltResponse(status=400, body={"error": f"unreadable event: {error}"})
 
 
 def _listened(req: AsyncBoltRequest) -> payloads.EventCallback | None:
@@ -344,12 +376,26 @@ class BotAuthorize(AsyncAuthorize):
     def __init__(self, client: AsyncWebClient) -> None:
         self.client = client
         self._identity: dict[str, Any] | None = None
+        self._result: AuthorizeResult | None = None
 
     async def identify(self) -> dict[str, Any]:
         """The bot's identity (`auth.test`, once): at start-up, a wrong token fails here."""
         if self._identity is None:
             self._identity = dict((await self.client.auth_test()).data)  # type: ignore[arg-type]
         return self._identity
+
+    async def result(self) -> AuthorizeResult:
+        """Who the bot is, as bolt's authorization result (the same for every request)."""
+        if self._result is None:
+            identity = await self.identify()
+            self._result = AuthorizeResult(
+                enterprise_id=identity.get("enterprise_id"),
+                team_id=identity.get("team_id"),
+                bot_id=identity.get("bot_id"),
+                bot_user_id=identity.get("user_id"),
+                bot_token=self.client.token,
+            )
+        return self._result
 
     async def __call__(
         self,
@@ -360,19 +406,20 @@ class BotAuthorize(AsyncAuthorize):
         user_id: str | None,
         **_: Any,
     ) -> AuthorizeResult:
-        identity = await self.identify()
+        bot = await self.result()
         return AuthorizeResult(
-            enterprise_id=identity.get("enterprise_id"),
-            team_id=identity.get("team_id"),
-            bot_id=identity.get("bot_id"),
-            bot_user_id=identity.get("user_id"),
-            bot_token=self.client.token,
+            enterprise_id=bot.enterprise_id,
+            team_id=bot.team_id,
+            bot_id=bot.bot_id,
+            bot_user_id=bot.bot_user_id,
+            bot_token=bot.bot_token,
             user_id=user_id,
         )
 
 
-def route(bolt: AsyncApp, signing_secret: str) -> web.RequestHandler:
-    """POST /slack/events: signature first (401), then shape (400), then bolt.
+def route(bolt: AsyncApp, signing_secret: str, intake: EventIntake) -> web.RequestHandler:
+    """POST /slack/events: signature first (401), then shape (400), then an Events API event
+    to `intake`, anything else to bolt.
 
     The body is read once, here, into its typed payload (hearth/bot/slack/payloads.py); bolt
     gets the parsed body (as it does in Socket Mode) and the payload in its context. Bolt reads
@@ -397,12 +444,14 @@ def route(bolt: AsyncApp, signing_secret: str) -> web.RequestHandler:
             if body.get("type") == "event_callback" or "ssl_check" in body:
                 return web.Response(status=200)  # an event Hearth does not listen to; a probe
             return web.json_response({"error": "not a request Hearth handles"}, status=404)
+        if isinstance(payload, payloads.EventCallback):
+            return await to_aiohttp_response(await intake.take_signed(body, payload))
         try:  # bolt reads ids out of the body (enterprise, team, user…) while building it
             bolt_request = AsyncBoltRequest(
                 body=body,
                 query=request.query_string,
                 headers=dict(request.headers),
-                context={PAYLOAD: payload} if payload is not None else None,
+                context={PAYLOAD: payload},
                 mode="socket_mode",  # the body is parsed already (bolt's own parse, not its verify)
             )
         except (AttributeError, LookupError, TypeError, ValueError) as error:
