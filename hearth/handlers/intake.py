@@ -11,7 +11,7 @@ import random
 import time
 import uuid
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -29,8 +29,8 @@ STORAGE_ERRORS = (SQLAlchemyError, OSError, TimeoutError)
 """What a database that cannot be reached, is locked or gave up raises."""
 BATCHES_IN_FLIGHT = 4
 """Most batches handed to the hub and not yet handled."""
-STORING_FIRST = 0.25
-"""Longest a handling batch waits for acknowledged events being stored before it starts."""
+HANDLING_DELAY = 1.0
+"""Longest a stored event waits to be handled while storing others goes first."""
 BUSY_BATCH = 100
 """Most events handled in one batch while others are being stored (a shorter hold on SQLite's
 writer, which storing waits for)."""
@@ -64,6 +64,7 @@ class _Entry:
     id: int
     event: Event
     attempts: int = 0
+    ready_at: float = field(default_factory=time.monotonic)
 
 
 class EventJournal:
@@ -304,11 +305,14 @@ class EventJournal:
     async def _storing_first(self) -> None:
         """Storing goes before handling: acknowledged events must be durable within
         milliseconds, and on SQLite they wait for the one writer a handling batch holds. While
-        events arrive, handling takes one small batch at a time, each after the appender has
-        had its turn (or STORING_FIRST seconds)."""
-        if self._storing:
+        events arrive, handling waits for the appender to be idle, until the oldest ready event
+        has waited HANDLING_DELAY seconds; then it takes one small batch at a time."""
+        while self._storing and self._ready:
+            waited = time.monotonic() - self._ready[0].ready_at
+            if waited >= HANDLING_DELAY:
+                return
             assert self._appender is not None
-            await asyncio.wait([self._appender], timeout=STORING_FIRST)
+            await asyncio.wait([self._appender], timeout=HANDLING_DELAY - waited)
 
     def _take_ready(self) -> list[_Entry]:
         limit = BUSY_BATCH if self._storing else BATCH_LIMIT
