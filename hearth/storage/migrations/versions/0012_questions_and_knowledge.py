@@ -1,7 +1,7 @@
 """questions, expert requests and the knowledge base, with full-text search
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 Create Date: 2026-12-01 01:00:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import hearth.storage.models
 
 revision: str = "0012"
-down_revision: str | None = "0010"
+down_revision: str | None = "0011"
 branch_labels: Sequence[str] | None = None
 depends_on: Sequence[str] | None = None
 
