@@ -467,60 +467,6 @@ class SeenRequest(Base):
     signature: Mapped[str] = mapped_column(String(128), primary_key=True)
 
 
-# --- Questions (issue 11, part B): questions tracked, routed, answered, kept as knowledge ------
-
-
-class Question(Base):
-    """A question asked in a community: a member's message Hearth noticed, or one Hearth posted
-    for them (`/cop ask`, the ask form), then routed, escalated and, once answered, kept.
-
-    An anonymous question has no `asker_id`: only `asker_sealed`, the asker's platform id
-    sealed under the server secret (never stored), erased once the question is answered.
-    `message_id` is the question's chat message (None until Hearth's own post is delivered).
-    """
-
-    __tablename__ = "questions"
-    __table_args__ = (
-        UniqueConstraint("community_id", "message_id"),
-        Index("ix_questions_community_status", "community_id", "status", "asked_at"),
-        Index("ix_questions_community_answered", "community_id", "answered_at"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"))
-    message_id: Mapped[str | None] = mapped_column(String(255))
-    asker_id: Mapped[int | None] = mapped_column(
-        ForeignKey("members.id", ondelete="SET NULL"), index=True
-    )
-    asker_sealed: Mapped[str | None] = mapped_column(String(255))
-    anonymous: Mapped[bool] = mapped_column(default=False)
-    text: Mapped[str | None] = mapped_column(Text)
-    via: Mapped[str] = mapped_column(String(16))
-    """`message` (noticed in the channel), `command` or `form` (posted by Hearth)."""
-    status: Mapped[str] = mapped_column(String(16))
-    """`open` or `answered`."""
-    stage: Mapped[int] = mapped_column(Integer, default=0)
-    """0: first experts asked; 1: next experts (after the working-hours wait); 2: facilitators."""
-    asked_at: Mapped[datetime]
-    first_reply_at: Mapped[datetime | None]
-    answered_at: Mapped[datetime | None]
-    answerer_id: Mapped[int | None] = mapped_column(
-        ForeignKey("members.id", ondelete="SET NULL"), index=True
-    )
-    answer_message_id: Mapped[str | None] = mapped_column(String(255))
-
-
-class QuestionRequest(Base):
-    """Hearth asked a member to help with a question: `open` until they say I'll answer
-    (`taking`) or Not me (`passed`), or the question is answered (`closed`)."""
-
-    __tablename__ = "question_requests"
-    __table_args__ = (Index("ix_question_requests_member_status", "member_id", "status"),)
-
-    question_id: Mapped[int] = mapped_column(
-        ForeignKey("questions.id", ondelete="CASCADE"), primary_key=True
-
-
 # --- Expertise (issue 11, part A): who knows what, learned incrementally ------------------------
 
 
@@ -569,46 +515,6 @@ class ExpertAnswer(Base):
     member_id: Mapped[int] = mapped_column(
         ForeignKey("members.id", ondelete="CASCADE"), primary_key=True
     )
-    stage: Mapped[int] = mapped_column(Integer, default=0)
-    status: Mapped[str] = mapped_column(String(16))
-    asked_at: Mapped[datetime]
-
-
-class KnowledgeEntry(Base):
-    """What the community knows: an answered question (`kind="answer"`: the question, the
-    accepted answer, who helped) or a thread a facilitator saved as a lesson (`"lesson"`).
-
-    Searched with the database's own full-text engine: an FTS5 table kept by triggers on
-    SQLite, a GIN index over `to_tsvector` on PostgreSQL (migration 0012, SEARCH_OBJECTS).
-    """
-
-    __tablename__ = "knowledge"
-    __table_args__ = (Index("ix_knowledge_community_created", "community_id", "created_at"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"))
-    kind: Mapped[str] = mapped_column(String(8))
-    question_id: Mapped[int | None] = mapped_column(
-        ForeignKey("questions.id", ondelete="SET NULL"), unique=True
-    )
-    title: Mapped[str] = mapped_column(Text)
-    """The question, or the lesson's summary."""
-    body: Mapped[str] = mapped_column(Text)
-    """The accepted answer, or the lesson's thread."""
-    helper_id: Mapped[int | None] = mapped_column(
-        ForeignKey("members.id", ondelete="SET NULL"), index=True
-    )
-    """Who answered (for a lesson: who saved it)."""
-    thread_id: Mapped[str | None] = mapped_column(String(255))
-    link: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime]
-
-
-SEARCH_OBJECTS = ("knowledge_fts", "ix_knowledge_search")
-"""Full-text search objects the migrations make beside the models (the SQLite FTS5 table and
-its shadow tables, the PostgreSQL GIN index): schema comparisons leave names starting so alone."""
-
-
     accepted: Mapped[bool] = mapped_column(default=False)
     answered_at: Mapped[datetime]
 
@@ -690,3 +596,99 @@ class ExpertTopic(Base):
     source: Mapped[str] = mapped_column(String(16))
     added_by: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
     added_at: Mapped[datetime]
+
+
+# --- Questions (issue 11, part B): questions tracked, routed, answered, kept as knowledge ------
+
+
+class Question(Base):
+    """A question asked in a community: a member's message Hearth noticed, or one Hearth posted
+    for them (`/cop ask`, the ask form), then routed, escalated and, once answered, kept.
+
+    An anonymous question has no `asker_id`: only `asker_sealed`, the asker's platform id
+    sealed under the server secret (never stored), erased once the question is answered.
+    `message_id` is the question's chat message (None until Hearth's own post is delivered).
+    """
+
+    __tablename__ = "questions"
+    __table_args__ = (
+        UniqueConstraint("community_id", "message_id"),
+        Index("ix_questions_community_status", "community_id", "status", "asked_at"),
+        Index("ix_questions_community_answered", "community_id", "answered_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"))
+    message_id: Mapped[str | None] = mapped_column(String(255))
+    asker_id: Mapped[int | None] = mapped_column(
+        ForeignKey("members.id", ondelete="SET NULL"), index=True
+    )
+    asker_sealed: Mapped[str | None] = mapped_column(String(255))
+    anonymous: Mapped[bool] = mapped_column(default=False)
+    text: Mapped[str | None] = mapped_column(Text)
+    via: Mapped[str] = mapped_column(String(16))
+    """`message` (noticed in the channel), `command` or `form` (posted by Hearth)."""
+    status: Mapped[str] = mapped_column(String(16))
+    """`open` or `answered`."""
+    stage: Mapped[int] = mapped_column(Integer, default=0)
+    """0: first experts asked; 1: next experts (after the working-hours wait); 2: facilitators."""
+    asked_at: Mapped[datetime]
+    first_reply_at: Mapped[datetime | None]
+    answered_at: Mapped[datetime | None]
+    answerer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("members.id", ondelete="SET NULL"), index=True
+    )
+    answer_message_id: Mapped[str | None] = mapped_column(String(255))
+
+
+class QuestionRequest(Base):
+    """Hearth asked a member to help with a question: `open` until they say I'll answer
+    (`taking`) or Not me (`passed`), or the question is answered (`closed`)."""
+
+    __tablename__ = "question_requests"
+    __table_args__ = (Index("ix_question_requests_member_status", "member_id", "status"),)
+
+    question_id: Mapped[int] = mapped_column(
+        ForeignKey("questions.id", ondelete="CASCADE"), primary_key=True
+    )
+    member_id: Mapped[int] = mapped_column(
+        ForeignKey("members.id", ondelete="CASCADE"), primary_key=True
+    )
+    stage: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(16))
+    asked_at: Mapped[datetime]
+
+
+class KnowledgeEntry(Base):
+    """What the community knows: an answered question (`kind="answer"`: the question, the
+    accepted answer, who helped) or a thread a facilitator saved as a lesson (`"lesson"`).
+
+    Searched with the database's own full-text engine: an FTS5 table kept by triggers on
+    SQLite, a GIN index over `to_tsvector` on PostgreSQL (migration 0012, SEARCH_OBJECTS).
+    """
+
+    __tablename__ = "knowledge"
+    __table_args__ = (Index("ix_knowledge_community_created", "community_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(8))
+    question_id: Mapped[int | None] = mapped_column(
+        ForeignKey("questions.id", ondelete="SET NULL"), unique=True
+    )
+    title: Mapped[str] = mapped_column(Text)
+    """The question, or the lesson's summary."""
+    body: Mapped[str] = mapped_column(Text)
+    """The accepted answer, or the lesson's thread."""
+    helper_id: Mapped[int | None] = mapped_column(
+        ForeignKey("members.id", ondelete="SET NULL"), index=True
+    )
+    """Who answered (for a lesson: who saved it)."""
+    thread_id: Mapped[str | None] = mapped_column(String(255))
+    link: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
+SEARCH_OBJECTS = ("knowledge_fts", "ix_knowledge_search")
+"""Full-text search objects the migrations make beside the models (the SQLite FTS5 table and
+its shadow tables, the PostgreSQL GIN index): schema comparisons leave names starting so alone."""
