@@ -15,6 +15,7 @@ def build_registry() -> Registry:
         polls,
         preferences,
         privacy,
+        questions,
         retention,
         surveys,
         welcome,
@@ -22,7 +23,7 @@ def build_registry() -> Registry:
 
     registry = Registry()
     features = (community, welcome, messages, members, polls, surveys)
-    features += (expertise,)  # who knows what
+    features += (expertise, questions)  # who knows what; every question finds them
     features += (preferences, privacy, poll_privacy, audit, retention)  # members in control
     for feature in features:
         feature.register(registry)

@@ -6,10 +6,18 @@ import re
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hearth.storage.models import KnowledgeEntry, Message, OutboxMessage, Question, QuestionRequest
+from hearth.storage.models import (
+    Community,
+    KnowledgeEntry,
+    Member,
+    Message,
+    OutboxMessage,
+    Question,
+    QuestionRequest,
+)
 
 OPEN, ANSWERED = "open", "answered"
 ASKED, TAKING, PASSED, CLOSED = "open", "taking", "passed", "closed"
@@ -60,6 +68,12 @@ async def by_message(
     )
     if found is not None:
         return found
+    return (await learn_post_ids(session, community_id)).get(message_id)
+
+
+async def learn_post_ids(session: AsyncSession, community_id: int) -> dict[str, Question]:
+    """Give the questions Hearth posted (whose message id it did not know yet) the id their post
+    got on delivery; those learned now, by message id."""
     waiting = list(
         await session.scalars(
             select(Question).where(
@@ -70,19 +84,49 @@ async def by_message(
         )
     )
     if not waiting:
-        return None
+        return {}
     keys = {post_key(q.id): q for q in waiting}
     sent = await session.execute(
         select(OutboxMessage.key, OutboxMessage.sent_message_id).where(
             OutboxMessage.key.in_(keys), OutboxMessage.sent_message_id.is_not(None)
         )
     )
-    match = None
+    learned = {}
     for key, sent_id in sent:
         keys[key].message_id = sent_id
-        if sent_id == message_id:
-            match = keys[key]
-    return match
+        learned[sent_id] = keys[key]
+    return learned
+
+
+async def member_id_of(session: AsyncSession, community: Community, user_id: str) -> int | None:
+    """The id of the member with this platform id in the community's workspace."""
+    return await session.scalar(
+        select(Member.id).where(
+            Member.platform == community.platform,
+            Member.workspace == community.workspace,
+            Member.user_id == user_id,
+        )
+    )
+
+
+async def add_knowledge(session: AsyncSession, entry: KnowledgeEntry) -> KnowledgeEntry:
+    """Keep an entry (its search index entry is written with it: triggers or GIN index)."""
+    session.add(entry)
+    await session.flush()
+    return entry
+
+
+async def outbox_rows(session: AsyncSession, prefix: str) -> list[tuple[str, str]]:
+    """(key, status) of outbox rows whose key starts with `prefix`."""
+    rows = await session.execute(
+        select(OutboxMessage.key, OutboxMessage.status).where(OutboxMessage.key.startswith(prefix))
+    )
+    return [(key, status) for key, status in rows]
+
+
+async def delete_outbox_rows(session: AsyncSession, keys: list[str]) -> None:
+    if keys:
+        await session.execute(delete(OutboxMessage).where(OutboxMessage.key.in_(keys)))
 
 
 async def asked_members(session: AsyncSession, question_id: int) -> set[int]:
