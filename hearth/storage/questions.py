@@ -15,6 +15,7 @@ from hearth.storage.models import (
     Member,
     Message,
     OutboxMessage,
+    OutboxPacing,
     Question,
     QuestionRequest,
 )
@@ -124,9 +125,29 @@ async def outbox_rows(session: AsyncSession, prefix: str) -> list[tuple[str, str
     return [(key, status) for key, status in rows]
 
 
-async def delete_outbox_rows(session: AsyncSession, keys: list[str]) -> None:
-    if keys:
-        await session.execute(delete(OutboxMessage).where(OutboxMessage.key.in_(keys)))
+async def delete_outbox_rows(session: AsyncSession, keys: list[str], now: datetime) -> None:
+    """Delete delivered rows, and the pacing of their conversations once it has passed (it
+    would still say that Hearth messaged that conversation)."""
+    if not keys:
+        return
+    rows = await session.execute(
+        select(
+            OutboxMessage.platform,
+            OutboxMessage.workspace,
+            OutboxMessage.target_kind,
+            OutboxMessage.target_id,
+        ).where(OutboxMessage.key.in_(keys))
+    )
+    for platform, workspace, kind, target in {tuple(r) for r in rows}:
+        await session.execute(
+            delete(OutboxPacing).where(
+                OutboxPacing.platform == platform,
+                OutboxPacing.workspace == workspace,
+                OutboxPacing.conversation == f"{kind}:{target}",
+                OutboxPacing.next_slot <= now,
+            )
+        )
+    await session.execute(delete(OutboxMessage).where(OutboxMessage.key.in_(keys)))
 
 
 async def asked_members(session: AsyncSession, question_id: int) -> set[int]:

@@ -523,7 +523,7 @@ async def scrub_job(context: Context, job: JobDue) -> None:
     prefix = f"question:{question_id}:anon:"
     rows = await stored.outbox_rows(context.session, prefix)
     done = [key for key, status in rows if status not in (outbox.PENDING, outbox.SENDING)]
-    await stored.delete_outbox_rows(context.session, done)
+    await stored.delete_outbox_rows(context.session, done, context.now())
     if len(done) < len(rows):
         due = context.now() + SCRUB_AFTER
         await jobs.schedule(
@@ -552,7 +552,11 @@ async def followup_job(context: Context, job: JobDue) -> None:
                     Button("Not yet", "questions.not_yet", str(question.id)),
                 )
             ),
-            ContextLine("You can also react with ✅ to the reply that answered it."),
+            ContextLine(
+                "Only you see this: a ✅ reaction would show it was you, the button doesn't."
+                if question.anonymous
+                else "You can also react with ✅ to the reply that answered it."
+            ),
         ),
     )
     if question.anonymous:
