@@ -59,7 +59,7 @@ SOCIAL = re.compile(
     r"|\+1|same|agreed|noted|done|fixed)\b"
 )
 TAGS = re.compile(
-    r"(,|\s)\s*(right|eh|innit|no|yeah|huh|isn'?t it|don'?t you think|aren'?t they"
+    r",\s*(right|eh|innit|no|yeah|huh|isn'?t it|don'?t you think|aren'?t they"
     r"|wasn'?t it|didn'?t it|ok|okay)\s*\?+$"
 )
 
