@@ -174,9 +174,7 @@ async def submit_ask_form(context: Context, event: FormSubmitted) -> None:
     text = visible(str(values["question"]))
     if not text:
         raise CommandError("Ask a question: write it in the form.")
-    await post_question(
-        context, community, text, anonymous=bool(values["anonymous"]), via="form"
-    )
+    await post_question(context, community, text, anonymous=bool(values["anonymous"]), via="form")
 
 
 async def post_question(
@@ -227,9 +225,7 @@ async def post_question(
     context.reply_privately(Card(" ".join(lines)))
 
 
-async def start(
-    context: Context, community: Community, question: Question, asker: Member
-) -> int:
+async def start(context: Context, community: Community, question: Question, asker: Member) -> int:
     """Learn from a new question, route it, and schedule its follow-ups; how many were asked."""
     if not question.anonymous:
         await record_question(
@@ -357,8 +353,7 @@ def request_card(community: Community, question: Question, asker: Member | None)
     where = link(community.platform, community.workspace, community.channel, question.message_id)
     value = str(question.id)
     return Card(
-        f"{who} asked in {typed(community.name)}: “{typed(question.text or '')}” "
-        "— could you help?",
+        f"{who} asked in {typed(community.name)}: “{typed(question.text or '')}” — could you help?",
         (
             Section(f"The question: {where}"),
             Actions(
@@ -642,9 +637,9 @@ async def on_reaction(context: Context, event: ReactionAdded) -> None:
         return
     if answer is not None and answer.member_id == question.asker_id:
         answer = None  # the asker's own follow-up is not the answer
-    await mark_answered(context, community, question, answer or await _likely_answer(
-        context, question
-    ))
+    await mark_answered(
+        context, community, question, answer or await _likely_answer(context, question)
+    )
 
 
 async def _likely_answer(context: Context, question: Question) -> Message | None:
@@ -837,7 +832,7 @@ async def _in_thread(
 
 
 async def similar(context: Context, community: Community, question: Question) -> Card | None:
-    """"This may help": a very similar question the community answered before (found with the
+    """ "This may help": a very similar question the community answered before (found with the
     full-text index; kept only when most of the new question's words are in the old one)."""
     words = stored.terms(question.text or "")
     if len(words) < 2:
