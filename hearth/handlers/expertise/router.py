@@ -157,18 +157,18 @@ async def rank_experts(
 ) -> list[RankedExpert]:
     """The members most likely to answer `text` well, best first; never the asker nor `exclude`."""
     excluded = {asker_id, *exclude}
-    scored = sorted(
-        (
-            (model.score(c.features), c)
-            for c in await candidates(session, community_id, text, excluded)
-        ),
-        key=lambda pair: (-pair[0], pair[1].member_id),
-    )[:limit]
+    scored = best(await candidates(session, community_id, text, excluded), limit)
     ranked = []
     topic_names = await _topic_names(session, community_id, [c for _, c in scored])
     for value, candidate in scored:
         ranked.append(RankedExpert(candidate.member_id, value, _reason(candidate, topic_names)))
     return ranked
+
+
+def best(generated: list[Candidate], limit: int) -> list[tuple[float, Candidate]]:
+    """The `limit` best candidates by the model's score, with it (ties: lower member id)."""
+    scored = [(model.score(c.features), c) for c in generated]
+    return sorted(scored, key=lambda pair: (-pair[0], pair[1].member_id))[:limit]
 
 
 async def _topic_names(
