@@ -346,6 +346,22 @@ async def topics(
     return list(await session.scalars(query.order_by(ExpertTopic.key, ExpertTopic.member_id)))
 
 
+async def topics_of(
+    session: AsyncSession, community_id: int, members: Collection[int]
+) -> dict[int, list[ExpertTopic]]:
+    """The topics of each of `members` in a community, by topic."""
+    result: dict[int, list[ExpertTopic]] = {}
+    if not members:
+        return result
+    for topic in await session.scalars(
+        select(ExpertTopic)
+        .where(ExpertTopic.community_id == community_id, ExpertTopic.member_id.in_(list(members)))
+        .order_by(ExpertTopic.key)
+    ):
+        result.setdefault(topic.member_id, []).append(topic)
+    return result
+
+
 async def member_topics(session: AsyncSession, member_id: int) -> list[ExpertTopic]:
     """Every topic of one member, in every community."""
     return list(
