@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -313,23 +313,31 @@ async def profiles(
     wanted = list(members)
     if not wanted:
         return {}
-    rows = await session.scalars(
-        select(ExpertProfile).where(
-            ExpertProfile.community_id == community_id, ExpertProfile.member_id.in_(wanted)
-        )
+    table = ExpertProfile.__table__
+    rows = await session.execute(
+        select(
+            table.c.member_id,
+            table.c.answers,
+            table.c.accepted,
+            table.c.activity_key,
+            table.c.fast_key,
+            table.c.term_mass,
+            table.c.last_clock,
+            table.c.last_answered_at,
+        ).where(table.c.community_id == community_id, table.c.member_id.in_(wanted))
     )
     return {
-        p.member_id: Profile(
-            p.member_id,
-            p.answers,
-            p.accepted,
-            _activity(p.activity_key, clock, decay.slow),
-            _activity(p.fast_key, clock, decay.fast),
-            p.term_mass,
-            clock - p.last_clock,
-            p.last_answered_at,
+        member: Profile(
+            member,
+            answers,
+            accepted,
+            _activity(slow, clock, decay.slow),
+            _activity(fast, clock, decay.fast),
+            mass,
+            clock - last,
+            last_at if last_at is None or last_at.tzinfo else last_at.replace(tzinfo=UTC),
         )
-        for p in rows
+        for member, answers, accepted, slow, fast, mass, last, last_at in rows
     }
 
 

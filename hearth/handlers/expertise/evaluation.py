@@ -10,6 +10,7 @@ after it is recorded. The two baselines are computed in-process from the same ev
 
 from __future__ import annotations
 
+import asyncio
 import html
 import json
 import math
@@ -17,14 +18,14 @@ import re
 import tempfile
 import xml.etree.ElementTree as ElementTree
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import insert, select
 
-from hearth.handlers.expertise import router
+from hearth.handlers.expertise import fitting, router
 from hearth.handlers.expertise.text import terms as text_terms
 from hearth.storage import migrate
 from hearth.storage.db import Database
@@ -541,6 +542,33 @@ def report(outcomes: list[Outcome], out: Callable[[str], None] = print) -> dict[
     return ratios
 
 
-def datasets(paths: Iterable[Path]) -> Iterator[Dataset]:
-    for path in paths:
-        yield read_dataset(path)
+def run(
+    folders: list[Path], *, fit: bool = False, out: Callable[[str], None] = print
+) -> dict[str, float]:
+    """`hearth routing-eval`: replay each folder, print the table (and fitted weights)."""
+    outcomes = []
+    for folder in folders:
+        dataset = read_dataset(folder)
+        outcome = asyncio.run(replay(dataset, collect=fit))
+        outcome.dataset = _label(folder)
+        outcomes.append(outcome)
+    ratios = report(outcomes, out)
+    if fit:
+        questions = [
+            (vectors, answerer)
+            for outcome in outcomes
+            for kind, vectors, _, answerer in outcome.training
+            if kind == "validation"
+        ]
+        weights, bias = fitting.fit(fitting.examples(questions))
+        out("# fitted on the validation slices (paste into hearth/handlers/expertise/model.py)")
+        out(f"WEIGHTS = ({', '.join(f'{w:.4f}' for w in weights)},)")
+        out(f"BIAS = {bias:.4f}")
+    return ratios
+
+
+def _label(folder: Path) -> str:
+    """`team2box/dba` for a team2box site, the folder name otherwise."""
+    if (folder / "Record_All.json").exists():
+        return f"{folder.parent.name}/{folder.name}"
+    return folder.name
