@@ -157,33 +157,30 @@ async def rank_experts(
 ) -> list[RankedExpert]:
     """The members most likely to answer `text` well, best first; never the asker nor `exclude`."""
     excluded = {asker_id, *exclude}
-    scored = sorted(
-        (
-            (model.score(c.features), c)
-            for c in await candidates(session, community_id, text, excluded)
-        ),
-        key=lambda pair: (-pair[0], pair[1].member_id),
-    )[:limit]
+    scored = best(await candidates(session, community_id, text, excluded), limit)
     ranked = []
     topic_names = await _topic_names(session, community_id, [c for _, c in scored])
     for value, candidate in scored:
-        ranked.append(RankedExpert(candidate.member_id, value, _reason(candidate, topic_names)))
+        ranked.append(RankedExpert(candidate.member_id, value, reason(candidate, topic_names)))
     return ranked
+
+
+def best(generated: list[Candidate], limit: int) -> list[tuple[float, Candidate]]:
+    """The `limit` best candidates by the model's score, with it (ties: lower member id)."""
+    scored = [(model.score(c.features), c) for c in generated]
+    return sorted(scored, key=lambda pair: (-pair[0], pair[1].member_id))[:limit]
 
 
 async def _topic_names(
     session: AsyncSession, community_id: int, chosen: list[Candidate]
 ) -> dict[int, str]:
-    wanted = {c.member_id for c in chosen if c.declared > 0}
-    names: dict[int, str] = {}
-    if wanted:
-        for topic in await store.topics(session, community_id):
-            if topic.member_id in wanted:
-                names.setdefault(topic.member_id, topic.topic)
-    return names
+    wanted = [c.member_id for c in chosen if c.declared > 0]
+    found = await store.topics_of(session, community_id, wanted)
+    return {member: topics[0].topic for member, topics in found.items() if topics}
 
 
-def _reason(candidate: Candidate, topic_names: dict[int, str]) -> str:
+def reason(candidate: Candidate, topic_names: dict[int, str]) -> str:
+    """Why this candidate, in a few words safe for a card."""
     if candidate.member_id in topic_names:
         return f"knows {typed(topic_names[candidate.member_id])}"
     answers = round(math.expm1(candidate.features[model.FEATURES.index("answers")]))
