@@ -125,7 +125,9 @@ async def test_a_question_on_slack_from_notice_to_knowledge(slack: HearthHarness
     )
 
     # The next asker gets "this may help" in the thread, and Bob a request with buttons.
-    await say(slack, NEWCOMER, "How do I start a RAID log for a small project?", "1773133320.000300")
+    await say(
+        slack, NEWCOMER, "How do I start a RAID log for a small project?", "1773133320.000300"
+    )
     await tick(slack)
     await eventually(lambda: len(dms(slack, EXPERT)) == 2, what="Bob's request")
     request = dms(slack, EXPERT)[1]

@@ -98,7 +98,7 @@ async def on_message(context: Context, event: MessagePosted) -> None:
         via="message",
         status=stored.OPEN,
         stage=0,
-        asked_at=event.at,
+        asked_at=context.now(),  # when Hearth noticed it: follow-ups count from here
     )
     context.session.add(question)
     await context.session.flush()
@@ -465,8 +465,8 @@ async def on_reply(
             at=event.at,
         )
     if question.first_reply_at is None:
-        question.first_reply_at = event.at
-        await _schedule(context, community, question, "followup", event.at + FOLLOW_UP_AFTER)
+        question.first_reply_at = context.now()
+        await _schedule(context, community, question, "followup", context.now() + FOLLOW_UP_AFTER)
     if question.anonymous:
         where = link(community.platform, community.workspace, community.channel, event.message_id)
         await _to_anonymous_asker(
