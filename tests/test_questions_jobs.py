@@ -6,9 +6,17 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from hearth.bot.console.workspace import CHANNEL, PLATFORM, WORKSPACE
+from hearth.handlers.context import Defaults
 from hearth.handlers.events import ActionClicked
 from hearth.storage.db import Database
-from hearth.storage.models import DueJob, KnowledgeEntry, OutboxMessage, Question
+from hearth.storage.models import (
+    DueJob,
+    KnowledgeEntry,
+    MemberSettings,
+    OutboxMessage,
+    Question,
+    QuestionRequest,
+)
 from tests.console_helpers import START, expected
 from tests.question_helpers import console, run, transcript
 from tests.test_privacy import dump, traces
@@ -154,3 +162,35 @@ zelda: /cop forget-me
         assert await session_.scalar(select(func.count()).select_from(KnowledgeEntry)) == 0
         texts = list(await session_.scalars(select(Question.text).order_by(Question.id)))
     assert texts == [None, "Who owns the benefits register?"]
+
+
+async def test_routing_skips_who_stopped_requests_and_who_has_enough_open(db: Database) -> None:
+    """With at most one open request each: ivan, asked about carol's question, is not asked
+    about dave's; gina stopped requests from her DM's button, so she is asked about neither."""
+    lines: list[str] = []
+    session = await console(db, lines, defaults=Defaults("UTC", max_open_requests=1))
+    await run(session, EXPERTS)
+    assert [line for line in lines if line.startswith("[13] DM @gina")]
+    await run(
+        session,
+        """\
+gina clicks "Stop these requests" on 13
+dave: Who should review the RAID log each week?
+""",
+    )
+    async with db.transaction() as session_:
+        asked = (
+            await session_.execute(
+                select(Question.text, QuestionRequest.member_id, QuestionRequest.status).join(
+                    QuestionRequest, QuestionRequest.question_id == Question.id
+                )
+            )
+        ).all()
+        settings = list(await session_.scalars(select(MemberSettings.dms)))
+    by_question: dict[str, list[str]] = {}
+    for text, _member, status in asked:
+        by_question.setdefault(text, []).append(status)
+    assert sorted(by_question["How often should we review the RAID log?"]) == ["open", "passed"]
+    assert "Who should review the RAID log each week?" not in by_question
+    assert settings == [{"expert_requests": False}]
+    assert "Hearth won't ask you to help with questions any more" in "\n".join(lines)

@@ -5,9 +5,10 @@ escalated when nobody replies, marked as answered, kept as knowledge.
   as a question, or `/cop ask [--anonymous] <question>` / the ask form (Hearth posts those in
   the channel). Thread replies are replies, never new questions.
 - **Routed**: the registry's first responders, then `expertise.rank_experts`; never the asker,
-  nobody with MAX_OPEN requests open, nobody the send policy would drop (paused, stopped expert
-  requests, deactivated, a bot), nobody who left; someone outside their working hours (or under
-  the weekly cap) is asked only when nobody else can be: their DM waits for them.
+  nobody with `Defaults.max_open_requests` requests open (HEARTH_MAX_OPEN_REQUESTS), nobody the
+  send policy would drop (paused, stopped expert requests, deactivated, a bot), nobody who
+  left; someone outside their working hours (or under the weekly cap) is asked only when
+  nobody else can be: their DM waits for them.
 - **Escalated** by keyed one-shots (`handlers/jobs.py`): with no reply but the asker's after
   ESCALATE_AFTER working hours of the community, the next experts; after TO_FACILITATORS, the
   facilitators, with a word in the thread. The asker is asked once, FOLLOW_UP_AFTER the first
@@ -56,8 +57,6 @@ from hearth.storage.models import (
 
 FIRST_ROUND = 3
 """People asked about a new question (and again at the first escalation)."""
-MAX_OPEN = 3
-"""Requests a member may have open at once; past it Hearth asks someone else."""
 ESCALATE_AFTER = 4
 """Working hours of the community with no reply before the next experts are asked."""
 TO_FACILITATORS = timedelta(hours=24)
@@ -307,7 +306,7 @@ async def route(
         if len(ready) >= wanted:
             break
         member = await session.get(Member, member_id)
-        if member is None or load.get(member_id, 0) >= MAX_OPEN:
+        if member is None or load.get(member_id, 0) >= context.defaults.max_open_requests:
             continue
         membership = await session.get(Membership, (community.id, member_id))
         if membership is not None and membership.left_at is not None:
