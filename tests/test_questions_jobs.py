@@ -3,13 +3,20 @@ never act on a question answered (or replied to) in the meantime. The ask form, 
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import func, select
 
 from hearth.bot.console.workspace import CHANNEL, PLATFORM, WORKSPACE
-from hearth.handlers.context import Defaults
+from hearth.handlers import build_registry
+from hearth.handlers.cards import unmarked
+from hearth.handlers.context import Context, Defaults
 from hearth.handlers.events import ActionClicked
+from hearth.handlers.jobs import JobDue
+from hearth.handlers.registry import DigestPeriod
 from hearth.storage.db import Database
 from hearth.storage.models import (
+    Community,
     DueJob,
     KnowledgeEntry,
     MemberSettings,
@@ -194,3 +201,44 @@ dave: Who should review the RAID log each week?
     assert "Who should review the RAID log each week?" not in by_question
     assert settings == [{"expert_requests": False}]
     assert "Hearth won't ask you to help with questions any more" in "\n".join(lines)
+
+
+async def test_digest_sections_show_waiting_questions_and_who_helped(db: Database) -> None:
+    lines: list[str] = []
+    session = await console(db, lines)
+    await run(session, EXPERTS)
+    registry = build_registry()
+    now = session.clock.now()
+    async with db.transaction() as session_:
+        community = await session_.scalar(select(Community))
+        assert community is not None
+        event = JobDue(
+            platform=PLATFORM,
+            workspace=WORKSPACE,
+            channel=CHANNEL,
+            user="",
+            at=now,
+            kind="digest",
+            key="test",
+        )
+        context = Context(session_, event, session.workspace, session.clock, registry, Defaults())
+        period = DigestPeriod(community.id, now - timedelta(days=30), now + timedelta(minutes=1))
+        sections = {
+            name: await provider(context, period)
+            for name, (_order, provider) in registry.digest_sections.items()
+            if name.startswith("questions.")
+        }
+    assert [
+        order
+        for name, (order, _p) in registry.digest_sections.items()
+        if name.startswith("questions.")
+    ] == [30, 80]
+    waiting, helpers = sections["questions.waiting"], sections["questions.helpers"]
+    assert waiting is not None and helpers is not None
+    assert waiting.title == "Questions still waiting for help"
+    assert [unmarked(i.text) for i in waiting.items] == [
+        "“How often should we review the RAID log?”"
+    ]
+    assert waiting.items[0].link == "[11] in #community"
+    assert helpers.title == "Thanks to the members who helped most"
+    assert [unmarked(i.text) for i in helpers.items] == ["Gina — 1 answer", "Ivan — 1 answer"]
