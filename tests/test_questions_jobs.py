@@ -242,3 +242,37 @@ async def test_digest_sections_show_waiting_questions_and_who_helped(db: Databas
     assert waiting.items[0].link == "[11] in #community"
     assert helpers.title == "Thanks to the members who helped most"
     assert [unmarked(i.text) for i in helpers.items] == ["Gina — 1 answer", "Ivan — 1 answer"]
+
+
+async def test_retention_erases_old_questions_text_and_keeps_knowledge(db: Database) -> None:
+    await transcript(
+        db,
+        """\
+alice: Has anyone used a RAID log on a small project?
+bob in thread 1: Yes, keep it to one page.
+alice reacts :white_check_mark: on 1
+carol: Is there a template for a lessons learned log?
+facilitator: /cop retention 30
+wait 32d
+""",
+    )
+    async with db.transaction() as session:
+        texts = list(await session.scalars(select(Question.text).order_by(Question.id)))
+        kept = list(await session.scalars(select(KnowledgeEntry.body)))
+    assert texts == [None, None]
+    assert kept == ["Yes, keep it to one page."]  # what the community chose to keep stays
+
+
+async def test_replies_in_a_thread_are_never_new_questions(db: Database) -> None:
+    await transcript(
+        db,
+        """\
+alice: Has anyone used a RAID log on a small project?
+bob in thread 1: Do you mean a project with one team?
+alice in thread 1: Yes, how would you set it up?
+carol: thanks everyone! https://example.com/raid?template=1
+""",
+    )
+    async with db.transaction() as session:
+        texts = list(await session.scalars(select(Question.text)))
+    assert texts == ["Has anyone used a RAID log on a small project?"]
