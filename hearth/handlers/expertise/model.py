@@ -30,8 +30,12 @@ FEATURES = (
     "topic",
     "coverage",
     "declared",
+    "similar_max",
+    "similar_top3",
+    "similar_recent",
+    "asker_history",
 )
-WEIGHTS = (1.0, 0.5, 0.2, 0.2, -0.2, 0.6, 1.0, 2.0)
+WEIGHTS = (1.0, 0.5, 0.2, 0.2, -0.2, 0.6, 1.0, 2.0, 1.0, 0.5, 1.0, 0.3)
 BIAS = 0.0
 
 
@@ -73,6 +77,10 @@ def features(profile: Profile | None, match: Match) -> tuple[float, ...]:
         math.log1p(match.bm25),
         match.coverage,
         match.declared,
+        math.log1p(match.similar_max),
+        math.log1p(match.similar_top3),
+        math.log1p(match.similar_recent),
+        math.log1p(match.asker_history),
     )
 
 

@@ -22,9 +22,9 @@ from hearth.storage import expertise as store
 
 ACTIVE_CANDIDATES = 60
 """Members taken by recent activity alone, whatever the question's words."""
-TEXT_CANDIDATES = 200
+TEXT_CANDIDATES = 100
 """Members taken by how well their learned terms match the question."""
-SIMILAR_QUESTIONS = 300
+SIMILAR_QUESTIONS = 150
 """Past questions most like the new one whose answerers are considered."""
 INDEX_TERMS = 12
 """The question's rarest terms looked up in the index."""
