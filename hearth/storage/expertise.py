@@ -11,7 +11,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hearth.storage.db import dialect_insert
@@ -20,6 +20,7 @@ from hearth.storage.models import (
     ExpertCommunity,
     ExpertProfile,
     ExpertQuestion,
+    ExpertQuestionTerm,
     ExpertTerm,
     ExpertTermStat,
     ExpertTopic,
@@ -109,8 +110,9 @@ async def add_question(
 ) -> bool:
     """Remember a question and count its terms; False (and nothing changes) if already seen."""
     insert = dialect_insert(session)
+    table = ExpertQuestion.__table__
     result = await session.execute(
-        insert(ExpertQuestion.__table__)
+        insert(table)
         .values(
             community_id=community_id,
             question_key=question_key,
@@ -119,8 +121,10 @@ async def add_question(
             asked_at=at,
         )
         .on_conflict_do_nothing()
+        .returning(table.c.id)
     )
-    if result.rowcount != 1:
+    question_id = result.scalar()
+    if question_id is None:
         return False
     await _bump(session, community_id, questions=1)
     if terms:
@@ -132,6 +136,18 @@ async def add_question(
         await session.execute(
             statement,
             [{"community_id": community_id, "term": t, "questions": 1} for t in sorted(set(terms))],
+        )
+        await session.execute(
+            insert(ExpertQuestionTerm.__table__),
+            [
+                {
+                    "community_id": community_id,
+                    "term": t,
+                    "question_id": question_id,
+                    "length": len(terms),
+                }
+                for t in sorted(set(terms))
+            ],
         )
     return True
 
@@ -187,11 +203,6 @@ async def add_answer(
     mass = gain * len(terms)
     insert = dialect_insert(session)
     if new:
-        await session.execute(
-            insert(answers).values(
-                question_id=question_id, member_id=member_id, accepted=accepted, answered_at=at
-            )
-        )
         community = await _bump(
             session,
             community_id,
@@ -200,6 +211,15 @@ async def add_answer(
             profiles=0 if answered else 1,
         )
         clock = community.answers
+        await session.execute(
+            insert(answers).values(
+                question_id=question_id,
+                member_id=member_id,
+                accepted=accepted,
+                answered_at=at,
+                clock=clock,
+            )
+        )
         slow = _key(slow_key or 0.0, clock, decay.slow)
         fast = _key(fast_key or 0.0, clock, decay.fast)
         statement = insert(profiles).values(
@@ -287,6 +307,48 @@ async def postings(
         )
     )
     return [tuple(row) for row in rows]  # type: ignore[misc]
+
+
+async def similar_questions(
+    session: AsyncSession, community_id: int, terms: Collection[str]
+) -> list[tuple[str, int, int]]:
+    """(term, question, question length) for each past question containing one of `terms`."""
+    if not terms:
+        return []
+    table = ExpertQuestionTerm.__table__
+    rows = await session.execute(
+        select(table.c.term, table.c.question_id, table.c.length).where(
+            table.c.community_id == community_id, table.c.term.in_(list(terms))
+        )
+    )
+    return [tuple(row) for row in rows]  # type: ignore[misc]
+
+
+async def answers_to(
+    session: AsyncSession, questions: Collection[int]
+) -> list[tuple[int, int, bool, int]]:
+    """(question, member, accepted, clock) of every answer to `questions`."""
+    if not questions:
+        return []
+    table = ExpertAnswer.__table__
+    rows = await session.execute(
+        select(table.c.question_id, table.c.member_id, table.c.accepted, table.c.clock).where(
+            table.c.question_id.in_(list(questions))
+        )
+    )
+    return [tuple(row) for row in rows]  # type: ignore[misc]
+
+
+async def answered_for(session: AsyncSession, community_id: int, asker_id: int) -> dict[int, int]:
+    """How many of this asker's questions each member answered."""
+    answers, questions = ExpertAnswer.__table__, ExpertQuestion.__table__
+    rows = await session.execute(
+        select(answers.c.member_id, func.count())
+        .join(questions, questions.c.id == answers.c.question_id)
+        .where(questions.c.asker_id == asker_id, questions.c.community_id == community_id)
+        .group_by(answers.c.member_id)
+    )
+    return {member: count for member, count in rows}
 
 
 async def most_active(

@@ -450,7 +450,11 @@ async def _replay(
                     _score_baselines(baselines, words, candidates, first_answer, event, scores)
                     if collect:  # the same ranking as rank_experts, keeping the features
                         generated = await router.candidates(
-                            session, community_id, event.text, {ids[event.asker]}
+                            session,
+                            community_id,
+                            event.text,
+                            {ids[event.asker]},
+                            ids[event.asker],
                         )
                         picks = router.best(generated, ROUTER_DEPTH)
                         where = [c.member_id for c in generated]

@@ -79,3 +79,42 @@ def fit(
         if max(abs(s) for s in step) < 1e-6:
             break
     return w[:-1], w[-1]
+
+
+def fit_listwise(
+    questions: Sequence[tuple[Sequence[Vector], int]], l2: float = 1.0, iterations: int = 30
+) -> list[float]:
+    """Weights of a conditional (multinomial) logistic regression: per question, the answerer
+    is chosen among its candidates with probability softmax(w·x). No bias: it cancels out."""
+    usable = [(v, a) for v, a in questions if a >= 0 and len(v) > 1]
+    d = len(usable[0][0][0])
+    w = [0.0] * d
+    for _ in range(iterations):
+        gradient = [l2 * wi for wi in w]
+        hessian = [[l2 if i == j else 0.0 for j in range(d)] for i in range(d)]
+        for vectors, answerer in usable:
+            scores = [sum(wi * xi for wi, xi in zip(w, x, strict=True)) for x in vectors]
+            top = max(scores)
+            weights = [math.exp(s - top) for s in scores]
+            total = sum(weights)
+            p = [x / total for x in weights]
+            mean = [sum(pj * x[i] for pj, x in zip(p, vectors, strict=True)) for i in range(d)]
+            chosen = vectors[answerer]
+            for i in range(d):
+                gradient[i] -= chosen[i] - mean[i]
+            for pj, x in zip(p, vectors, strict=True):
+                if pj < 1e-6:
+                    continue
+                for i in range(d):
+                    ci = pj * (x[i] - mean[i])
+                    row = hessian[i]
+                    for j in range(i, d):
+                        row[j] += ci * (x[j] - mean[j])
+        for i in range(d):
+            for j in range(i):
+                hessian[i][j] = hessian[j][i]
+        step = _solve(hessian, gradient)
+        w = [wi - si for wi, si in zip(w, step, strict=True)]
+        if max(abs(s) for s in step) < 1e-6:
+            break
+    return w
