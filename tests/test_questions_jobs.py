@@ -276,3 +276,29 @@ carol: thanks everyone! https://example.com/raid?template=1
     async with db.transaction() as session:
         texts = list(await session.scalars(select(Question.text)))
     assert texts == ["Has anyone used a RAID log on a small project?"]
+
+
+async def test_someone_outside_their_working_hours_is_asked_last_and_their_dm_waits(
+    db: Database,
+) -> None:
+    """Ivan works 14:00-17:00 (Europe/London is UTC in December): at 09:00 gina, who is at
+    work, is asked first; ivan's request is written after hers and waits for 14:00."""
+    lines: list[str] = []
+    session = await console(db, lines)
+    await run(
+        session,
+        EXPERTS.replace(
+            "wait 8d\n",
+            'ivan: /cop settings\nivan submits 11 working_hours="Mon-Fri 14:00-17:00" '
+            "timezone=Europe/London\nwait 8d\n",
+        ),
+    )
+    out = "\n".join(lines)
+    before_two = out.split("-- 2026-12-09 14:00 UTC --")[0]
+    assert "DM @gina bot: Carol asked" in before_two
+    assert "DM @ivan bot: Carol asked" not in before_two
+    await run(session, "wait 6h")
+    out = "\n".join(lines)
+    assert "-- 2026-12-09 14:00 UTC --\n" in out
+    after = out.split("-- 2026-12-09 14:00 UTC --\n")[1]
+    assert after.startswith("[") and "DM @ivan bot: Carol asked" in after
