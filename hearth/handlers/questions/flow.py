@@ -21,6 +21,7 @@ Every message Hearth starts here goes through the outbox and the send policy.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -67,6 +68,7 @@ CHECKS = frozenset(
     {"white_check_mark", "heavy_check_mark", "ballot_box_with_check", "✅", "✔️", "check"}
 )
 ASK_FORM = "questions.ask"
+MENTIONS = re.compile(r"<[@#!][^>]*>")
 ASK_USAGE = "[--anonymous] <your question>"
 
 
@@ -232,7 +234,7 @@ async def start(context: Context, community: Community, question: Question, aske
             community_id=community.id,
             question_key=key_of(question),
             asker_id=asker.id,
-            text=question.text or "",
+            text=MENTIONS.sub(" ", question.text or ""),  # who is named is not the subject
             at=question.asked_at,
         )
     asked = await route(context, community, question, FIRST_ROUND, asker_id=asker.id)
@@ -291,7 +293,7 @@ async def route(
     ranked = await rank_experts(
         session,
         community_id=community.id,
-        text=question.text or "",
+        text=MENTIONS.sub(" ", question.text or ""),
         asker_id=asker_id if asker_id is not None else 0,
         at=now,
         limit=wanted + 10,

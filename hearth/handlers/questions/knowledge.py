@@ -139,36 +139,36 @@ async def helpers_section(context: Context, period: DigestPeriod) -> DigestSecti
 # Personal data
 
 
-async def export(context: Context, member: Member) -> dict[str, Any]:
-    """The member's questions (not anonymous ones: nothing ties those to them), requests and
-    accepted answers."""
+async def export(context: Context, member: Member) -> list[dict[str, Any]]:
+    """The member's questions (not anonymous ones: nothing ties those to them), the requests to
+    help they got, their accepted answers and the lessons they saved, one record each."""
     session = context.session
-    asked = await session.scalars(
+    records: list[dict[str, Any]] = []
+    for q in await session.scalars(
         select(Question).where(Question.asker_id == member.id).order_by(Question.id)
-    )
-    requests = await session.scalars(
+    ):
+        records.append(
+            {"asked": q.text, "status": q.status, "at": q.asked_at.isoformat(), "question": q.id}
+        )
+    for r in await session.scalars(
         select(QuestionRequest)
         .where(QuestionRequest.member_id == member.id)
         .order_by(QuestionRequest.question_id)
-    )
-    answered = await session.scalars(
+    ):
+        records.append(
+            {"asked_to_help_with": r.question_id, "status": r.status, "at": r.asked_at.isoformat()}
+        )
+    for q in await session.scalars(
         select(Question).where(Question.answerer_id == member.id).order_by(Question.id)
-    )
-    saved = await session.scalars(
-        select(KnowledgeEntry).where(KnowledgeEntry.helper_id == member.id)
-    )
-    return {
-        "asked": [
-            {"id": q.id, "question": q.text, "status": q.status, "asked": q.asked_at.isoformat()}
-            for q in asked
-        ],
-        "asked_to_help": [
-            {"question": r.question_id, "status": r.status, "asked": r.asked_at.isoformat()}
-            for r in requests
-        ],
-        "answers_accepted": [{"question": q.id, "text": q.text} for q in answered],
-        "knowledge": [{"kind": k.kind, "title": k.title} for k in saved],
-    }
+    ):
+        records.append({"answered": q.text, "question": q.id})
+    for k in await session.scalars(
+        select(KnowledgeEntry).where(
+            KnowledgeEntry.helper_id == member.id, KnowledgeEntry.kind == "lesson"
+        )
+    ):
+        records.append({"lesson_saved": k.title, "at": k.created_at.isoformat()})
+    return records
 
 
 async def forget(context: Context, member: Member) -> None:
