@@ -101,6 +101,7 @@ def test_the_router_beats_the_baselines_on_a_development_dataset(
     lines: list[str] = []
     ratios = evaluation.run([folder], out=lines.append)
     methods = [line.split()[0] for line in lines if "questions=" in line]
-    assert methods == ["hearth-router", "popularity-decay[h50]", "bm25[sum]"] or len(methods) == 3
+    assert methods[0] == "hearth-router" and len(methods) == 3
+    assert methods[1].startswith("popularity-decay[h") and methods[2].startswith("bm25[")
     assert all("hit@1=" in line and "coverage=" in line for line in lines if "questions=" in line)
     assert ratios["ai.stackexchange"] >= 0.85, "\n".join(lines)

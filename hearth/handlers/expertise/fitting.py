@@ -81,14 +81,27 @@ def fit(
     return w[:-1], w[-1]
 
 
+def _listwise_loss(
+    usable: Sequence[tuple[Sequence[Vector], int]], w: Sequence[float], l2: float
+) -> float:
+    loss = 0.5 * l2 * sum(wi * wi for wi in w)
+    for vectors, answerer in usable:
+        scores = [sum(wi * xi for wi, xi in zip(w, x, strict=True)) for x in vectors]
+        top = max(scores)
+        loss += top + math.log(sum(math.exp(s - top) for s in scores)) - scores[answerer]
+    return loss
+
+
 def fit_listwise(
     questions: Sequence[tuple[Sequence[Vector], int]], l2: float = 1.0, iterations: int = 30
 ) -> list[float]:
     """Weights of a conditional (multinomial) logistic regression: per question, the answerer
-    is chosen among its candidates with probability softmax(w·x). No bias: it cancels out."""
+    is chosen among its candidates with probability softmax(w·x); damped Newton steps. No
+    bias: it cancels out."""
     usable = [(v, a) for v, a in questions if a >= 0 and len(v) > 1]
     d = len(usable[0][0][0])
     w = [0.0] * d
+    loss = _listwise_loss(usable, w, l2)
     for _ in range(iterations):
         gradient = [l2 * wi for wi in w]
         hessian = [[l2 if i == j else 0.0 for j in range(d)] for i in range(d)]
@@ -114,7 +127,17 @@ def fit_listwise(
             for j in range(i):
                 hessian[i][j] = hessian[j][i]
         step = _solve(hessian, gradient)
-        w = [wi - si for wi, si in zip(w, step, strict=True)]
-        if max(abs(s) for s in step) < 1e-6:
+        size = 1.0
+        while size > 1e-4:
+            trial = [wi - size * si for wi, si in zip(w, step, strict=True)]
+            trial_loss = _listwise_loss(usable, trial, l2)
+            if trial_loss <= loss:
+                break
+            size /= 2
+        else:
+            break
+        converged = loss - trial_loss < 1e-7
+        w, loss = trial, trial_loss
+        if converged:
             break
     return w

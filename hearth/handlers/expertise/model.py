@@ -20,6 +20,9 @@ ACCEPTED_SIMILARITY = 0.5
 """How much more a similar past question counts when the candidate's answer was accepted."""
 BM25_K1 = 1.2
 BM25_B = 0.75
+PROFILE_B = 0.3
+"""Length normalisation of a member's whole answering record (gentler than a question's:
+prolific answerers are not long documents to discount)."""
 
 FEATURES = (
     "activity",

@@ -24,9 +24,9 @@ ACTIVE_CANDIDATES = 60
 """Members taken by recent activity alone, whatever the question's words."""
 TEXT_CANDIDATES = 100
 """Members taken by how well their learned terms match the question."""
-SIMILAR_QUESTIONS = 150
+SIMILAR_QUESTIONS = 200
 """Past questions most like the new one whose answerers are considered."""
-INDEX_TERMS = 12
+INDEX_TERMS = 24
 """The question's rarest terms looked up in the index."""
 COMMON_SHARE = 0.2
 COMMON_MIN = 500
@@ -113,14 +113,15 @@ async def candidates(
         for t in words
     }
     mass = sum(idf.values()) or 1.0
-    looked_up = sorted(
-        (t for t in words if frequencies.get(t, 0) <= max(COMMON_SHARE * count, COMMON_MIN)),
-        key=lambda t: -idf[t],
+    common = max(COMMON_SHARE * count, COMMON_MIN)
+    looked_up = sorted(  # a term no past question has finds nothing: not looked up
+        (t for t in words if 0 < frequencies.get(t, 0) <= common), key=lambda t: -idf[t]
     )[:INDEX_TERMS]
+    unseen = [t for t in words if not frequencies.get(t)][: INDEX_TERMS // 2]  # declared only
     learned: dict[int, dict[str, float]] = {}
     declared: dict[int, float] = {}
     for term, member, weight, declared_count in await store.postings(
-        session, community_id, looked_up
+        session, community_id, [*looked_up, *unseen]
     ):
         if member in excluded:
             continue
@@ -145,7 +146,7 @@ async def candidates(
             idf[t]
             * w
             * (model.BM25_K1 + 1)
-            / (w + model.BM25_K1 * (1 - model.BM25_B + model.BM25_B * length / average))
+            / (w + model.BM25_K1 * (1 - model.PROFILE_B + model.PROFILE_B * length / average))
             for t, w in weights.items()
         )
         coverage = sum(idf[t] for t in weights) / mass
