@@ -8,12 +8,14 @@ def build_registry() -> Registry:
     from hearth.handlers import (
         audit,
         community,
+        expertise,
         members,
         messages,
         poll_privacy,
         polls,
         preferences,
         privacy,
+        questions,
         retention,
         surveys,
         welcome,
@@ -21,6 +23,7 @@ def build_registry() -> Registry:
 
     registry = Registry()
     features = (community, welcome, messages, members, polls, surveys)
+    features += (expertise, questions)  # who knows what; every question finds them
     features += (preferences, privacy, poll_privacy, audit, retention)  # members in control
     for feature in features:
         feature.register(registry)
