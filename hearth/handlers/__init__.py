@@ -8,6 +8,7 @@ def build_registry() -> Registry:
     from hearth.handlers import (
         audit,
         community,
+        lurkers,
         members,
         messages,
         poll_privacy,
@@ -21,6 +22,7 @@ def build_registry() -> Registry:
 
     registry = Registry()
     features = (community, welcome, messages, members, polls, surveys)
+    features += (lurkers,)  # from lurker to first question
     features += (preferences, privacy, poll_privacy, audit, retention)  # members in control
     for feature in features:
         feature.register(registry)

@@ -97,12 +97,14 @@ KINDS: Mapping[str, Kind] = _kinds(
     Kind("digest", dm=True, preference="digests"),
     Kind("reminder", dm=True, preference="reminders"),
     Kind("survey_summary", dm=True, unsolicited=False),
+    Kind("heads_up", dm=True),  # to facilitators: a member's first post (lurkers)
     # channel posts and updates of messages already sent: nobody's DM
     Kind("welcome_post", dm=False),
     Kind("intro", dm=False),
     Kind("poll", dm=False),
     Kind("survey", dm=False),
     Kind("poll_update", dm=False),
+    Kind("celebration", dm=False),  # the reply in the thread of a member's first post
 )
 """Every kind of message Hearth starts itself. A feature adds its kinds here."""
 

@@ -1,0 +1,152 @@
+"""`/cop lurkers` for facilitators: who is quiet, for how long, by group, and whether nudging
+helps (the figures are defined in the README, "Lurkers and nudges")."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hearth.handlers.cards import Card, ContextLine, Section, typed
+from hearth.storage import lurkers as store
+from hearth.storage.models import Community, LurkerSettings
+
+WINDOW = timedelta(days=90)
+"""Nudges counted: those sent in the last 90 days."""
+CONVERSION = timedelta(days=7)
+"""A nudged member converted when they first posted within 7 days of a nudge."""
+MAX_NAMES = 30
+
+
+@dataclass(frozen=True)
+class Rate:
+    """`converted` of `counted` members."""
+
+    converted: int
+    counted: int
+
+    def __str__(self) -> str:
+        if not self.counted:
+            return "none to count yet"
+        share = round(100 * self.converted / self.counted)
+        return f"{self.converted} of {self.counted} ({share}%)"
+
+
+@dataclass(frozen=True)
+class Conversion:
+    nudged: Rate
+    too_soon: int
+    """Members whose nudges in the window all went out in the last 7 days."""
+    comparable: Rate
+
+
+async def conversion(
+    session: AsyncSession, community_id: int, days: int, now: datetime
+) -> Conversion:
+    """The two rates of the README, exactly."""
+    start, closed = now - WINDOW, now - CONVERSION
+    sent: dict[int, list[datetime]] = defaultdict(list)
+    for nudge in await store.sent_nudges(session, community_id, start):
+        sent[nudge.member_id].append(nudge.sent_at)
+    settled = {m: [t for t in times if t <= closed] for m, times in sent.items()}
+    settled = {m: times for m, times in settled.items() if times}
+    firsts = await store.first_posts(session, community_id, list(settled))
+    converted = sum(
+        1
+        for member, times in settled.items()
+        if (first := firsts.get(member)) is not None
+        and any(t <= first <= t + CONVERSION for t in times)
+    )
+    nudged = Rate(converted, len(settled))
+    ever_nudged = await store.first_nudge_sent(session, community_id)
+    lurk = timedelta(days=days)
+    counted = posted = 0
+    for member in await store.comparable_pool(session, community_id, closed - lurk, start):
+        if member.paused or not member.nudges_on:
+            continue
+        became = max(member.joined_at + lurk, start)
+        if became > closed:
+            continue
+        if member.first_posted_at is not None and member.first_posted_at < became:
+            continue
+        if member.left_at is not None and member.left_at < became + CONVERSION:
+            continue
+        nudged_at = ever_nudged.get(member.member_id)
+        if nudged_at is not None and nudged_at < became + CONVERSION:
+            continue
+        counted += 1
+        first = member.first_posted_at
+        posted += first is not None and became <= first < became + CONVERSION
+    return Conversion(nudged, len(sent) - len(settled), Rate(posted, counted))
+
+
+async def report_card(
+    session: AsyncSession,
+    community: Community,
+    settings: LurkerSettings,
+    now: datetime,
+) -> Card:
+    """The facilitators' view (names included: only ever shown to them, privately)."""
+    quiet = await store.lurkers(session, community.id, now - timedelta(days=settings.days))
+    name = typed(community.name)
+    if not quiet:
+        headline = (
+            f"No lurkers in {name}: everyone who joined {settings.days}+ days ago has posted."
+        )
+    else:
+        headline = (
+            f"{len(quiet)} lurker{'' if len(quiet) == 1 else 's'} in {name}: joined "
+            f"{settings.days}+ days ago and never posted or replied."
+        )
+    blocks: list[Section | ContextLine] = []
+    if quiet:
+        ages = [(now - joined).days for _, joined in quiet]
+        bounds = [(settings.days, 29), (30, 89), (90, None)]
+        spans = []
+        for low, high in bounds:
+            low = max(low, settings.days)
+            if high is not None and high < low:
+                continue
+            count = sum(1 for a in ages if a >= low and (high is None or a <= high))
+            label = f"{low}–{high} days" if high is not None else f"{low}+ days"
+            spans.append(f"{label}: {count}")
+        blocks.append(Section(f"Quiet for: {' · '.join(spans)} (longest: {max(ages)} days)"))
+        groups = Counter(member.segment or "" for member, _ in quiet)
+        blocks.append(
+            Section(
+                "By group: "
+                + " · ".join(
+                    f"{typed(group) if group else 'no group chosen'} {count}"
+                    for group, count in sorted(groups.items(), key=lambda g: (-g[1], g[0]))
+                )
+            )
+        )
+        shown = [(m, (now - j).days) for m, j in quiet if not m.unsolicited_dms_off]
+        paused = len(quiet) - len(shown)
+        names = ", ".join(f"{typed(m.name)} ({d}d)" for m, d in shown[:MAX_NAMES])
+        if len(shown) > MAX_NAMES:
+            names += f", and {len(shown) - MAX_NAMES} more"
+        if paused:
+            names += f"{'; ' if names else ''}{paused} who paused Hearth's messages (not named)"
+        blocks.append(Section(f"Who (days quiet): {names}"))
+    figures = await conversion(session, community.id, settings.days, now)
+    soon = (
+        f"; {figures.too_soon} more nudged in the last 7 days, too soon to tell"
+        if (figures.too_soon)
+        else ""
+    )
+    blocks += [
+        Section(
+            "Nudged in the last 90 days, posted within 7 days of a nudge: "
+            f"{figures.nudged}{soon}.\n"
+            f"Comparable members not (yet) nudged, posted within 7 days: {figures.comparable}."
+        ),
+        ContextLine(
+            f"Nudges: at most {settings.per_day} a day, two per member, 30+ days apart. "
+            f"First-post celebration: {'on' if settings.celebrate else 'off'}. Only you "
+            "see this."
+        ),
+    ]
+    return Card(headline, tuple(blocks))
