@@ -278,7 +278,7 @@ async def first_posts(
                 Participation.member_id.in_(member_ids[start : start + 500]),
             )
         )
-        found.update(dict(rows.tuples().all()))
+        found.update({member: at for member, at in rows})
     return found
 
 

@@ -58,7 +58,7 @@ def register(registry: Registry) -> None:
     )(set_per_day)
     command(
         "lurkers celebrate",
-        "on|off",
+        "<on|off>",
         summary="reply in the thread of a member's first post (default on)",
         facilitator_only=True,
         group=GROUP,

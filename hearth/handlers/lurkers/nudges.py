@@ -100,6 +100,7 @@ async def nudge_card(
     line: str | None,
     *,
     joined_days: int,
+    number: int = 1,
 ) -> Card:
     """The nudge DM for `member`."""
     facilitators = await store.facilitators(context.session, community.id)
@@ -131,7 +132,8 @@ async def nudge_card(
         ),
         ContextLine(
             f"You're getting this because you joined {typed(community.name)} "
-            f"{joined_days} days ago and haven't posted yet. Hearth sends this at most twice."
+            f"{joined_days} days ago and haven't posted yet. "
+            + ("Hearth sends this at most twice." if number == 1 else "This is the last one.")
         ),
     ]
     return Card(headline, tuple(blocks), names={f.user_id: f.name for f in facilitators})
@@ -212,8 +214,10 @@ async def _schedule(
     )
     if not added:
         return False
-    days = (context.now() - candidate.joined_at).days
-    card = await nudge_card(context, community, member, template, line, joined_days=days)
+    days = (due - candidate.joined_at).days
+    card = await nudge_card(
+        context, community, member, template, line, joined_days=days, number=candidate.number
+    )
     await context.enqueue(
         key, "nudge", Target("dm", member.user_id), card, due_at=due, member=member
     )
