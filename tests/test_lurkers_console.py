@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import timedelta
 
 from sqlalchemy import func, select
@@ -400,18 +401,14 @@ async def test_a_rerun_sweep_never_sends_twice(db: Database) -> None:
                 raise RuntimeError("the process died mid-sweep")
             return count
 
-    try:
+    with contextlib.suppress(RuntimeError):
         await sweep(interrupt=True)
-    except RuntimeError:
-        pass
     assert await sweep(interrupt=False) == 0  # today's scheduled sweep already ran at 07:00
     async with db.transaction() as sql:
         await sql.execute(Nudge.__table__.delete())  # as if the sweep had never run today
         await sql.execute(OutboxMessage.__table__.delete().where(OutboxMessage.kind == "nudge"))
-    try:
+    with contextlib.suppress(RuntimeError):
         await sweep(interrupt=True)
-    except RuntimeError:
-        pass
     assert await sweep(interrupt=False) == 2
     assert await sweep(interrupt=False) == 0
     await session.run(Wait(timedelta(days=2)))

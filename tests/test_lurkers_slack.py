@@ -158,6 +158,7 @@ async def test_introduce_myself_opens_a_modal_and_posts_in_the_channel(
     }
     response = await hearth.post_form({"payload": json.dumps(submission)})
     assert response.status == 200
+
     def intros() -> list[dict[str, Any]]:
         return [p for p in hearth.posts_to(CHANNEL) if "introduce" in p["text"]]
 
