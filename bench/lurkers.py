@@ -231,6 +231,13 @@ async def community_row(db: Database) -> None:
         )
 
 
+MESSAGE_INDEXES = (
+    ("ix_messages_community_posted", "community_id, posted_at"),
+    ("ix_messages_member_posted", "member_id, posted_at"),
+)
+"""Dropped while the messages load and built after (as models.Message declares them)."""
+
+
 def messages_sql(data: Data, postgres: bool) -> str:
     """One INSERT … SELECT that writes every message in the database itself: poster n wrote
     messages n, n + posters, …; times spread evenly over the history; every tenth a reply in
@@ -282,7 +289,11 @@ def load_sqlite(path: Path, data: Data) -> None:
         print(f"  {table}: {count:,} rows in {time.perf_counter() - started:.1f} s", flush=True)
     connection.execute("INSERT INTO facilitators VALUES (1, 1, ?)", (sqlite_time(NOW - HISTORY),))
     started = time.perf_counter()
+    for index, _ in MESSAGE_INDEXES:
+        connection.execute(f"DROP INDEX {index}")
     connection.execute(messages_sql(data, postgres=False))
+    for index, columns in MESSAGE_INDEXES:
+        connection.execute(f"CREATE INDEX {index} ON messages ({columns})")
     connection.commit()
     print(
         f"  messages: {data.messages:,} rows in {time.perf_counter() - started:.1f} s", flush=True
@@ -312,7 +323,13 @@ async def load_postgres(url: str, data: Data) -> None:
             print(f"  {table}: {count:,} rows in {time.perf_counter() - started:.1f} s", flush=True)
         await connection.execute("INSERT INTO facilitators VALUES (1, 1, $1)", naive(NOW - HISTORY))
         started = time.perf_counter()
+        await connection.execute("SET session_replication_role = replica")  # no FK triggers
+        for index, _ in MESSAGE_INDEXES:
+            await connection.execute(f"DROP INDEX {index}")
         await connection.execute(messages_sql(data, postgres=True))
+        for index, columns in MESSAGE_INDEXES:
+            await connection.execute(f"CREATE INDEX {index} ON messages ({columns})")
+        await connection.execute("SET session_replication_role = DEFAULT")
         elapsed = time.perf_counter() - started
         print(f"  messages: {data.messages:,} rows in {elapsed:.1f} s", flush=True)
         for table in ("members", "outbox", "messages"):

@@ -101,12 +101,28 @@ def _quiet_members(community_id: int, joined_before: datetime) -> Select[tuple[M
     )
 
 
+@dataclass(frozen=True)
+class Lurker:
+    """What the report shows of a lurker."""
+
+    name: str
+    segment: str | None
+    paused: bool
+    joined_at: datetime
+
+
 async def lurkers(
     session: AsyncSession, community_id: int, joined_before: datetime
-) -> list[tuple[Member, datetime]]:
-    """Every lurker of the community with when they joined, longest quiet first."""
-    query = _quiet_members(community_id, joined_before).order_by(Membership.joined_at, Member.id)
-    return [(member, joined) for member, joined in await session.execute(query)]
+) -> list[Lurker]:
+    """Every lurker of the community, longest quiet first (columns, not whole members)."""
+    query = (
+        _quiet_members(community_id, joined_before)
+        .with_only_columns(
+            Member.name, Member.segment, Member.unsolicited_dms_off, Membership.joined_at
+        )
+        .order_by(Membership.joined_at, Member.id)
+    )
+    return [Lurker(*row) for row in await session.execute(query)]
 
 
 @dataclass(frozen=True)

@@ -520,3 +520,7 @@ class LurkerSettings(Base):
     celebrate: Mapped[bool] = mapped_column(default=True)
     """Reply in the thread of a member's first post."""
     nudge_template: Mapped[str | None] = mapped_column(Text)
+
+
+Index("ix_memberships_community_joined", Membership.community_id, Membership.joined_at)
+"""The lurker sweep reads a community's members longest-standing first, and stops early."""

@@ -17,7 +17,7 @@ from hearth.handlers.lurkers import firsts, nudges, report
 from hearth.handlers.registry import Registry
 from hearth.handlers.templates import Template, TemplateError
 from hearth.storage import lurkers as store
-from hearth.storage.models import Member, Nudge, Participation
+from hearth.storage.models import Community, Member, Membership, Nudge, OutboxMessage, Participation
 
 SWEEP_AT = "daily 07:00"
 """When each community's sweep runs (its time zone); nudges go out in members' working hours."""
@@ -33,7 +33,7 @@ def register(registry: Registry) -> None:
     registry.action("lurkers.later")(nudges.later_clicked)
     registry.action("lurkers.stop")(nudges.stop_clicked)
     registry.form(nudges.INTRO_FORM)(nudges.intro_submitted)
-    registry.personal("first_posts_and_nudges", export=export_member)
+    registry.personal("first_posts_and_nudges", export=export_member, forget=forget_member)
     command = registry.command
     command(
         "lurkers",
@@ -204,21 +204,55 @@ async def export_member(context: Context, member: Member) -> dict[str, object]:
     """my-data: when the member first and last posted in each community, and their nudges."""
     from sqlalchemy import select
 
-    posts = await context.session.scalars(
-        select(Participation).where(Participation.member_id == member.id)
+    posts = await context.session.execute(
+        select(Community.name, Participation)
+        .join(Community, Community.id == Participation.community_id)
+        .where(Participation.member_id == member.id)
+        .order_by(Community.name)
     )
-    sent = await context.session.scalars(select(Nudge).where(Nudge.member_id == member.id))
+    sent = await context.session.execute(
+        select(Community.name, Nudge)
+        .join(Community, Community.id == Nudge.community_id)
+        .where(Nudge.member_id == member.id)
+        .order_by(Community.name, Nudge.number)
+    )
     return {
         "posted": [
             {
-                "community": p.community_id,
-                "first_posted_at": p.first_posted_at.isoformat(),
-                "last_posted_at": p.last_posted_at.isoformat(),
+                "community": name,
+                "first_posted": p.first_posted_at.isoformat(),
+                "last_posted": p.last_posted_at.isoformat(),
             }
-            for p in posts
+            for name, p in posts
         ],
         "nudges": [
-            {"community": n.community_id, "number": n.number, "due_at": n.due_at.isoformat()}
-            for n in sent
+            {"community": name, "number": n.number, "due": n.due_at.isoformat()} for name, n in sent
         ],
     }
+
+
+async def forget_member(context: Context, member: Member) -> None:
+    """forget-me: the messages about the member's first post and introduction go (the
+    facilitators' heads-ups, the celebration, the intro Hearth posted for them); their
+    participation facts and nudges go with their member record."""
+    from sqlalchemy import delete, or_, select
+
+    communities = set(
+        await context.session.scalars(
+            select(Participation.community_id).where(Participation.member_id == member.id)
+        )
+    ) | set(
+        await context.session.scalars(
+            select(Membership.community_id).where(Membership.member_id == member.id)
+        )
+    )
+    for community_id in sorted(communities):
+        tag = f"{community_id}:{member.id}"
+        await context.session.execute(
+            delete(OutboxMessage).where(
+                or_(
+                    OutboxMessage.key.startswith(f"first-post:{tag}:", autoescape=True),
+                    OutboxMessage.key.in_((f"celebrate:{tag}", f"intro:{tag}")),
+                )
+            )
+        )

@@ -2,9 +2,10 @@
 
 On each channel message or reply the member's `participation` row is written (the sweep reads
 these facts, never the messages). The first one of a member who joined the community (not a
-facilitator, not a bot) gets one reply in its thread (unless the facilitators switched that off)
-and each facilitator a private heads-up, so that a human says hello too. A nudge not yet sent
-to that member is withdrawn: a member who posted is never nudged.
+facilitator, not a bot, not someone who paused Hearth's messages) gets one reply in its thread
+(unless the facilitators switched that off) and each facilitator a private heads-up, so that a
+human says hello too. A nudge not yet sent to that member is withdrawn: a member who posted is
+never nudged.
 """
 
 from __future__ import annotations
@@ -49,6 +50,8 @@ async def posted(
     membership = await context.session.get(Membership, (community.id, member.id))
     if membership is None or await context.is_facilitator(community, member):
         return  # not someone who joined while Hearth watched, or one of the hosts
+    if member.unsolicited_dms_off:
+        return  # paused Hearth: not pinged in public, and facilitators see them only as a count
     settings = await store.settings_of(context.session, community.id)
     if thread is not None and settings.celebrate:
         await context.enqueue(

@@ -102,7 +102,7 @@ async def report_card(
         )
     blocks: list[Section | ContextLine] = []
     if quiet:
-        ages = [(now - joined).days for _, joined in quiet]
+        ages = [(now - lurker.joined_at).days for lurker in quiet]
         bounds = [(settings.days, 29), (30, 89), (90, None)]
         spans = []
         for low, high in bounds:
@@ -113,7 +113,7 @@ async def report_card(
             label = f"{low}–{high} days" if high is not None else f"{low}+ days"
             spans.append(f"{label}: {count}")
         blocks.append(Section(f"Quiet for: {' · '.join(spans)} (longest: {max(ages)} days)"))
-        groups = Counter(member.segment or "" for member, _ in quiet)
+        groups = Counter(lurker.segment or "" for lurker in quiet)
         blocks.append(
             Section(
                 "By group: "
@@ -123,9 +123,9 @@ async def report_card(
                 )
             )
         )
-        shown = [(m, (now - j).days) for m, j in quiet if not m.unsolicited_dms_off]
+        shown = [(q.name, (now - q.joined_at).days) for q in quiet if not q.paused]
         paused = len(quiet) - len(shown)
-        names = ", ".join(f"{typed(m.name)} ({d}d)" for m, d in shown[:MAX_NAMES])
+        names = ", ".join(f"{typed(name)} ({d}d)" for name, d in shown[:MAX_NAMES])
         if len(shown) > MAX_NAMES:
             names += f", and {len(shown) - MAX_NAMES} more"
         if paused:

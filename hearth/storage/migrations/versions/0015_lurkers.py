@@ -53,6 +53,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["community_id"], ["communities.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("community_id"),
     )
+    op.create_index("ix_memberships_community_joined", "memberships", ["community_id", "joined_at"])
     # Who posted before this revision has posted: one pass over the history, once.
     op.execute(
         "INSERT INTO participation (community_id, member_id, first_posted_at, last_posted_at) "
@@ -62,6 +63,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_memberships_community_joined", table_name="memberships")
     op.drop_table("lurker_settings")
     op.drop_index("ix_nudges_community_due", table_name="nudges")
     op.drop_table("nudges")
