@@ -39,7 +39,8 @@ from hearth.storage.models import (
 )
 
 ASK_ACTION = "questions.ask"
-"""The questions feature's "ask a question" form (with its "ask anonymously" choice)."""
+"""The questions feature's "ask a question" form (with its "ask anonymously" choice); the
+button's value is the community's id, as a DM has no community of its own."""
 INTRO_FORM = "lurkers.intro"
 MAX_NUDGES = 2
 SPACING = timedelta(days=30)
@@ -124,7 +125,7 @@ async def nudge_card(
     blocks += [
         Actions(
             (
-                Button("Ask a question", ASK_ACTION, "", style="primary"),
+                Button("Ask a question", ASK_ACTION, tag, style="primary"),
                 Button("Introduce myself", "lurkers.intro", tag),
                 Button("Not now", "lurkers.later", tag),
                 Button("Stop these messages", "lurkers.stop", tag, style="danger"),
@@ -286,7 +287,7 @@ async def later_clicked(context: Context, event: ActionClicked) -> None:
         Card(
             f"No problem. Whenever you're ready, {typed(community.name)} is there — and no "
             "question is too small.",
-            (Actions((Button("Ask a question", ASK_ACTION, ""),)),),
+            (Actions((Button("Ask a question", ASK_ACTION, str(community.id)),)),),
         ),
     )
 
