@@ -52,6 +52,7 @@ async def test_a_facilitator_sees_their_commands_grouped_by_task(db: Database) -
         "*Community*",
         "*Welcoming newcomers*",
         "*Polls and surveys*",
+        "*Questions and experts*",
         "*Members and privacy*",
     ]
     registry = build_registry()

@@ -8,6 +8,7 @@ def build_registry() -> Registry:
     from hearth.handlers import (
         audit,
         community,
+        expertise,
         lurkers,
         members,
         messages,
@@ -15,6 +16,7 @@ def build_registry() -> Registry:
         polls,
         preferences,
         privacy,
+        questions,
         retention,
         surveys,
         welcome,
@@ -22,6 +24,7 @@ def build_registry() -> Registry:
 
     registry = Registry()
     features = (community, welcome, messages, members, polls, surveys)
+    features += (expertise, questions)  # who knows what; every question finds them
     features += (lurkers,)  # from lurker to first question
     features += (preferences, privacy, poll_privacy, audit, retention)  # members in control
     for feature in features:

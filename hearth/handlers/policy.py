@@ -98,6 +98,10 @@ KINDS: Mapping[str, Kind] = _kinds(
     Kind("reminder", dm=True, preference="reminders"),
     Kind("survey_summary", dm=True, unsolicited=False),
     Kind("heads_up", dm=True),  # to facilitators: a member's first post (lurkers)
+    Kind("question_followup", dm=True),  # was your question answered? (asked once)
+    Kind("question_thanks", dm=True),  # your answer was accepted
+    Kind("question_escalation", dm=True, preference="expert_requests"),  # to facilitators
+    Kind("question_answer", dm=True, unsolicited=False, quiet=False),  # to an anonymous asker
     # channel posts and updates of messages already sent: nobody's DM
     Kind("welcome_post", dm=False),
     Kind("intro", dm=False),
@@ -105,6 +109,8 @@ KINDS: Mapping[str, Kind] = _kinds(
     Kind("survey", dm=False),
     Kind("poll_update", dm=False),
     Kind("celebration", dm=False),  # the reply in the thread of a member's first post
+    Kind("question_post", dm=False),
+    Kind("question_reply", dm=False),
 )
 """Every kind of message Hearth starts itself. A feature adds its kinds here."""
 
