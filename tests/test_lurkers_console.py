@@ -14,7 +14,7 @@ from hearth.handlers.context import Context, Defaults
 from hearth.handlers.jobs import JobDue
 from hearth.handlers.lurkers import nudges
 from hearth.storage.db import Database
-from hearth.storage.models import Community, MemberSettings, Nudge, OutboxMessage
+from hearth.storage.models import Community, MemberSettings, Nudge, OutboxMessage, Participation
 from tests.console_helpers import START, expected, transcript
 
 SETUP = """\
@@ -415,3 +415,28 @@ async def test_a_rerun_sweep_never_sends_twice(db: Database) -> None:
     out = "\n".join(lines)
     assert nudges_in(out, "alice") == ["-- 2026-12-16 09:00 UTC --"]
     assert nudges_in(out, "bob") == ["-- 2026-12-16 09:00 UTC --"]
+
+
+async def test_asking_anonymously_from_the_nudge(db: Database) -> None:
+    out = await transcript(
+        db,
+        SETUP
+        + """
+        alice joins
+        wait 15d
+        alice clicks "Ask a question" on 5
+        alice submits 6 question="Is it silly to ask how a RAID log differs from a risk register?" anonymous=yes
+        """,
+    )
+    assert after(out, "[6]") == expected(
+        """\
+        [6] form for @alice "Ask a question": question (text), anonymous (yes/no)
+        [7] (only @alice) bot: Your question is posted anonymously in #community; I've asked \
+nobody yet. Answers in its thread come to you here, privately; nobody sees it was you.
+        [8] #community bot: ❓ A member asks, anonymously: “Is it silly to ask how a RAID log \
+differs from a risk register?”
+            (Reply in this thread: Hearth passes your answers on to them privately.)
+        """
+    )
+    async with db.transaction() as session:  # nothing of hers links her to the question
+        assert await session.scalar(select(func.count()).select_from(Participation)) == 0
