@@ -200,3 +200,25 @@ async def test_a_first_post_gets_a_thread_reply_and_facilitators_a_heads_up(
     await at(hearth, SWEEP + timedelta(hours=1))
     assert len([p for p in hearth.posts_to(CHANNEL) if "thread_ts" in p]) == 1
     assert len(hearth.posts_to(DM)) == 1  # the welcome; no nudge for someone who posted
+
+
+async def test_not_now_then_a_second_nudge_33_days_later_and_no_third(
+    hearth: HearthHarness,
+) -> None:
+    await set_up(hearth)
+    post = await nudged(hearth)
+    [message] = [m for m in hearth.fake.channel_messages(DM) if m.get("ts")][1:]
+    await hearth.click(click(hearth, message, buttons(post)["Not now"]))
+    await eventually(lambda: hearth.fake.calls_to("chat.update"), what="the DM to be updated")
+    assert "No problem" in hearth.fake.calls_to("chat.update")[0]["text"]
+    later = SWEEP + timedelta(days=33)  # Monday 18 January, 07:00 UTC
+    await at(hearth, later - timedelta(days=4))  # 29 days after: too soon
+    await at(hearth, later - timedelta(days=4) + timedelta(hours=1))
+    assert len(hearth.posts_to(DM)) == 2
+    await at(hearth, later)
+    await at(hearth, later + timedelta(hours=1))
+    await eventually(lambda: len(hearth.posts_to(DM)) == 3, what="the second nudge")
+    assert "This is the last one." in message_text(hearth.posts_to(DM)[2])
+    for days in (40, 80):
+        await at(hearth, later + timedelta(days=days, hours=1))
+    assert len(hearth.posts_to(DM)) == 3

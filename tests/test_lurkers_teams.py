@@ -135,3 +135,14 @@ async def test_a_first_post_is_celebrated_in_its_thread(database_url: str, tmp_p
         heads_up = h.connector.activities(fran_chat)[before:]
         assert len(heads_up) == 1
         assert "just posted for the first time" in " ".join(texts(card(heads_up[0])))
+
+
+async def test_not_now_then_the_second_nudge(database_url: str, tmp_path: Path) -> None:
+    async with serve_teams(tmp_path, database_url=database_url) as h:
+        chat, sent = await nudged(h)  # Wednesday 16 December, 09:00 UTC
+        assert (await h.post(click(h, chat, sent, "Not now", 3)))[0] == 200
+        assert texts(card(h.connector.activity(chat, sent["id"])))[0].startswith("No problem.")
+        await at(h, days=32, hours=22)  # Monday 18 January, 07:00 UTC: the sweep
+        await at(h, hours=2)
+        await eventually(lambda: len(h.connector.activities(chat)) == 3, what="the second nudge")
+        assert "This is the last one." in " ".join(texts(card(h.connector.activities(chat)[2])))
