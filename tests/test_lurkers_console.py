@@ -253,6 +253,8 @@ async def test_facilitators_bots_and_posters_are_never_lurkers(db: Database) -> 
         facilitator joins
         alice joins
         bob joins
+        carol joins
+        carol: /cop optout
         bob: hi
         wait 15d
         facilitator: /cop lurkers
@@ -260,9 +262,10 @@ async def test_facilitators_bots_and_posters_are_never_lurkers(db: Database) -> 
         """,
     )
     assert nudges_in(out, "facilitator") == []
-    report = after(out, "lurker in #community")
-    assert "1 lurker in #community: joined 14+ days ago and never posted or replied." in report
-    assert "Who (days quiet): Alice (15d)" in report
+    report = after(out, "lurkers in #community")
+    assert "2 lurkers in #community: joined 14+ days ago and never posted or replied." in report
+    assert "Who (days quiet): Alice (15d); 1 who paused Hearth's messages (not named)" in report
+    assert "Carol" not in report and nudges_in(out, "carol") == []
     assert "Bob" not in report and "Facilitator (" not in report
     assert "Sorry, only facilitators of #community can use `/cop lurkers`." in out
 

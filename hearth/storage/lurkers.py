@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, false, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -102,27 +102,51 @@ def _quiet_members(community_id: int, joined_before: datetime) -> Select[tuple[M
 
 
 @dataclass(frozen=True)
-class Lurker:
-    """What the report shows of a lurker."""
+class LurkerGroup:
+    """Lurkers of one group (segment) who did or did not pause Hearth: how many, how many joined
+    after each of the `edges` given, and when the longest-standing joined."""
 
-    name: str
     segment: str | None
     paused: bool
-    joined_at: datetime
+    count: int
+    after: tuple[int, ...]
+    oldest: datetime
 
 
-async def lurkers(
-    session: AsyncSession, community_id: int, joined_before: datetime
-) -> list[Lurker]:
-    """Every lurker of the community, longest quiet first (columns, not whole members)."""
+async def lurker_groups(
+    session: AsyncSession, community_id: int, joined_before: datetime, edges: tuple[datetime, ...]
+) -> list[LurkerGroup]:
+    """The community's lurkers counted in SQL, by group and pause (no row per member)."""
+    counts = [func.sum(case((Membership.joined_at > edge, 1), else_=0)) for edge in edges]
     query = (
         _quiet_members(community_id, joined_before)
         .with_only_columns(
-            Member.name, Member.segment, Member.unsolicited_dms_off, Membership.joined_at
+            Member.segment,
+            Member.unsolicited_dms_off,
+            func.count(),
+            func.min(Membership.joined_at),
+            *counts,
         )
-        .order_by(Membership.joined_at, Member.id)
+        .group_by(Member.segment, Member.unsolicited_dms_off)
     )
-    return [Lurker(*row) for row in await session.execute(query)]
+    return [
+        LurkerGroup(segment, bool(paused), count, tuple(int(n or 0) for n in after), oldest)
+        for segment, paused, count, oldest, *after in await session.execute(query)
+    ]
+
+
+async def lurker_names(
+    session: AsyncSession, community_id: int, joined_before: datetime, limit: int
+) -> list[tuple[str, datetime]]:
+    """The first `limit` lurkers who did not pause Hearth, longest quiet first: name, joined."""
+    query = (
+        _quiet_members(community_id, joined_before)
+        .with_only_columns(Member.name, Membership.joined_at)
+        .where(Member.unsolicited_dms_off.is_(false()))
+        .order_by(Membership.joined_at, Member.id)
+        .limit(limit)
+    )
+    return [(name, joined) for name, joined in await session.execute(query)]
 
 
 @dataclass(frozen=True)

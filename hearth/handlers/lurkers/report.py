@@ -89,45 +89,55 @@ async def report_card(
     now: datetime,
 ) -> Card:
     """The facilitators' view (names included: only ever shown to them, privately)."""
-    quiet = await store.lurkers(session, community.id, now - timedelta(days=settings.days))
+    joined_before = now - timedelta(days=settings.days)
+    edges = (now - timedelta(days=30), now - timedelta(days=90))
+    groups = await store.lurker_groups(session, community.id, joined_before, edges)
+    total = sum(g.count for g in groups)
     name = typed(community.name)
-    if not quiet:
+    if not total:
         headline = (
             f"No lurkers in {name}: everyone who joined {settings.days}+ days ago has posted."
         )
     else:
         headline = (
-            f"{len(quiet)} lurker{'' if len(quiet) == 1 else 's'} in {name}: joined "
+            f"{total} lurker{'' if total == 1 else 's'} in {name}: joined "
             f"{settings.days}+ days ago and never posted or replied."
         )
     blocks: list[Section | ContextLine] = []
-    if quiet:
-        ages = [(now - lurker.joined_at).days for lurker in quiet]
-        bounds = [(settings.days, 29), (30, 89), (90, None)]
+    if total:
+        under30 = sum(g.after[0] for g in groups)
+        under90 = sum(g.after[1] for g in groups)
+        bands = [
+            (settings.days, 29, under30),
+            (30, 89, under90 - under30),
+            (90, None, total - under90),
+        ]
         spans = []
-        for low, high in bounds:
-            low = max(low, settings.days)
-            if high is not None and high < low:
+        for low, high, count in bands:
+            shown_low = max(low, settings.days)
+            if high is not None and high < shown_low:
                 continue
-            count = sum(1 for a in ages if a >= low and (high is None or a <= high))
-            label = f"{low}–{high} days" if high is not None else f"{low}+ days"
+            label = f"{shown_low}–{high} days" if high is not None else f"{shown_low}+ days"
             spans.append(f"{label}: {count}")
-        blocks.append(Section(f"Quiet for: {' · '.join(spans)} (longest: {max(ages)} days)"))
-        groups = Counter(lurker.segment or "" for lurker in quiet)
+        longest = (now - min(g.oldest for g in groups)).days
+        blocks.append(Section(f"Quiet for: {' · '.join(spans)} (longest: {longest} days)"))
+        by_group: Counter[str] = Counter()
+        for group in groups:
+            by_group[group.segment or ""] += group.count
         blocks.append(
             Section(
                 "By group: "
                 + " · ".join(
-                    f"{typed(group) if group else 'no group chosen'} {count}"
-                    for group, count in sorted(groups.items(), key=lambda g: (-g[1], g[0]))
+                    f"{typed(segment) if segment else 'no group chosen'} {count}"
+                    for segment, count in sorted(by_group.items(), key=lambda g: (-g[1], g[0]))
                 )
             )
         )
-        shown = [(q.name, (now - q.joined_at).days) for q in quiet if not q.paused]
-        paused = len(quiet) - len(shown)
-        names = ", ".join(f"{typed(name)} ({d}d)" for name, d in shown[:MAX_NAMES])
-        if len(shown) > MAX_NAMES:
-            names += f", and {len(shown) - MAX_NAMES} more"
+        paused = sum(g.count for g in groups if g.paused)
+        named = await store.lurker_names(session, community.id, joined_before, MAX_NAMES)
+        names = ", ".join(f"{typed(n)} ({(now - joined).days}d)" for n, joined in named)
+        if total - paused > MAX_NAMES:
+            names += f", and {total - paused - MAX_NAMES} more"
         if paused:
             names += f"{'; ' if names else ''}{paused} who paused Hearth's messages (not named)"
         blocks.append(Section(f"Who (days quiet): {names}"))
