@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, Select, and_, case, false, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, false, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -168,8 +168,8 @@ async def due_for_nudge(
     limit: int,
 ) -> list[Candidate]:
     """Lurkers who may get a nudge now, by nudge number: never nudged (1), or nudged once with
-    that nudge sent before `last_sent_before` (2). Members who paused Hearth are left out;
-    the preference "nudges" is the caller's to check (it lives in JSON)."""
+    that nudge sent before `last_sent_before` (2). Members who paused Hearth or turned the
+    preference "nudges" off are left out."""
     first, second = aliased(Nudge), aliased(Nudge)
     sent = aliased(OutboxMessage)
 
@@ -186,8 +186,14 @@ async def due_for_nudge(
         .outerjoin(first, nudge(first, 1))
         .outerjoin(sent, sent.key == first.key)
         .outerjoin(second, nudge(second, 2))
+        .outerjoin(MemberSettings, MemberSettings.member_id == Member.id)
         .where(
             Member.unsolicited_dms_off.is_(false()),
+            or_(  # not those who turned nudges off (they would stand first in line every day)
+                MemberSettings.member_id.is_(None),
+                MemberSettings.dms["nudges"].as_boolean().is_(None),
+                MemberSettings.dms["nudges"].as_boolean() == true(),
+            ),
             second.member_id.is_(None),
             or_(
                 first.member_id.is_(None),
