@@ -12,7 +12,7 @@ from sqlalchemy import select
 from hearth.storage.db import Database
 from hearth.storage.models import DueJob, KnowledgeEntry, OutboxMessage, Question
 from tests.console_helpers import expected
-from tests.question_helpers import console, run, transcript
+from tests.question_helpers import transcript
 from tests.test_privacy import dump, traces
 
 HISTORY = """\
@@ -219,9 +219,7 @@ async def test_silence_escalates_after_four_working_hours_then_a_day_and_answeri
             )
         )
     assert sorted(kinds) == sorted(
-        ["expert_request"] * 4
-        + ["question_escalation", "question_thanks"]
-        + ["question_reply"] * 3
+        ["expert_request"] * 4 + ["question_escalation", "question_thanks"] + ["question_reply"] * 3
     )
 
 
@@ -286,7 +284,9 @@ async def test_an_anonymous_question_reveals_nobody(
         for table, rows in tables.items()
         for row in rows
         for column, value in row.items()
-        if column.endswith("_id") and column != "id" and value == zelda
+        if column.endswith("_id")
+        and column != "id"
+        and value == zelda
         and table not in ("members",)
     ]
     assert links == []

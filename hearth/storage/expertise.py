@@ -9,9 +9,9 @@ from __future__ import annotations
 import math
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hearth.storage.db import dialect_insert
@@ -20,6 +20,7 @@ from hearth.storage.models import (
     ExpertCommunity,
     ExpertProfile,
     ExpertQuestion,
+    ExpertQuestionTerm,
     ExpertTerm,
     ExpertTermStat,
     ExpertTopic,
@@ -72,29 +73,31 @@ def _key(key: float, clock: int, half_life: float) -> float:
     return math.log2(before + 1.0) + now
 
 
-async def _community(session: AsyncSession, community_id: int) -> ExpertCommunity:
-    """The community's totals row, created if missing, locked until the transaction ends."""
-    insert = dialect_insert(session)
-    await session.execute(
-        insert(ExpertCommunity)
-        .values(community_id=community_id, questions=0, answers=0, term_mass=0.0, profiles=0)
-        .on_conflict_do_nothing()
-    )
-    row = await session.scalar(
-        select(ExpertCommunity)
-        .where(ExpertCommunity.community_id == community_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    assert row is not None
-    return row
+async def _bump(session: AsyncSession, community_id: int, **steps: float) -> ExpertCommunity:
+    """Add `steps` to the community's totals (one atomic upsert); the totals after."""
+    table = ExpertCommunity.__table__
+    values = {"questions": 0, "answers": 0, "term_mass": 0.0, "profiles": 0} | steps
+    statement = dialect_insert(session)(table).values(community_id=community_id, **values)
+    statement = statement.on_conflict_do_update(
+        index_elements=["community_id"],
+        set_={name: table.c[name] + statement.excluded[name] for name in steps},
+    ).returning(*table.c)
+    row = (await session.execute(statement)).one()
+    return ExpertCommunity(**row._mapping)
 
 
 async def totals(session: AsyncSession, community_id: int) -> Totals:
-    row = await session.get(ExpertCommunity, community_id)
-    if row is None:
-        return Totals(0, 0, 0.0, 0)
-    return Totals(row.questions, row.answers, row.term_mass, row.profiles)
+    row = (
+        await session.execute(
+            select(
+                ExpertCommunity.questions,
+                ExpertCommunity.answers,
+                ExpertCommunity.term_mass,
+                ExpertCommunity.profiles,
+            ).where(ExpertCommunity.community_id == community_id)
+        )
+    ).one_or_none()
+    return Totals(0, 0, 0.0, 0) if row is None else Totals(*row)
 
 
 async def add_question(
@@ -107,8 +110,9 @@ async def add_question(
 ) -> bool:
     """Remember a question and count its terms; False (and nothing changes) if already seen."""
     insert = dialect_insert(session)
+    table = ExpertQuestion.__table__
     result = await session.execute(
-        insert(ExpertQuestion)
+        insert(table)
         .values(
             community_id=community_id,
             question_key=question_key,
@@ -117,20 +121,33 @@ async def add_question(
             asked_at=at,
         )
         .on_conflict_do_nothing()
+        .returning(table.c.id)
     )
-    if result.rowcount != 1:
+    question_id = result.scalar()
+    if question_id is None:
         return False
-    community = await _community(session, community_id)
-    community.questions += 1
+    await _bump(session, community_id, questions=1)
     if terms:
-        statement = insert(ExpertTermStat).values(
-            [{"community_id": community_id, "term": t, "questions": 1} for t in set(terms)]
+        table = ExpertTermStat.__table__
+        statement = insert(table).on_conflict_do_update(
+            index_elements=["community_id", "term"],
+            set_={"questions": table.c.questions + 1},
         )
         await session.execute(
-            statement.on_conflict_do_update(
-                index_elements=["community_id", "term"],
-                set_={"questions": ExpertTermStat.questions + 1},
-            )
+            statement,
+            [{"community_id": community_id, "term": t, "questions": 1} for t in sorted(set(terms))],
+        )
+        await session.execute(
+            insert(ExpertQuestionTerm.__table__),
+            [
+                {
+                    "community_id": community_id,
+                    "term": t,
+                    "question_id": question_id,
+                    "length": len(terms),
+                }
+                for t in sorted(set(terms))
+            ],
         )
     return True
 
@@ -148,67 +165,108 @@ async def add_answer(
 ) -> bool:
     """Learn from a reply (or an accepted answer) to a known question; False when there was
     nothing new to learn (unknown question, the asker's own reply, a repeat)."""
-    question = await session.scalar(
-        select(ExpertQuestion).where(
-            ExpertQuestion.community_id == community_id,
-            ExpertQuestion.question_key == question_key,
-        )
-    )
-    if question is None or question.asker_id == member_id:
-        return False
-    answer = await session.get(ExpertAnswer, (question.id, member_id))
-    if answer is not None and (answer.accepted or not accepted):
-        return False
-    community = await _community(session, community_id)
-    insert = dialect_insert(session)
-    await session.execute(
-        insert(ExpertProfile)
-        .values(
-            community_id=community_id,
-            member_id=member_id,
-            answers=0,
-            accepted=0,
-            activity_key=0.0,
-            fast_key=0.0,
-            term_mass=0.0,
-            last_clock=0,
-        )
-        .on_conflict_do_nothing()
-    )
-    profile = await session.scalar(
-        select(ExpertProfile)
-        .where(ExpertProfile.community_id == community_id, ExpertProfile.member_id == member_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    assert profile is not None
-    terms = sorted(set(question.terms))
-    gain = 0.0
-    if answer is None:
-        session.add(
-            ExpertAnswer(
-                question_id=question.id, member_id=member_id, accepted=accepted, answered_at=at
+    answers, profiles = ExpertAnswer.__table__, ExpertProfile.__table__
+    questions = ExpertQuestion.__table__
+    found = (
+        await session.execute(
+            select(
+                questions.c.id,
+                questions.c.asker_id,
+                questions.c.terms,
+                answers.c.accepted,
+                profiles.c.answers,
+                profiles.c.activity_key,
+                profiles.c.fast_key,
+            )
+            .outerjoin(
+                answers,
+                (answers.c.question_id == questions.c.id) & (answers.c.member_id == member_id),
+            )
+            .outerjoin(
+                profiles,
+                (profiles.c.community_id == community_id) & (profiles.c.member_id == member_id),
+            )
+            .where(
+                questions.c.community_id == community_id,
+                questions.c.question_key == question_key,
             )
         )
-        if profile.answers == 0:
-            community.profiles += 1
-        community.answers += 1
+    ).one_or_none()
+    if found is None:
+        return False
+    question_id, asker_id, question_terms, was_accepted, answered, slow_key, fast_key = found
+    if asker_id == member_id or (was_accepted is not None and (was_accepted or not accepted)):
+        return False
+    new = was_accepted is None
+    terms = sorted(set(question_terms))
+    gain = (1.0 if new else 0.0) + (accepted_bonus if accepted else 0.0)
+    mass = gain * len(terms)
+    insert = dialect_insert(session)
+    if new:
+        community = await _bump(
+            session,
+            community_id,
+            answers=1,
+            term_mass=mass,
+            profiles=0 if answered else 1,
+        )
         clock = community.answers
-        profile.answers += 1
-        profile.activity_key = _key(profile.activity_key, clock, decay.slow)
-        profile.fast_key = _key(profile.fast_key, clock, decay.fast)
-        profile.last_clock = clock
-        profile.last_answered_at = at
-        gain += 1.0
+        await session.execute(
+            insert(answers).values(
+                question_id=question_id,
+                member_id=member_id,
+                accepted=accepted,
+                answered_at=at,
+                clock=clock,
+            )
+        )
+        slow = _key(slow_key or 0.0, clock, decay.slow)
+        fast = _key(fast_key or 0.0, clock, decay.fast)
+        statement = insert(profiles).values(
+            community_id=community_id,
+            member_id=member_id,
+            answers=1,
+            accepted=1 if accepted else 0,
+            activity_key=slow,
+            fast_key=fast,
+            term_mass=mass,
+            last_clock=clock,
+            last_answered_at=at,
+        )
+        await session.execute(
+            statement.on_conflict_do_update(
+                index_elements=["community_id", "member_id"],
+                set_={
+                    "answers": profiles.c.answers + 1,
+                    "accepted": profiles.c.accepted + statement.excluded.accepted,
+                    "activity_key": statement.excluded.activity_key,
+                    "fast_key": statement.excluded.fast_key,
+                    "term_mass": profiles.c.term_mass + statement.excluded.term_mass,
+                    "last_clock": statement.excluded.last_clock,
+                    "last_answered_at": statement.excluded.last_answered_at,
+                },
+            )
+        )
     else:
-        answer.accepted = True
-    if accepted:
-        profile.accepted += 1
-        gain += accepted_bonus
-    if terms and gain:
-        profile.term_mass += gain * len(terms)
-        community.term_mass += gain * len(terms)
-        statement = insert(ExpertTerm).values(
+        await session.execute(
+            update(answers)
+            .where(answers.c.question_id == question_id, answers.c.member_id == member_id)
+            .values(accepted=True)
+        )
+        await _bump(session, community_id, term_mass=mass)
+        await session.execute(
+            update(profiles)
+            .where(profiles.c.community_id == community_id, profiles.c.member_id == member_id)
+            .values(accepted=profiles.c.accepted + 1, term_mass=profiles.c.term_mass + mass)
+        )
+    if terms:
+        table = ExpertTerm.__table__
+        statement = insert(table)
+        await session.execute(
+            statement.on_conflict_do_update(
+                index_elements=["community_id", "term", "member_id"],
+                set_={"weight": table.c.weight + statement.excluded.weight},
+            ),
             [
                 {
                     "community_id": community_id,
@@ -218,13 +276,7 @@ async def add_answer(
                     "declared": 0,
                 }
                 for t in terms
-            ]
-        )
-        await session.execute(
-            statement.on_conflict_do_update(
-                index_elements=["community_id", "term", "member_id"],
-                set_={"weight": ExpertTerm.weight + gain},
-            )
+            ],
         )
     return True
 
@@ -257,6 +309,48 @@ async def postings(
     return [tuple(row) for row in rows]  # type: ignore[misc]
 
 
+async def similar_questions(
+    session: AsyncSession, community_id: int, terms: Collection[str]
+) -> list[tuple[str, int, int]]:
+    """(term, question, question length) for each past question containing one of `terms`."""
+    if not terms:
+        return []
+    table = ExpertQuestionTerm.__table__
+    rows = await session.execute(
+        select(table.c.term, table.c.question_id, table.c.length).where(
+            table.c.community_id == community_id, table.c.term.in_(list(terms))
+        )
+    )
+    return [tuple(row) for row in rows]  # type: ignore[misc]
+
+
+async def answers_to(
+    session: AsyncSession, questions: Collection[int]
+) -> list[tuple[int, int, bool, int]]:
+    """(question, member, accepted, clock) of every answer to `questions`."""
+    if not questions:
+        return []
+    table = ExpertAnswer.__table__
+    rows = await session.execute(
+        select(table.c.question_id, table.c.member_id, table.c.accepted, table.c.clock).where(
+            table.c.question_id.in_(list(questions))
+        )
+    )
+    return [tuple(row) for row in rows]  # type: ignore[misc]
+
+
+async def answered_for(session: AsyncSession, community_id: int, asker_id: int) -> dict[int, int]:
+    """How many of this asker's questions each member answered."""
+    answers, questions = ExpertAnswer.__table__, ExpertQuestion.__table__
+    rows = await session.execute(
+        select(answers.c.member_id, func.count())
+        .join(questions, questions.c.id == answers.c.question_id)
+        .where(questions.c.asker_id == asker_id, questions.c.community_id == community_id)
+        .group_by(answers.c.member_id)
+    )
+    return {member: count for member, count in rows}
+
+
 async def most_active(
     session: AsyncSession, community_id: int, limit: int, exclude: Collection[int]
 ) -> list[int]:
@@ -281,23 +375,31 @@ async def profiles(
     wanted = list(members)
     if not wanted:
         return {}
-    rows = await session.scalars(
-        select(ExpertProfile).where(
-            ExpertProfile.community_id == community_id, ExpertProfile.member_id.in_(wanted)
-        )
+    table = ExpertProfile.__table__
+    rows = await session.execute(
+        select(
+            table.c.member_id,
+            table.c.answers,
+            table.c.accepted,
+            table.c.activity_key,
+            table.c.fast_key,
+            table.c.term_mass,
+            table.c.last_clock,
+            table.c.last_answered_at,
+        ).where(table.c.community_id == community_id, table.c.member_id.in_(wanted))
     )
     return {
-        p.member_id: Profile(
-            p.member_id,
-            p.answers,
-            p.accepted,
-            _activity(p.activity_key, clock, decay.slow),
-            _activity(p.fast_key, clock, decay.fast),
-            p.term_mass,
-            clock - p.last_clock,
-            p.last_answered_at,
+        member: Profile(
+            member,
+            answers,
+            accepted,
+            _activity(slow, clock, decay.slow),
+            _activity(fast, clock, decay.fast),
+            mass,
+            clock - last,
+            last_at if last_at is None or last_at.tzinfo else last_at.replace(tzinfo=UTC),
         )
-        for p in rows
+        for member, answers, accepted, slow, fast, mass, last, last_at in rows
     }
 
 
@@ -312,6 +414,22 @@ async def topics(
     if member_id is not None:
         query = query.where(ExpertTopic.member_id == member_id)
     return list(await session.scalars(query.order_by(ExpertTopic.key, ExpertTopic.member_id)))
+
+
+async def topics_of(
+    session: AsyncSession, community_id: int, members: Collection[int]
+) -> dict[int, list[ExpertTopic]]:
+    """The topics of each of `members` in a community, by topic."""
+    result: dict[int, list[ExpertTopic]] = {}
+    if not members:
+        return result
+    for topic in await session.scalars(
+        select(ExpertTopic)
+        .where(ExpertTopic.community_id == community_id, ExpertTopic.member_id.in_(list(members)))
+        .order_by(ExpertTopic.key)
+    ):
+        result.setdefault(topic.member_id, []).append(topic)
+    return result
 
 
 async def member_topics(session: AsyncSession, member_id: int) -> list[ExpertTopic]:
@@ -340,14 +458,14 @@ async def _declare_terms(
     ]
     if not rows:
         return
-    insert = dialect_insert(session)
+    table = ExpertTerm.__table__
+    statement = dialect_insert(session)(table)
     await session.execute(
-        insert(ExpertTerm)
-        .values(rows)
-        .on_conflict_do_update(
+        statement.on_conflict_do_update(
             index_elements=["community_id", "term", "member_id"],
-            set_={"declared": ExpertTerm.declared + step},
-        )
+            set_={"declared": table.c.declared + step},
+        ),
+        rows,
     )
     await session.execute(
         delete(ExpertTerm).where(
@@ -422,9 +540,9 @@ async def forget_member(session: AsyncSession, member_id: int) -> None:
     """Erase what expertise knows of a member: topics, answers, profile, index rows; the
     questions they asked keep no trace of them."""
     for row in await member_record(session, member_id):
-        community = await _community(session, row.community_id)
-        community.term_mass -= row.term_mass
-        community.profiles -= 1 if row.answers else 0
+        await _bump(
+            session, row.community_id, term_mass=-row.term_mass, profiles=-1 if row.answers else 0
+        )
     await session.execute(delete(ExpertTopic).where(ExpertTopic.member_id == member_id))
     await session.execute(delete(ExpertTerm).where(ExpertTerm.member_id == member_id))
     await session.execute(delete(ExpertAnswer).where(ExpertAnswer.member_id == member_id))

@@ -517,6 +517,24 @@ class ExpertAnswer(Base):
     )
     accepted: Mapped[bool] = mapped_column(default=False)
     answered_at: Mapped[datetime]
+    clock: Mapped[int] = mapped_column(Integer, default=0)
+    """The community's answer clock when this answer was recorded (for recency)."""
+
+
+class ExpertQuestionTerm(Base):
+    """The inverted index of questions: which questions contain a term (with the question's
+    length in terms), so that the past questions most like a new one are found by index."""
+
+    __tablename__ = "expert_question_terms"
+
+    community_id: Mapped[int] = mapped_column(
+        ForeignKey("communities.id", ondelete="CASCADE"), primary_key=True
+    )
+    term: Mapped[str] = mapped_column(String(64), primary_key=True)
+    question_id: Mapped[int] = mapped_column(
+        ForeignKey("expert_questions.id", ondelete="CASCADE"), primary_key=True
+    )
+    length: Mapped[int] = mapped_column(Integer)
 
 
 class ExpertProfile(Base):

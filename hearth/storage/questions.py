@@ -24,12 +24,13 @@ OPEN, ANSWERED = "open", "answered"
 ASKED, TAKING, PASSED, CLOSED = "open", "taking", "passed", "closed"
 """A request's states: asked (waiting for I'll answer / Not me), taking it, passed, closed."""
 _TERM = re.compile(r"[a-z0-9]+")
-STOPWORDS = frozenset(
-    "a an and any anyone are as at be been but by can could do does did for from had has have "
-    "how i if in into is it its just me my of on or our should so some someone that the their "
-    "them there these this to up us was we were what when where which who why will with would "
-    "you your all anybody about get got use using used know".split()
-)
+_STOP = """
+a an and any anyone are as at be been but by can could do does did for from had has have how i
+if in into is it its just me my of on or our should so some someone that the their them there
+these this to up us was we were what when where which who why will with would you your all
+anybody about get got use using used know
+"""
+STOPWORDS = frozenset(_STOP.split())
 
 
 def terms(words: str) -> list[str]:
@@ -57,9 +58,7 @@ def post_key(question_id: int) -> str:
     return f"question:{question_id}:post"
 
 
-async def by_message(
-    session: AsyncSession, community_id: int, message_id: str
-) -> Question | None:
+async def by_message(session: AsyncSession, community_id: int, message_id: str) -> Question | None:
     """The question whose chat message this is; Hearth's own posts are looked up in the outbox
     once delivered (their message id is learned then)."""
     found = await session.scalar(
@@ -276,7 +275,9 @@ async def search(
             "to_tsquery('english', :query)) DESC, id DESC LIMIT :limit"
         )
     ids = list(
-        await session.scalars(statement, {"query": query, "community": community_id, "limit": limit})
+        await session.scalars(
+            statement, {"query": query, "community": community_id, "limit": limit}
+        )
     )
     if not ids:
         return []

@@ -16,6 +16,8 @@ DECAY = Decay(slow=60.0, fast=12.0)
 """Half-lives of answer activity, in answers recorded in the community."""
 ACCEPTED_BONUS = 1.0
 """Extra term weight learned from a question whose accepted answer a member wrote."""
+ACCEPTED_SIMILARITY = 0.5
+"""How much more a similar past question counts when the candidate's answer was accepted."""
 BM25_K1 = 1.2
 BM25_B = 0.75
 
@@ -28,8 +30,12 @@ FEATURES = (
     "topic",
     "coverage",
     "declared",
+    "similar_max",
+    "similar_top3",
+    "similar_recent",
+    "asker_history",
 )
-WEIGHTS = (1.0, 0.5, 0.2, 0.2, -0.2, 0.6, 1.0, 2.0)
+WEIGHTS = (1.0, 0.5, 0.2, 0.2, -0.2, 0.6, 1.0, 2.0, 1.0, 0.5, 1.0, 0.3)
 BIAS = 0.0
 
 
@@ -42,6 +48,13 @@ class Match:
     """Share of the question's idf mass among terms the candidate has answered on."""
     declared: float = 0.0
     """Share of the question's idf mass among terms of the candidate's declared topics."""
+    similar_max: float = 0.0
+    """Similarity of the most similar past question the candidate answered."""
+    similar_top3: float = 0.0
+    similar_recent: float = 0.0
+    """Similarities of the past questions they answered, summed with recency decay."""
+    asker_history: int = 0
+    """Questions of this asker the candidate answered before."""
 
 
 def features(profile: Profile | None, match: Match) -> tuple[float, ...]:
@@ -64,6 +77,10 @@ def features(profile: Profile | None, match: Match) -> tuple[float, ...]:
         math.log1p(match.bm25),
         match.coverage,
         match.declared,
+        math.log1p(match.similar_max),
+        math.log1p(match.similar_top3),
+        math.log1p(match.similar_recent),
+        math.log1p(match.asker_history),
     )
 
 

@@ -22,8 +22,10 @@ from hearth.storage import expertise as store
 
 ACTIVE_CANDIDATES = 60
 """Members taken by recent activity alone, whatever the question's words."""
-TEXT_CANDIDATES = 200
+TEXT_CANDIDATES = 100
 """Members taken by how well their learned terms match the question."""
+SIMILAR_QUESTIONS = 150
+"""Past questions most like the new one whose answerers are considered."""
 INDEX_TERMS = 12
 """The question's rarest terms looked up in the index."""
 COMMON_SHARE = 0.2
@@ -95,7 +97,11 @@ class Candidate:
 
 
 async def candidates(
-    session: AsyncSession, community_id: int, text: str, excluded: Collection[int]
+    session: AsyncSession,
+    community_id: int,
+    text: str,
+    excluded: Collection[int],
+    asker_id: int | None = None,
 ) -> list[Candidate]:
     """Every candidate for a question with its feature vector (the model's input)."""
     words = text_terms(text)
@@ -122,10 +128,13 @@ async def candidates(
             learned.setdefault(member, {})[term] = weight
         if declared_count > 0:
             declared[member] = declared.get(member, 0.0) + idf[term] / mass
+    similar = await _similar(session, community_id, looked_up, idf, mass, totals)
+    history = await store.answered_for(session, community_id, asker_id) if asker_id else {}
     average = totals.term_mass / max(totals.profiles, 1) or 1.0
     active = await store.most_active(session, community_id, ACTIVE_CANDIDATES, excluded)
     rough = sorted(learned, key=lambda m: -sum(idf[t] for t in learned[m]))[:TEXT_CANDIDATES]
-    chosen = list(dict.fromkeys([*active, *rough, *declared]))
+    nearby = [m for m in similar if m not in excluded]
+    chosen = list(dict.fromkeys([*active, *rough, *nearby, *declared]))
     found = await store.profiles(session, community_id, chosen, totals.answers, model.DECAY)
     result = []
     for member in chosen:
@@ -140,9 +149,50 @@ async def candidates(
             for t, w in weights.items()
         )
         coverage = sum(idf[t] for t in weights) / mass
-        match = model.Match(bm25, coverage, min(declared.get(member, 0.0), 1.0))
+        near, recent = similar.get(member, ([], 0.0))
+        match = model.Match(
+            bm25,
+            coverage,
+            min(declared.get(member, 0.0), 1.0),
+            near[0] if near else 0.0,
+            sum(near[:3]),
+            recent,
+            history.get(member, 0),
+        )
         result.append(Candidate(member, model.features(profile, match), coverage, match.declared))
     return result
+
+
+async def _similar(
+    session: AsyncSession,
+    community_id: int,
+    looked_up: list[str],
+    idf: dict[str, float],
+    mass: float,
+    totals: store.Totals,
+) -> dict[int, tuple[list[float], float]]:
+    """Per member who answered one of the past questions most like this one: their
+    similarities (BM25 over each question, as a share of the question's idf mass), best
+    first, and the same summed with recency decay (by the answer clock)."""
+    scores: dict[int, float] = {}
+    average = 0.0
+    rows = await store.similar_questions(session, community_id, looked_up)
+    lengths = {q: n for _, q, n in rows}
+    average = sum(lengths.values()) / len(lengths) if lengths else 1.0
+    for term, question, length in rows:
+        norm = model.BM25_K1 * (1 - model.BM25_B + model.BM25_B * length / average)
+        scores[question] = scores.get(question, 0.0) + idf[term] * (model.BM25_K1 + 1) / (1 + norm)
+    best = sorted(scores, key=lambda q: -scores[q])[:SIMILAR_QUESTIONS]
+    found: dict[int, tuple[list[float], float]] = {}
+    for question, member, accepted, clock in await store.answers_to(session, best):
+        similarity = scores[question] / mass * (1.0 + model.ACCEPTED_SIMILARITY * accepted)
+        sims, recent = found.get(member, ([], 0.0))
+        sims.append(similarity)
+        decay = 2.0 ** (-(totals.answers - clock) / model.DECAY.slow)
+        found[member] = (sims, recent + similarity * decay)
+    for sims, _ in found.values():
+        sims.sort(reverse=True)
+    return found
 
 
 async def rank_experts(
@@ -157,33 +207,30 @@ async def rank_experts(
 ) -> list[RankedExpert]:
     """The members most likely to answer `text` well, best first; never the asker nor `exclude`."""
     excluded = {asker_id, *exclude}
-    scored = sorted(
-        (
-            (model.score(c.features), c)
-            for c in await candidates(session, community_id, text, excluded)
-        ),
-        key=lambda pair: (-pair[0], pair[1].member_id),
-    )[:limit]
+    scored = best(await candidates(session, community_id, text, excluded, asker_id), limit)
     ranked = []
     topic_names = await _topic_names(session, community_id, [c for _, c in scored])
     for value, candidate in scored:
-        ranked.append(RankedExpert(candidate.member_id, value, _reason(candidate, topic_names)))
+        ranked.append(RankedExpert(candidate.member_id, value, reason(candidate, topic_names)))
     return ranked
+
+
+def best(generated: list[Candidate], limit: int) -> list[tuple[float, Candidate]]:
+    """The `limit` best candidates by the model's score, with it (ties: lower member id)."""
+    scored = [(model.score(c.features), c) for c in generated]
+    return sorted(scored, key=lambda pair: (-pair[0], pair[1].member_id))[:limit]
 
 
 async def _topic_names(
     session: AsyncSession, community_id: int, chosen: list[Candidate]
 ) -> dict[int, str]:
-    wanted = {c.member_id for c in chosen if c.declared > 0}
-    names: dict[int, str] = {}
-    if wanted:
-        for topic in await store.topics(session, community_id):
-            if topic.member_id in wanted:
-                names.setdefault(topic.member_id, topic.topic)
-    return names
+    wanted = [c.member_id for c in chosen if c.declared > 0]
+    found = await store.topics_of(session, community_id, wanted)
+    return {member: topics[0].topic for member, topics in found.items() if topics}
 
 
-def _reason(candidate: Candidate, topic_names: dict[int, str]) -> str:
+def reason(candidate: Candidate, topic_names: dict[int, str]) -> str:
+    """Why this candidate, in a few words safe for a card."""
     if candidate.member_id in topic_names:
         return f"knows {typed(topic_names[candidate.member_id])}"
     answers = round(math.expm1(candidate.features[model.FEATURES.index("answers")]))

@@ -24,11 +24,12 @@ _NOISE = re.compile(
 _SENTENCE = re.compile(r"[^.!?\n]+[.!?]*")
 _WORD = re.compile(r"[a-z0-9']+")
 
-INTERROGATIVES = frozenset(
-    "how what why when where which who whom whose is are am was were do does did can could "
-    "would will should shall may might has have had isnt arent doesnt dont didnt cant couldnt "
-    "wouldnt shouldnt wont".split()
-)
+_INTERROGATIVE_WORDS = """
+how what why when where which who whom whose is are am was were do does did can could would will
+should shall may might has have had isnt arent doesnt dont didnt cant couldnt wouldnt shouldnt
+wont
+"""
+INTERROGATIVES = frozenset(_INTERROGATIVE_WORDS.split())
 ASKING = (
     r"\b(does|do|has|have|did|is|would|could|can|will) (any ?one|any ?body|some ?one|some ?body"
     r"|you|people|folks|others|we|i)\b",
@@ -46,6 +47,12 @@ ASKING = (
     r"\bhelp (me|us) (with|understand|figure)\b",
     r"\bwhere (can|do|should|would) (i|we)\b",
 )
+_FOLLOWER_WORDS = """
+i we you it they he she this that there anyone someone people the a an to your our my is are
+much many long often far
+"""
+FOLLOWERS = frozenset(_FOLLOWER_WORDS.split())
+"""What follows an interrogative opening in a question ("how *do*", "is *there*")."""
 _ASKING = re.compile("|".join(ASKING))
 RHETORICAL = re.compile(
     r"^(how (cool|great|nice|lovely|awesome|amazing|good|fun|sad|funny|exciting|hard|weird)"
@@ -82,18 +89,12 @@ def _asks(sentence: str) -> bool:
     if sentence.endswith("!"):
         return False
     if sentence.endswith("?"):
-        if len(words) == 1 and SOCIAL.match(sentence):
-            return False  # "ok?", "thanks?"
-        return True
+        return not (len(words) == 1 and SOCIAL.match(sentence))  # not "ok?", "thanks?"
     if _ASKING.search(sentence):
         return True
     if words[0] in INTERROGATIVES and len(words) >= 4:
         # "how do we …" without its question mark, but not "what a day", "does the job"
-        return words[1] in INTERROGATIVES or words[1] in {
-            "i", "we", "you", "it", "they", "he", "she", "this", "that", "there", "anyone",
-            "someone", "people", "the", "a", "an", "to", "your", "our", "my", "is", "are",
-            "much", "many", "long", "often", "far",
-        }
+        return words[1] in INTERROGATIVES or words[1] in FOLLOWERS
     return False
 
 

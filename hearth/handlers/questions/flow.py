@@ -5,9 +5,10 @@ escalated when nobody replies, marked as answered, kept as knowledge.
   as a question, or `/cop ask [--anonymous] <question>` / the ask form (Hearth posts those in
   the channel). Thread replies are replies, never new questions.
 - **Routed**: the registry's first responders, then `expertise.rank_experts`; never the asker,
-  nobody with MAX_OPEN requests open, nobody the send policy would drop (paused, stopped expert
-  requests, deactivated, a bot), nobody who left; someone outside their working hours (or under
-  the weekly cap) is asked only when nobody else can be: their DM waits for them.
+  nobody with `Defaults.max_open_requests` requests open (HEARTH_MAX_OPEN_REQUESTS), nobody the
+  send policy would drop (paused, stopped expert requests, deactivated, a bot), nobody who
+  left; someone outside their working hours (or under the weekly cap) is asked only when
+  nobody else can be: their DM waits for them.
 - **Escalated** by keyed one-shots (`handlers/jobs.py`): with no reply but the asker's after
   ESCALATE_AFTER working hours of the community, the next experts; after TO_FACILITATORS, the
   facilitators, with a word in the thread. The asker is asked once, FOLLOW_UP_AFTER the first
@@ -56,8 +57,6 @@ from hearth.storage.models import (
 
 FIRST_ROUND = 3
 """People asked about a new question (and again at the first escalation)."""
-MAX_OPEN = 3
-"""Requests a member may have open at once; past it Hearth asks someone else."""
 ESCALATE_AFTER = 4
 """Working hours of the community with no reply before the next experts are asked."""
 TO_FACILITATORS = timedelta(hours=24)
@@ -98,7 +97,7 @@ async def on_message(context: Context, event: MessagePosted) -> None:
         via="message",
         status=stored.OPEN,
         stage=0,
-        asked_at=event.at,
+        asked_at=context.now(),  # when Hearth noticed it: follow-ups count from here
     )
     context.session.add(question)
     await context.session.flush()
@@ -174,9 +173,7 @@ async def submit_ask_form(context: Context, event: FormSubmitted) -> None:
     text = visible(str(values["question"]))
     if not text:
         raise CommandError("Ask a question: write it in the form.")
-    await post_question(
-        context, community, text, anonymous=bool(values["anonymous"]), via="form"
-    )
+    await post_question(context, community, text, anonymous=bool(values["anonymous"]), via="form")
 
 
 async def post_question(
@@ -227,9 +224,7 @@ async def post_question(
     context.reply_privately(Card(" ".join(lines)))
 
 
-async def start(
-    context: Context, community: Community, question: Question, asker: Member
-) -> int:
+async def start(context: Context, community: Community, question: Question, asker: Member) -> int:
     """Learn from a new question, route it, and schedule its follow-ups; how many were asked."""
     if not question.anonymous:
         await record_question(
@@ -311,7 +306,7 @@ async def route(
         if len(ready) >= wanted:
             break
         member = await session.get(Member, member_id)
-        if member is None or load.get(member_id, 0) >= MAX_OPEN:
+        if member is None or load.get(member_id, 0) >= context.defaults.max_open_requests:
             continue
         membership = await session.get(Membership, (community.id, member_id))
         if membership is not None and membership.left_at is not None:
@@ -357,8 +352,7 @@ def request_card(community: Community, question: Question, asker: Member | None)
     where = link(community.platform, community.workspace, community.channel, question.message_id)
     value = str(question.id)
     return Card(
-        f"{who} asked in {typed(community.name)}: “{typed(question.text or '')}” "
-        "— could you help?",
+        f"{who} asked in {typed(community.name)}: “{typed(question.text or '')}” — could you help?",
         (
             Section(f"The question: {where}"),
             Actions(
@@ -470,8 +464,8 @@ async def on_reply(
             at=event.at,
         )
     if question.first_reply_at is None:
-        question.first_reply_at = event.at
-        await _schedule(context, community, question, "followup", event.at + FOLLOW_UP_AFTER)
+        question.first_reply_at = context.now()
+        await _schedule(context, community, question, "followup", context.now() + FOLLOW_UP_AFTER)
     if question.anonymous:
         where = link(community.platform, community.workspace, community.channel, event.message_id)
         await _to_anonymous_asker(
@@ -642,9 +636,9 @@ async def on_reaction(context: Context, event: ReactionAdded) -> None:
         return
     if answer is not None and answer.member_id == question.asker_id:
         answer = None  # the asker's own follow-up is not the answer
-    await mark_answered(context, community, question, answer or await _likely_answer(
-        context, question
-    ))
+    await mark_answered(
+        context, community, question, answer or await _likely_answer(context, question)
+    )
 
 
 async def _likely_answer(context: Context, question: Question) -> Message | None:
@@ -837,7 +831,7 @@ async def _in_thread(
 
 
 async def similar(context: Context, community: Community, question: Question) -> Card | None:
-    """"This may help": a very similar question the community answered before (found with the
+    """ "This may help": a very similar question the community answered before (found with the
     full-text index; kept only when most of the new question's words are in the old one)."""
     words = stored.terms(question.text or "")
     if len(words) < 2:

@@ -44,11 +44,7 @@ async def search_command(context: Context, args: Args) -> None:
                 Card(
                     f"Nothing in {typed(community.name)}'s knowledge matches "
                     f"“{typed(args.text)}” yet.",
-                    (
-                        ContextLine(
-                            f"Ask the community: `{context.prefix} ask <your question>`."
-                        ),
-                    ),
+                    (ContextLine(f"Ask the community: `{context.prefix} ask <your question>`."),),
                 )
             )
             return
@@ -70,7 +66,7 @@ async def lesson_command(context: Context, args: Args) -> None:
     community = await context.require_community()
     words = args.words
     if len(words) < 2:
-        raise UsageError("Name the thread and give a summary, like `lesson 12 \"What we learned\"`.")
+        raise UsageError('Name the thread and give a summary, like `lesson 12 "What we learned"`.')
     root = message_of(community.platform, words[0].text)
     summary = " ".join(w.text for w in words[1:]).strip()
     if root is None or not summary:

@@ -68,9 +68,7 @@ def upgrade() -> None:
             "ix_questions_community_answered", ["community_id", "answered_at"], unique=False
         )
         batch_op.create_index(batch_op.f("ix_questions_asker_id"), ["asker_id"], unique=False)
-        batch_op.create_index(
-            batch_op.f("ix_questions_answerer_id"), ["answerer_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_questions_answerer_id"), ["answerer_id"], unique=False)
 
     op.create_table(
         "question_requests",
