@@ -166,17 +166,17 @@ async def test_retention_replies_say_what_happened(db: Database) -> None:
         facilitator: /cop audit
         """,
     )
-    tail = out.split("-- 2026-12-03 09:00 UTC --\n")[1]
-    assert tail.split("[10]")[0] == expected(
+    tail = out.split("-- 2026-12-03 09:00 UTC --\n")[1]  # [2], [3]: alice's first post noted
+    assert tail.split("[12]")[0] == expected(
         """\
-        [4] (only @facilitator) bot: No change: #community keeps the text of its messages with no time limit.
-        [5] (only @facilitator) bot: #community keeps the text of its messages for 1 day.
+        [6] (only @facilitator) bot: No change: #community keeps the text of its messages with no time limit.
+        [7] (only @facilitator) bot: #community keeps the text of its messages for 1 day.
             (1 older message just lost their text. The messages' rows stay (author, thread, time) for the community's counts.)
-        [6] (only @facilitator) bot: No change: #community keeps the text of its messages for 1 day.
-        [7] (only @facilitator) bot: #community keeps the text of its messages with no time limit.
-        [8] (only @facilitator) bot: Give a number of days from 1 to 3650, or `off`.
+        [8] (only @facilitator) bot: No change: #community keeps the text of its messages for 1 day.
+        [9] (only @facilitator) bot: #community keeps the text of its messages with no time limit.
+        [10] (only @facilitator) bot: Give a number of days from 1 to 3650, or `off`.
             Usage: `/cop retention [<days> | off]`
-        [9] (only @facilitator) bot: Give a number of days from 1 to 3650, or `off`.
+        [11] (only @facilitator) bot: Give a number of days from 1 to 3650, or `off`.
             Usage: `/cop retention [<days> | off]`
         """
     )

@@ -298,4 +298,5 @@ def test_a_good_script_prints_its_transcript(
     assert out.startswith(
         "-- 2026-12-01 09:00 UTC --\n* @alice joined #community\n[1] DM @alice bot: Hi Alice"
     )
-    assert out.endswith("[2] #community @alice: Hello all!\n* @bob reacted :wave: to [2]\n")
+    assert "[2] #community @alice: Hello all!\n[3] #community thread [2] bot: Welcome" in out
+    assert out.endswith("(Only facilitators get this.)\n* @bob reacted :wave: to [2]\n")

@@ -201,7 +201,7 @@ async def test_forget_me_then_silence(db: Database) -> None:
         zelda: Hello all, I run the RAID clinic
         alice in thread 9: Thanks @zelda, see you there
         zelda: /cop forget-me
-        zelda clicks "Yes, forget me" on 11
+        zelda clicks "Yes, forget me" on 13
         facilitator: /cop nudge @zelda
         wait 1d
         """,
@@ -209,16 +209,20 @@ async def test_forget_me_then_silence(db: Database) -> None:
     assert out[out.index("[9]") :] == expected(
         """\
         [9] #community @zelda: Hello all, I run the RAID clinic
-        [10] #community thread [9] @alice: Thanks @zelda, see you there
-        [11] (only @zelda) bot: Forget you? This can't be undone.
+        [10] #community thread [9] bot: Welcome to the conversation, @zelda! 🎉 Thanks for your first post here — every question and every story helps someone.
+        [11] DM @facilitator bot: @zelda just posted for the first time in #community 🎉
+            They joined today. A hello from you would mean a lot.
+            (Only facilitators get this.)
+        [12] #community thread [9] @alice: Thanks @zelda, see you there
+        [13] (only @zelda) bot: Forget you? This can't be undone.
             Hearth will delete your profile and settings, your community memberships and facilitator roles, the messages it sent you, your votes and survey answers that carry your name, and your name and mentions of you wherever it stored them. Its copies of messages you wrote lose their text (the messages stay where you posted them, for you to delete there).
             Afterwards Hearth treats you as a stranger and never messages you unprompted, unless you ask it to with `/cop optin`.
             (`/cop my-data` first, if you'd like a copy.)
             [Yes, forget me] [Cancel]
-        [12] (update of [11]) (only @zelda) bot: Done: Hearth has forgotten you.
+        [14] (update of [13]) (only @zelda) bot: Done: Hearth has forgotten you.
             (It keeps no name or id of yours, only a note it cannot read back, so that it stays silent if you come back. `/cop optin` ends that.)
         -- 2026-12-01 09:00:02 UTC --
-        [13] (update of [8]) #community bot: 📊 Lunch?
+        [15] (update of [8]) #community bot: 📊 Lunch?
             Pizza 0 · 0%
             Salad 0 · 0%
             [Pizza] [Salad]
@@ -253,9 +257,9 @@ async def test_my_data_is_a_file_of_everything_stored(db: Database) -> None:
         zelda: /cop my-data
         """,
     )
-    file = out[out.index("[9]") :]
+    file = out[out.index("[11]") :]  # [9] her post, [10] its celebration
     head, _, body = file.partition("\n")
-    assert head.startswith("[9] (only @zelda) bot: Everything Hearth stores about you [file ")
+    assert head.startswith("[11] (only @zelda) bot: Everything Hearth stores about you [file ")
     assert head.endswith(" bytes]")
     assert json.loads(body) == {
         "about": (
@@ -330,5 +334,15 @@ async def test_my_data_is_a_file_of_everything_stored(db: Database) -> None:
                 for topic in ("Risk", "Tools")
             ],
             "answering": [],
+        },
+        "first_posts_and_nudges": {
+            "posted": [
+                {
+                    "community": "#community",
+                    "first_posted": "2026-12-01T09:00:00+00:00",
+                    "last_posted": "2026-12-01T09:00:00+00:00",
+                }
+            ],
+            "nudges": [],
         },
     }

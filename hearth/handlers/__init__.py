@@ -9,6 +9,7 @@ def build_registry() -> Registry:
         audit,
         community,
         expertise,
+        lurkers,
         members,
         messages,
         poll_privacy,
@@ -24,6 +25,7 @@ def build_registry() -> Registry:
     registry = Registry()
     features = (community, welcome, messages, members, polls, surveys)
     features += (expertise, questions)  # who knows what; every question finds them
+    features += (lurkers,)  # from lurker to first question
     features += (preferences, privacy, poll_privacy, audit, retention)  # members in control
     for feature in features:
         feature.register(registry)

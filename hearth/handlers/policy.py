@@ -97,6 +97,7 @@ KINDS: Mapping[str, Kind] = _kinds(
     Kind("digest", dm=True, preference="digests"),
     Kind("reminder", dm=True, preference="reminders"),
     Kind("survey_summary", dm=True, unsolicited=False),
+    Kind("heads_up", dm=True),  # to facilitators: a member's first post (lurkers)
     Kind("question_followup", dm=True),  # was your question answered? (asked once)
     Kind("question_thanks", dm=True),  # your answer was accepted
     Kind("question_escalation", dm=True, preference="expert_requests"),  # to facilitators
@@ -107,6 +108,7 @@ KINDS: Mapping[str, Kind] = _kinds(
     Kind("poll", dm=False),
     Kind("survey", dm=False),
     Kind("poll_update", dm=False),
+    Kind("celebration", dm=False),  # the reply in the thread of a member's first post
     Kind("question_post", dm=False),
     Kind("question_reply", dm=False),
 )

@@ -710,3 +710,62 @@ class KnowledgeEntry(Base):
 SEARCH_OBJECTS = ("knowledge_fts", "ix_knowledge_search")
 """Full-text search objects the migrations make beside the models (the SQLite FTS5 table and
 its shadow tables, the PostgreSQL GIN index): schema comparisons leave names starting so alone."""
+
+
+# --- lurkers (issue 12): who has posted, the nudges sent, each community's settings ---
+
+
+class Participation(Base):
+    """A member's first and last post (or reply) in a community, kept as messages arrive, so
+    the lurker sweep never reads the messages themselves. No row: never posted there."""
+
+    __tablename__ = "participation"
+
+    community_id: Mapped[int] = mapped_column(
+        ForeignKey("communities.id", ondelete="CASCADE"), primary_key=True
+    )
+    member_id: Mapped[int] = mapped_column(
+        ForeignKey("members.id", ondelete="CASCADE"), primary_key=True
+    )
+    first_posted_at: Mapped[datetime]
+    last_posted_at: Mapped[datetime]
+
+
+class Nudge(Base):
+    """A nudge to a quiet member: at most two per member and community (`number` 1 or 2). The
+    outbox row under `key` is the message itself (sent, deferred, dropped or withdrawn)."""
+
+    __tablename__ = "nudges"
+    __table_args__ = (Index("ix_nudges_community_due", "community_id", "due_at"),)
+
+    community_id: Mapped[int] = mapped_column(
+        ForeignKey("communities.id", ondelete="CASCADE"), primary_key=True
+    )
+    member_id: Mapped[int] = mapped_column(
+        ForeignKey("members.id", ondelete="CASCADE"), primary_key=True
+    )
+    number: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    key: Mapped[str] = mapped_column(String(255), unique=True)
+    due_at: Mapped[datetime]
+    created_at: Mapped[datetime]
+
+
+class LurkerSettings(Base):
+    """A community's lurker settings (no row: the defaults)."""
+
+    __tablename__ = "lurker_settings"
+
+    community_id: Mapped[int] = mapped_column(
+        ForeignKey("communities.id", ondelete="CASCADE"), primary_key=True
+    )
+    days: Mapped[int] = mapped_column(Integer, default=14)
+    """A member who joined this many days ago and never posted is a lurker."""
+    per_day: Mapped[int] = mapped_column(Integer, default=3)
+    """Nudges one daily sweep schedules at most."""
+    celebrate: Mapped[bool] = mapped_column(default=True)
+    """Reply in the thread of a member's first post."""
+    nudge_template: Mapped[str | None] = mapped_column(Text)
+
+
+Index("ix_memberships_community_joined", Membership.community_id, Membership.joined_at)
+"""The lurker sweep reads a community's members longest-standing first, and stops early."""
