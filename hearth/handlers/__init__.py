@@ -15,6 +15,7 @@ def build_registry() -> Registry:
         preferences,
         privacy,
         retention,
+        rhythm,
         surveys,
         welcome,
     )
@@ -22,6 +23,7 @@ def build_registry() -> Registry:
     registry = Registry()
     features = (community, welcome, messages, members, polls, surveys)
     features += (preferences, privacy, poll_privacy, audit, retention)  # members in control
+    features += (rhythm,)
     for feature in features:
         feature.register(registry)
     return registry

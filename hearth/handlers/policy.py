@@ -62,7 +62,7 @@ class Preference:
 PREFERENCES: tuple[Preference, ...] = (
     Preference("nudges", "Nudges when a conversation could use you"),
     Preference("expert_requests", "Requests to help with a question in your area"),
-    Preference("digests", "The community digest by direct message"),
+    Preference("digests", "The community digest by direct message", default=False),
     Preference("reminders", "Reminders of things you signed up for"),
 )
 
@@ -97,12 +97,17 @@ KINDS: Mapping[str, Kind] = _kinds(
     Kind("digest", dm=True, preference="digests"),
     Kind("reminder", dm=True, preference="reminders"),
     Kind("survey_summary", dm=True, unsolicited=False),
+    Kind("article_note", dm=True, unsolicited=False),
+    Kind("group_digest", dm=True),
     # channel posts and updates of messages already sent: nobody's DM
     Kind("welcome_post", dm=False),
     Kind("intro", dm=False),
     Kind("poll", dm=False),
     Kind("survey", dm=False),
     Kind("poll_update", dm=False),
+    Kind("theme", dm=False),
+    Kind("article", dm=False),
+    Kind("digest_post", dm=False),
 )
 """Every kind of message Hearth starts itself. A feature adds its kinds here."""
 
