@@ -71,7 +71,7 @@ async def count_message(
 async def liveliest(
     session: AsyncSession, community_id: int, start: datetime, end: datetime, limit: int
 ) -> list[tuple[ThreadActivity, str | None]]:
-    """Threads with replies and activity in [start, end), by distinct participants then replies,
+    """Threads (and lone messages) active in [start, end), by distinct participants then replies,
     with the opening message's text when Hearth has it."""
     rows = await session.execute(
         select(ThreadActivity, Message.text)
@@ -84,7 +84,6 @@ async def liveliest(
             ThreadActivity.community_id == community_id,
             ThreadActivity.last_at >= start,
             ThreadActivity.last_at < end,
-            ThreadActivity.replies > 0,
         )
         .order_by(
             ThreadActivity.participants.desc(),

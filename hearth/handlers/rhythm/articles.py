@@ -10,7 +10,7 @@ Hearth was down goes out when it is back, once: `posted_month` and the outbox ke
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from hearth.handlers.cards import Card, ContextLine, Section, names_of, typed
 from hearth.handlers.commands import Args, CommandError, UsageError, number
@@ -21,7 +21,7 @@ from hearth.handlers.registry import DigestItem, DigestPeriod, Registry
 from hearth.handlers.rhythm import dates
 from hearth.handlers.rhythm.common import facilitators, follow_up, job_community, link
 from hearth.storage import rhythm as stored
-from hearth.storage.models import Article, Community, Member
+from hearth.storage.models import Article, Community, JobFiring, Member
 
 GROUP = "community rhythm"
 ARTICLE_AT = "weekdays 10:00"
@@ -217,7 +217,7 @@ async def reject_command(context: Context, args: Args) -> None:
     if article.status != SUGGESTED:
         raise CommandError(f"Article #{article.id} is already {article.status}.")
     article.status, article.decided_at = REJECTED, context.now()
-    why = f" They said: “{typed(note)}”" if note else ""
+    why = f" They said: “{typed(note)}”." if note else ""
     await _tell(
         context,
         community,
@@ -256,8 +256,7 @@ async def article_job(context: Context, due: JobDue) -> None:
     month = dates.month_of(today)
     posting = dates.working_day(month, 2)
     if today >= posting:
-        late = (today - posting).days > LATE_DAYS
-        if not late and await stored.posted_in(context.session, community.id, month) is None:
+        if await _due(context, community, due, today, posting, month):
             await _post(context, community, month)
         target = dates.next_month(month)
     else:
@@ -265,6 +264,22 @@ async def article_job(context: Context, due: JobDue) -> None:
     posting = dates.working_day(target, 2)
     if 0 < (posting - today).days <= REMIND_DAYS:
         await _remind(context, community, target)
+
+
+async def _due(
+    context: Context, community: Community, due: JobDue, today: date, posting: date, month: str
+) -> bool:
+    """Whether the month's article goes out now: on its day; or up to LATE_DAYS later when the
+    job did not run on its day (Hearth was down), if nothing went out this month yet."""
+    if await stored.posted_in(context.session, community.id, month) is not None:
+        return False
+    if today == posting:
+        return True
+    if (today - posting).days > LATE_DAYS:
+        return False
+    period = posting_time(community, month)
+    ran = await context.session.get(JobFiring, (due.key, period))
+    return ran is None
 
 
 async def _post(context: Context, community: Community, month: str) -> None:
@@ -284,12 +299,16 @@ async def _post(context: Context, community: Community, month: str) -> None:
         names=names_of([who] if who else []),
         quiet=frozenset(),
     )
-    key = f"article:{community.id}:{month}:post"
+    key = post_key(community.id, month)
     await context.enqueue(key, "article", Target("channel", community.channel), card)
     opener = Card(
         "Discussion of this month's article: what stood out for you, and what would you try?"
     )
     await follow_up(context, key, f"{key}:thread", "article", opener)
+
+
+def post_key(community_id: int, month: str) -> str:
+    return f"article:{community_id}:{month}:post"
 
 
 async def _remind(context: Context, community: Community, month: str) -> None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from sqlalchemy import select
+
 from hearth.handlers.cards import typed
 from hearth.handlers.context import Context
 from hearth.handlers.events import MessagePosted
@@ -17,7 +19,7 @@ from hearth.handlers.registry import DigestItem, DigestPeriod, DigestSection, Re
 from hearth.handlers.rhythm import articles, dates, themes
 from hearth.storage import polls as stored_polls
 from hearth.storage import rhythm as stored
-from hearth.storage.models import Community
+from hearth.storage.models import Community, OutboxMessage
 
 THREADS_SHOWN = 10
 NEWCOMERS_SHOWN = 12
@@ -50,11 +52,15 @@ async def count_message(context: Context, event: MessagePosted) -> None:
     )
 
 
-def excerpt(text: str | None) -> str:
+def excerpt(text: str | None, default: str = "a conversation") -> str:
     if not text:
-        return "a conversation"
+        return default
     text = " ".join(text.split())
     return "“" + typed(text if len(text) <= EXCERPT else text[: EXCERPT - 1] + "…") + "”"
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
 
 
 async def this_month(context: Context, period: DigestPeriod) -> DigestSection | None:
@@ -66,14 +72,34 @@ async def liveliest_threads(context: Context, period: DigestPeriod) -> DigestSec
     threads = await stored.liveliest(
         context.session, period.community_id, period.start, period.end, THREADS_SHOWN
     )
+    ours = await _our_posts(context, period)
     items = tuple(
         DigestItem(
-            f"{excerpt(text)}: {thread.participants} people, "
-            f"{thread.replies} repl{'y' if thread.replies == 1 else 'ies'}"
+            f"{ours.get(thread.thread_id) or excerpt(text, 'a thread under a Hearth post')}: "
+            f"{_count(thread.participants, 'person', 'people')}, "
+            f"{_count(thread.replies, 'reply', 'replies')}"
         )
         for thread, text in threads
     )
     return DigestSection("Liveliest conversations", items) if items else None
+
+
+async def _our_posts(context: Context, period: DigestPeriod) -> dict[str, str]:
+    """The platform ids of this month's and last month's theme and article posts, named."""
+    community = await context.session.get(Community, period.community_id)
+    if community is None:
+        return {}
+    month = dates.month_of(dates.local(period.end, community.timezone).date())
+    keys = {}
+    for each in (month, dates.previous_month(month)):
+        keys[themes.opening_key(community.id, each)] = "the thread of the theme of the month"
+        keys[articles.post_key(community.id, each)] = "the discussion of the article of the month"
+    rows = await context.session.execute(
+        select(OutboxMessage.key, OutboxMessage.sent_message_id).where(
+            OutboxMessage.key.in_(list(keys))
+        )
+    )
+    return {posted: keys[key] for key, posted in rows if posted}
 
 
 async def new_members(context: Context, period: DigestPeriod) -> DigestSection | None:
