@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
+import pytest
 from sqlalchemy import func, select
 
 from hearth.storage.db import Database
@@ -85,6 +86,7 @@ def at(out: str, time: str, item: str) -> bool:
     )
 
 
+@pytest.mark.timeout(600)  # a quarter of simulated time: some 700 firings on a shared machine
 async def test_a_quarter_of_rhythm(db: Database) -> None:
     out = await transcript(db, QUARTER, timezone=LONDON, start=DECEMBER)
     # Themes open on the first working day at 10:00, in London time.
