@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
+from sqlalchemy import delete, select, update
+
 from hearth.handlers.cards import Card, ContextLine, Section, names_of, typed
 from hearth.handlers.commands import Args, CommandError, UsageError, number
 from hearth.handlers.context import Context
@@ -21,7 +23,14 @@ from hearth.handlers.registry import DigestItem, DigestPeriod, Registry
 from hearth.handlers.rhythm import dates
 from hearth.handlers.rhythm.common import facilitators, follow_up, job_community, link
 from hearth.storage import rhythm as stored
-from hearth.storage.models import Article, Community, JobFiring, Member
+from hearth.storage.models import (
+    Article,
+    Community,
+    JobFiring,
+    Member,
+    Theme,
+    ThreadParticipant,
+)
 
 GROUP = "community rhythm"
 ARTICLE_AT = "weekdays 10:00"
@@ -69,6 +78,7 @@ def register(registry: Registry) -> None:
         group=GROUP,
     )(add_command)
     registry.every("rhythm.article", ARTICLE_AT, misfire_grace=timedelta(hours=12))(article_job)
+    registry.personal("articles_suggested", export=export_suggestions, forget=forget_suggestions)
 
 
 def _parts(args: Args, usage: str) -> tuple[str, str]:
@@ -312,6 +322,10 @@ def post_key(community_id: int, month: str) -> str:
 
 
 async def _remind(context: Context, community: Community, month: str) -> None:
+    """Only a community that uses the article of the month (one was ever suggested or added)."""
+    statuses = (SUGGESTED, APPROVED, REJECTED, POSTED)
+    if not await stored.articles(context.session, community.id, *statuses):
+        return
     if await stored.articles(context.session, community.id, APPROVED):
         return
     if await stored.posted_in(context.session, community.id, month) is not None:
@@ -345,3 +359,42 @@ async def month_items(context: Context, period: DigestPeriod) -> list[DigestItem
     if article is None:
         return []
     return [DigestItem(f"Article of the month: “{typed(article.blurb)}”", article.url)]
+
+
+# Personal data
+
+
+async def export_suggestions(context: Context, member: Member) -> list[dict[str, object]]:
+    """The articles the member suggested or added, and what became of them."""
+    rows = await context.session.scalars(
+        select(Article).where(Article.suggested_by == member.id).order_by(Article.id)
+    )
+    return [
+        {
+            "community_id": a.community_id,
+            "url": a.url,
+            "why": a.blurb,
+            "status": a.status,
+            "suggested_at": a.created_at.isoformat(),
+        }
+        for a in rows
+    ]
+
+
+async def forget_suggestions(context: Context, member: Member) -> None:
+    """Suggestions never posted go; a posted article stays the community's, without its
+    suggester; themes the member planned stay, without their author."""
+    await context.session.execute(
+        delete(Article).where(
+            Article.suggested_by == member.id, Article.status.in_((SUGGESTED, REJECTED))
+        )
+    )
+    await context.session.execute(
+        update(Article).where(Article.suggested_by == member.id).values(suggested_by=None)
+    )
+    await context.session.execute(
+        update(Theme).where(Theme.created_by == member.id).values(created_by=None)
+    )
+    await context.session.execute(
+        delete(ThreadParticipant).where(ThreadParticipant.member_id == member.id)
+    )

@@ -3,7 +3,8 @@ the community's cadence, by DM to those who asked, and measured (the newsletter 
 
 - **Cadence.** `rhythm.digest` fires every Monday at 09:00 community time; the channel's cadence
   (`/cop digest every weekly|fortnightly|monthly|off`) says which Mondays post (fortnights count
-  from when it was set; monthly: the month's first Monday). `rhythm.newsletter` posts the
+  from when it was set; monthly: the month's first Monday), the first one after the community's
+  first whole period. `rhythm.newsletter` posts the
   monthly newsletter (when added) on the month's first working day, covering the month before.
   Each post is keyed by its period: a restart or a takeover never posts twice, and a digest
   missed while Hearth was down is posted once when it is back within its period.
@@ -320,7 +321,7 @@ async def digest_job(context: Context, due: JobDue) -> None:
         return
     cadence = await channel_cadence(context, community)
     span = window(cadence.every, due.period, community.timezone, cadence.since)
-    if span is not None:
+    if span is not None and span[0] >= community.created_at:  # whole periods only
         await post(context, community, cadence.every, *span)
 
 
