@@ -13,9 +13,11 @@ from hearth.storage.models import DigestRun, JobFiring, OutboxMessage
 from tests.console_helpers import transcript
 
 LONDON = "Europe/London"
-DECEMBER = datetime(2026, 12, 21, 12, 0, tzinfo=UTC)
+DECEMBER = datetime(2026, 12, 18, 12, 0, tzinfo=UTC)
+"""Three days before the script begins: the first digest covers a whole week (21-27 Dec)."""
 
 QUARTER = """\
+wait 3d
 # December: the facilitator plans the quarter
 facilitator: /cop theme add "Benefits realisation" --month 2027-01 --blurb "How do we know a project paid off?"
 facilitator: /cop theme add "Risk in small projects" --month 2027-02

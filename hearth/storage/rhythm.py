@@ -73,26 +73,35 @@ async def liveliest(
 ) -> list[tuple[ThreadActivity, str | None]]:
     """Threads (and lone messages) active in [start, end), by distinct participants then replies,
     with the opening message's text when Hearth has it."""
-    rows = await session.execute(
-        select(ThreadActivity, Message.text)
-        .outerjoin(
-            Message,
-            (Message.community_id == ThreadActivity.community_id)
-            & (Message.message_id == ThreadActivity.thread_id),
+    top = list(
+        await session.scalars(
+            select(ThreadActivity)
+            .where(
+                ThreadActivity.community_id == community_id,
+                ThreadActivity.last_at >= start,
+                ThreadActivity.last_at < end,
+            )
+            .order_by(
+                ThreadActivity.participants.desc(),
+                ThreadActivity.replies.desc(),
+                ThreadActivity.last_at.desc(),
+            )
+            .limit(limit)
         )
-        .where(
-            ThreadActivity.community_id == community_id,
-            ThreadActivity.last_at >= start,
-            ThreadActivity.last_at < end,
-        )
-        .order_by(
-            ThreadActivity.participants.desc(),
-            ThreadActivity.replies.desc(),
-            ThreadActivity.last_at.desc(),
-        )
-        .limit(limit)
     )
-    return [(thread, text) for thread, text in rows]
+    if not top:
+        return []
+    openings = dict(
+        (
+            await session.execute(
+                select(Message.message_id, Message.text).where(
+                    Message.community_id == community_id,
+                    Message.message_id.in_([t.thread_id for t in top]),
+                )
+            )
+        ).all()
+    )
+    return [(thread, openings.get(thread.thread_id)) for thread in top]
 
 
 async def thread(session: AsyncSession, community_id: int, thread_id: str) -> ThreadActivity | None:

@@ -41,6 +41,8 @@ async def entries(
     while dates.at_local(dates.month_start(month), time(0), zone) < end:
         months.append(month)
         month = dates.next_month(month)
+    every = (articles.SUGGESTED, articles.APPROVED, articles.REJECTED, articles.POSTED)
+    uses_articles = bool(await stored.articles(context.session, community.id, *every))
     for month in months:
         theme = await stored.theme(context.session, community.id, month)
         if theme is not None:
@@ -50,7 +52,7 @@ async def entries(
             if theme.prompted_at is None:
                 when = themes.prompt_time(community, month)
                 found.append((when, f"Mid-month prompt on *{typed(theme.title)}*"))
-        if await stored.posted_in(context.session, community.id, month) is None:
+        if uses_articles and await stored.posted_in(context.session, community.id, month) is None:
             queue = await stored.articles(context.session, community.id, articles.APPROVED)
             what = (
                 f"Article of the month: {queue[0].url}"

@@ -424,7 +424,7 @@ async def preview_command(context: Context, args: Args) -> None:
             f"The channel digest is off; `{context.prefix} digest now` posts one anyway."
         )
     kind, start, due = upcoming
-    built = await build(context, community, start, context.now())
+    built = await build(context, community, start, _up_to_now(context))
     when = dates.shown(due, community.timezone)
     if not built.happened:
         context.reply_privately(
@@ -450,7 +450,7 @@ async def now_command(context: Context, args: Args) -> None:
     start = max(runs[0].period_end, floor) if runs else context.now() - timedelta(days=7)
     if start >= context.now():
         raise CommandError("A digest has just been posted; there is nothing new since.")
-    run = await post(context, community, "now", start, context.now())
+    run = await post(context, community, "now", start, _up_to_now(context))
     if run is None:
         since = dates.shown(start, community.timezone)
         raise CommandError(f"Nothing has happened since {since}: no digest posted.")
@@ -461,6 +461,11 @@ async def now_command(context: Context, args: Args) -> None:
             )
         )
     )
+
+
+def _up_to_now(context: Context) -> datetime:
+    """The end of a period that takes in what happened at this very moment."""
+    return context.now() + timedelta(seconds=1)
 
 
 async def stats_command(context: Context, args: Args) -> None:
@@ -493,7 +498,8 @@ def spike_line(run: DigestRun, zone: str) -> str:
     else:
         percent = round((run.after - run.before) * 100 / run.before)
         change = f"{percent:+d}%"
-    return f"• {when}: {run.after} messages after, {run.before} the week before: *{change}*"
+    after = f"{run.after} message{'' if run.after == 1 else 's'}"
+    return f"• {when}: {after} after, {run.before} the week before: *{change}*"
 
 
 async def spike_job(context: Context, due: JobDue) -> None:
