@@ -160,3 +160,31 @@ async def test_cadences_preview_now_and_stats(db: Database) -> None:
     assert "Mon 1 Mar 09:00 UTC: The fortnightly digest" not in out
     assert "Article of the month" not in out  # not a community that uses articles
     assert "The channel digest is off; `/cop digest now` posts one anyway." in out
+
+
+async def test_a_group_gets_its_own_cadence_by_dm_and_a_member_can_stop_it(db: Database) -> None:
+    out = await transcript(
+        db,
+        """
+        facilitator: /cop segments set "Delivery" "Leadership"
+        bob joins
+        bob tz America/New_York
+        bob clicks "Leadership" on 2
+        facilitator: /cop digest every weekly --segment "Leadership"
+        alice joins
+        alice: hello all
+        wait 5d
+        alice: more news
+        wait 3h
+        bob clicks "Stop these digests" on 9
+        wait 7d
+        """,
+        start=datetime(2027, 2, 17, 12, 0, tzinfo=UTC),
+    )
+    assert "    Group “Leadership”: by DM, weekly\n" in out
+    # 09:00 in New York is 14:00 UTC: the group's DM waits for Bob's morning.
+    assert "-- 2027-02-22 14:00 UTC --\n[9] DM @bob bot: *The week in #community*" in out
+    assert "    [Settings] [Stop these digests]\n" in out
+    assert "Done: no more digests by direct message." in out
+    assert "-- 2027-03-01 09:00 UTC --\n[11] #community bot: *The week in #community*" in out
+    assert out.count("DM @bob bot: *The week in") == 1  # none on 1 March: Bob stopped them

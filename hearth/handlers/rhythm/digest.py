@@ -43,6 +43,7 @@ from hearth.handlers.cards import (
 )
 from hearth.handlers.commands import Args, CommandError, UsageError
 from hearth.handlers.context import Context
+from hearth.handlers.events import ActionClicked
 from hearth.handlers.jobs import JobDue
 from hearth.handlers.ports import Target
 from hearth.handlers.registry import DigestPeriod, DigestSection, Registry
@@ -76,6 +77,7 @@ CARD_CHARS = 9000
 """All a card's text: a Teams activity must stay under about 28 KB, escaping and JSON included."""
 MORE_BLOCKS = 40
 STATS_SHOWN = 8
+STOP = "rhythm.digest_stop"
 EVERY_USAGE = 'weekly|fortnightly|monthly|off | newsletter [off] [--segment "<group>"]'
 
 
@@ -105,6 +107,7 @@ def register(registry: Registry) -> None:
     )
     registry.every("rhythm.dm_digest", DM_AT, misfire_grace=timedelta(hours=12))(dm_digest_job)
     registry.job("rhythm.spike")(spike_job)
+    registry.action(STOP)(stop_clicked)
 
 
 # Building
@@ -599,7 +602,10 @@ async def _send_dm(
             f"Your {frequency} digest of {typed(community.name)} by direct message, as your "
             "settings (or your group's) say. Change how often, or stop it, in your settings."
         ),
-        Actions((Button("Settings", "settings.open"),)),
+        Actions(
+            (Button("Settings", "settings.open"),)
+            + ((Button("Stop these digests", STOP),) if kind == "group_digest" else ())
+        ),
     )
     card, _ = render(
         headline(community, frequency, *span),
@@ -615,4 +621,21 @@ async def _send_dm(
         card,
         due_at=max(due, context.now()),
         member=member,
+    )
+
+
+async def stop_clicked(context: Context, event: ActionClicked) -> None:
+    """No more digests by DM, whatever the member's group gets (their settings turn it on)."""
+    member = await context.member()
+    stored = await context.session.get(MemberSettings, member.id)
+    if stored is None:
+        stored = MemberSettings(member_id=member.id, dms={}, updated_at=context.now())
+        context.session.add(stored)
+    stored.dms = {**stored.dms, "digests": False}
+    stored.updated_at = context.now()
+    context.reply_privately(
+        Card(
+            "Done: no more digests by direct message. "
+            f"`{context.prefix} settings` turns them back on."
+        )
     )
