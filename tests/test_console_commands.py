@@ -30,6 +30,12 @@ async def test_help_is_grouped_and_shows_a_member_what_they_can_do(db: Database)
             • `/cop poll close` — close a poll or survey (its creator or a facilitator)
             • `/cop poll export` — a poll's or survey's results as CSV, privately (its creator or a facilitator)
             • `/cop poll list` — the open polls and surveys here
+            *Community rhythm*
+            • `/cop article suggest` — suggest an article of the month
+            • `/cop calendar` — what is scheduled in the next 30 days
+            • `/cop digest preview` — the next digest as it stands, just for you
+            • `/cop digest stats` — activity after the last digests (the newsletter spike)
+            • `/cop theme list` — this month's theme and the ones planned
             *Members and privacy*
             • `/cop forget-me` — delete everything Hearth stores about you
             • `/cop my-data` — get everything Hearth stores about you, as a file
@@ -52,6 +58,7 @@ async def test_a_facilitator_sees_their_commands_grouped_by_task(db: Database) -
         "*Community*",
         "*Welcoming newcomers*",
         "*Polls and surveys*",
+        "*Community rhythm*",
         "*Members and privacy*",
     ]
     registry = build_registry()

@@ -28,6 +28,7 @@ GROUP_TITLES = {
     "community": "Community",
     "welcome": "Welcoming newcomers",
     "polls and surveys": "Polls and surveys",
+    "community rhythm": "Community rhythm",
     "members and privacy": "Members and privacy",
 }
 

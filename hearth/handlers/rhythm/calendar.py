@@ -17,6 +17,7 @@ from hearth.storage.models import Community, Poll, PollSeries
 GROUP = "community rhythm"
 CALENDAR_DAYS = 30
 EXCERPT = 60
+MAX_LINES = 25
 
 
 def register(registry: Registry) -> None:
@@ -114,6 +115,8 @@ async def calendar_command(context: Context, args: Args) -> None:
         context.reply_privately(Card("Nothing is scheduled in the next 30 days."))
         return
     lines = [f"• {dates.shown(when, community.timezone)}: {what}" for when, what in found]
+    if len(lines) > MAX_LINES:  # a section's text stays within the platforms' limits
+        lines = lines[:MAX_LINES] + [f"…and {len(lines) - MAX_LINES} more"]
     context.reply_privately(
         Card(
             f"Coming up in {typed(community.name)} (next 30 days)",
