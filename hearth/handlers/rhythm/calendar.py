@@ -116,7 +116,7 @@ async def calendar_command(context: Context, args: Args) -> None:
         return
     lines = [f"• {dates.shown(when, community.timezone)}: {what}" for when, what in found]
     if len(lines) > MAX_LINES:  # a section's text stays within the platforms' limits
-        lines = lines[:MAX_LINES] + [f"…and {len(lines) - MAX_LINES} more"]
+        lines = [*lines[:MAX_LINES], f"…and {len(lines) - MAX_LINES} more"]
     context.reply_privately(
         Card(
             f"Coming up in {typed(community.name)} (next 30 days)",
