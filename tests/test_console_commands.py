@@ -37,6 +37,12 @@ async def test_help_is_grouped_and_shows_a_member_what_they_can_do(db: Database)
             • `/cop expertise remove` — stop saying you know a topic
             • `/cop experts` — who knows a topic (declared, assigned or answering)
             • `/cop search` — search the answered questions and lessons learned
+            *Community rhythm*
+            • `/cop article suggest` — suggest an article of the month
+            • `/cop calendar` — what is scheduled in the next 30 days
+            • `/cop digest preview` — the next digest as it stands, just for you
+            • `/cop digest stats` — activity after the last digests (the newsletter spike)
+            • `/cop theme list` — this month's theme and the ones planned
             *Members and privacy*
             • `/cop forget-me` — delete everything Hearth stores about you
             • `/cop my-data` — get everything Hearth stores about you, as a file
@@ -60,6 +66,7 @@ async def test_a_facilitator_sees_their_commands_grouped_by_task(db: Database) -
         "*Welcoming newcomers*",
         "*Polls and surveys*",
         "*Questions and experts*",
+        "*Community rhythm*",
         "*Members and privacy*",
     ]
     registry = build_registry()

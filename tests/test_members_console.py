@@ -56,7 +56,7 @@ SETTINGS_FORM = (
     'form for @{who} "Your Hearth settings": pause (yes/no) = no, nudges (yes/no) = yes, '
     "expert_requests (yes/no) = yes, reminders (yes/no) = yes, "
     "timezone (text) = {zone}, working_hours (text), quiet_hours (text) = {quiet}, "
-    "digest (one of off/daily/weekly/monthly) = weekly, "
+    "digest (one of off/daily/weekly/monthly) = off, "
     "segment (one of Delivery/Leadership), interests (any of Risk/Tools)"
 )
 DEFAULTS = {"zone": "UTC", "quiet": "21:00-08:00"}
@@ -104,7 +104,7 @@ async def test_opting_out_of_nudges_stops_nudges_not_the_expert_requests(db: Dat
             Time zone: UTC
             Working hours: any time
             Quiet hours: 21:00-08:00
-            Community digest by DM: weekly
+            Community digest by DM: off
             Group: not chosen
             Interests: none chosen
         [7] DM @bob bot: Bob, you know RAID logs: could you help?
@@ -116,7 +116,7 @@ async def test_opting_out_of_nudges_stops_nudges_not_the_expert_requests(db: Dat
             Time zone: UTC
             Working hours: any time
             Quiet hours: 21:00-08:00
-            Community digest by DM: weekly
+            Community digest by DM: off
             Group: not chosen
             Interests: none chosen
         [10] DM @bob bot: Bob, you know RAID logs: could you help?
@@ -165,7 +165,7 @@ async def test_quiet_hours_delay_a_dm_to_the_next_allowed_time(db: Database) -> 
             Time zone: America/New_York (your choice)
             Working hours: any time
             Quiet hours: 20:00-09:30
-            Community digest by DM: weekly
+            Community digest by DM: off
             Group: not chosen
             Interests: none chosen
         -- 2026-12-01 14:30 UTC --
@@ -183,7 +183,7 @@ async def test_quiet_hours_delay_a_dm_to_the_next_allowed_time(db: Database) -> 
             Time zone: America/New_York (your choice)
             Working hours: any time
             Quiet hours: 22:00-06:00
-            Community digest by DM: weekly
+            Community digest by DM: off
             Group: not chosen
             Interests: none chosen
         [12] DM @bob bot: Bob, you know RAID logs: could you help?
@@ -286,19 +286,20 @@ async def test_my_data_is_a_file_of_everything_stored(db: Database) -> None:
             "direct_messages": {
                 "nudges": True,
                 "expert_requests": True,
-                "digests": True,
+                "digests": False,
                 "reminders": True,
             },
             "time_zone": "Europe/Paris",
             "time_zone_is_your_choice": True,
             "working_hours": None,
             "quiet_hours": None,
-            "digest": "weekly",
+            "digest": "off",
         },
         "communities": [
             {"community": "#community", "joined": "2026-12-01T09:00:00+00:00", "left": None}
         ],
         "facilitator_of": [],
+        "articles_suggested": [],
         "messages": [
             {
                 "community": "#community",

@@ -180,7 +180,7 @@ async def test_cop_settings_opens_a_modal_filled_in_and_saves_it(hearth: HearthH
     assert inputs["timezone"]["initial_value"] == "Europe/Paris"
     assert inputs["quiet_hours"]["initial_value"] == "21:00-08:00"
     assert inputs["nudges"]["initial_option"]["value"] == "yes"
-    assert inputs["digest"]["initial_option"]["value"] == "weekly"
+    assert inputs["digest"]["initial_option"]["value"] == "off"
 
     values = state_of(modal, timezone="Asia/Tokyo", working_hours="mon-fri 9-17")
     count = len(hearth.handled)

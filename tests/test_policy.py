@@ -30,6 +30,8 @@ MONDAY_9 = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
 
 DYNAMIC_KINDS = {
     ("handlers/polls.py", "poll.kind"): {"poll", "survey"},
+    ("handlers/rhythm/common.py", "payload['kind']"): {"digest_post", "article"},
+    ("handlers/rhythm/digest.py", "kind"): {"digest", "group_digest"},
 }
 """Calls whose kind is not a literal: what the expression can be (checked against the code)."""
 

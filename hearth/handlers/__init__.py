@@ -18,6 +18,7 @@ def build_registry() -> Registry:
         privacy,
         questions,
         retention,
+        rhythm,
         surveys,
         welcome,
     )
@@ -27,6 +28,7 @@ def build_registry() -> Registry:
     features += (expertise, questions)  # who knows what; every question finds them
     features += (lurkers,)  # from lurker to first question
     features += (preferences, privacy, poll_privacy, audit, retention)  # members in control
+    features += (rhythm,)
     for feature in features:
         feature.register(registry)
     return registry

@@ -29,6 +29,7 @@ GROUP_TITLES = {
     "welcome": "Welcoming newcomers",
     "polls and surveys": "Polls and surveys",
     "questions and experts": "Questions and experts",
+    "community rhythm": "Community rhythm",
     "members and privacy": "Members and privacy",
 }
 

@@ -62,7 +62,7 @@ class Preference:
 PREFERENCES: tuple[Preference, ...] = (
     Preference("nudges", "Nudges when a conversation could use you"),
     Preference("expert_requests", "Requests to help with a question in your area"),
-    Preference("digests", "The community digest by direct message"),
+    Preference("digests", "The community digest by direct message", default=False),
     Preference("reminders", "Reminders of things you signed up for"),
 )
 
@@ -102,6 +102,8 @@ KINDS: Mapping[str, Kind] = _kinds(
     Kind("question_thanks", dm=True),  # your answer was accepted
     Kind("question_escalation", dm=True, preference="expert_requests"),  # to facilitators
     Kind("question_answer", dm=True, unsolicited=False, quiet=False),  # to an anonymous asker
+    Kind("article_note", dm=True, unsolicited=False),
+    Kind("group_digest", dm=True),
     # channel posts and updates of messages already sent: nobody's DM
     Kind("welcome_post", dm=False),
     Kind("intro", dm=False),
@@ -111,6 +113,9 @@ KINDS: Mapping[str, Kind] = _kinds(
     Kind("celebration", dm=False),  # the reply in the thread of a member's first post
     Kind("question_post", dm=False),
     Kind("question_reply", dm=False),
+    Kind("theme", dm=False),
+    Kind("article", dm=False),
+    Kind("digest_post", dm=False),
 )
 """Every kind of message Hearth starts itself. A feature adds its kinds here."""
 

@@ -212,7 +212,7 @@ def _apply(
 ) -> None:
     initial = {f.name: f.initial for f in form.fields}
     member.unsolicited_dms_off = bool(values["pause"])
-    frequency = str(values["digest"]) or policy.DEFAULT_DIGEST_FREQUENCY
+    frequency = str(values["digest"]) or "off"  # the DM digest is for those who ask
     wanted = {
         p.name: frequency != "off" if p.name == DIGEST else bool(values[p.name])
         for p in policy.PREFERENCES

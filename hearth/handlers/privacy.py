@@ -163,7 +163,7 @@ async def export_settings(context: Context, member: Member) -> dict[str, Any]:
         "time_zone_is_your_choice": chosen.zone_is_own,
         "working_hours": str(chosen.working) if chosen.working else None,
         "quiet_hours": str(chosen.quiet) if chosen.quiet else None,
-        "digest": chosen.digest,
+        "digest": chosen.digest if chosen.dms.get("digests") else "off",
     }
 
 

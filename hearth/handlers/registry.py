@@ -20,6 +20,7 @@ GROUPS = (
     "welcome",
     "polls and surveys",
     "questions and experts",
+    "community rhythm",
     "members and privacy",
 )
 """The headings of `/cop help`, in order."""

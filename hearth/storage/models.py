@@ -769,3 +769,122 @@ class LurkerSettings(Base):
 
 Index("ix_memberships_community_joined", Membership.community_id, Membership.joined_at)
 """The lurker sweep reads a community's members longest-standing first, and stops early."""
+
+
+# --- The community's rhythm (handlers/rhythm): themes, articles, digests, thread counters ---
+
+
+class Theme(Base):
+    """A month's theme in a community: opened on the first working day, prompted mid-month."""
+
+    __tablename__ = "themes"
+    __table_args__ = (UniqueConstraint("community_id", "month"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"))
+    month: Mapped[str] = mapped_column(String(7))
+    """`2027-01`."""
+    title: Mapped[str] = mapped_column(String(255))
+    blurb: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime]
+    opened_at: Mapped[datetime | None]
+    prompted_at: Mapped[datetime | None]
+    prompt_note: Mapped[str | None] = mapped_column(String(32))
+    """What the mid-month job did: `prompted`, `busy` (the channel was already on it)."""
+
+
+class Article(Base):
+    """A suggested, approved, rejected or posted article of the month."""
+
+    __tablename__ = "articles"
+    __table_args__ = (Index("ix_articles_community_status", "community_id", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"))
+    url: Mapped[str] = mapped_column(String(2000))
+    blurb: Mapped[str] = mapped_column(Text, default="")
+    suggested_by: Mapped[int | None] = mapped_column(
+        ForeignKey("members.id", ondelete="SET NULL"), index=True
+    )
+    status: Mapped[str] = mapped_column(String(16))
+    """`suggested`, `approved`, `rejected` or `posted`."""
+    created_at: Mapped[datetime]
+    decided_at: Mapped[datetime | None]
+    posted_month: Mapped[str | None] = mapped_column(String(7))
+    posted_at: Mapped[datetime | None]
+
+
+class ThreadActivity(Base):
+    """Counters of one thread (or top-level message), kept as messages arrive, so the digest
+    ranks threads by reading the period's rows only, never the message history."""
+
+    __tablename__ = "thread_activity"
+    __table_args__ = (Index("ix_thread_activity_community_last", "community_id", "last_at"),)
+
+    community_id: Mapped[int] = mapped_column(
+        ForeignKey("communities.id", ondelete="CASCADE"), primary_key=True
+    )
+    thread_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    replies: Mapped[int] = mapped_column(Integer, default=0)
+    participants: Mapped[int] = mapped_column(Integer, default=0)
+    started_at: Mapped[datetime]
+    last_at: Mapped[datetime]
+
+
+class ThreadParticipant(Base):
+    """Who took part in a thread (for its distinct-participant counter)."""
+
+    __tablename__ = "thread_participants"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    community_id: Mapped[int] = mapped_column(
+        ForeignKey("communities.id", ondelete="CASCADE"), primary_key=True
+    )
+    thread_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    member_id: Mapped[int] = mapped_column(
+        ForeignKey("members.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class DigestCadence(Base):
+    """How often a community's digest comes: `segment` "" is the channel's own digest (and
+    `newsletter` the monthly newsletter beside it); a segment's row sends its members the
+    digest by DM at that cadence."""
+
+    __tablename__ = "digest_cadences"
+
+    community_id: Mapped[int] = mapped_column(
+        ForeignKey("communities.id", ondelete="CASCADE"), primary_key=True
+    )
+    segment: Mapped[str] = mapped_column(String(255), primary_key=True)
+    every: Mapped[str] = mapped_column(String(16))
+    """`weekly`, `fortnightly`, `monthly` or `off`."""
+    newsletter: Mapped[bool] = mapped_column(default=False)
+    since: Mapped[datetime]
+    """When it was set: fortnights count from here."""
+
+
+class DigestRun(Base):
+    """A digest posted to the channel, and its spike: messages in the 48 hours after it against
+    the same 48 hours a week before."""
+
+    __tablename__ = "digest_runs"
+    __table_args__ = (
+        UniqueConstraint("community_id", "kind", "period_start"),
+        Index("ix_digest_runs_community_posted", "community_id", "posted_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    """`weekly`, `fortnightly`, `monthly`, `newsletter` or `now`."""
+    period_start: Mapped[datetime]
+    period_end: Mapped[datetime]
+    posted_at: Mapped[datetime]
+    items: Mapped[int] = mapped_column(Integer, default=0)
+    after: Mapped[int | None]
+    """Messages in the 48 hours after it (None until those hours are over)."""
+    before: Mapped[int | None]
+    """Messages in the same 48 hours one week earlier."""
+

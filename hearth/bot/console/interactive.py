@@ -26,6 +26,7 @@ facilitator of #community, `{FACILITATOR}`):
   alice submits 5 question="Why?" multi=yes  alice submits the form [5]
   alice tz Europe/London                      alice's time zone
   wait 90m / wait 4h / wait 2d / wait 1w      let time pass: what falls due happens
+  restart / restart after 6h                  Hearth restarts on the same database (down 6h)
 Numbers in [brackets] are items of the transcript; `# …` is a comment."""
 
 

@@ -66,10 +66,19 @@ class Wait:
     duration: timedelta
 
 
-Action = Join | Leave | Say | Click | React | Submit | SetTimeZone | Wait
+@dataclass(frozen=True)
+class Restart:
+    """Hearth stops (for `down`, while the clock moves on and nothing runs) and starts again on
+    the same database: a new scheduler, outbox sender and hub, as after a crash or a deploy."""
+
+    down: timedelta = timedelta(0)
+
+
+Action = Join | Leave | Say | Click | React | Submit | SetTimeZone | Wait | Restart
 
 PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"wait\s+(?P<amount>[0-9]+)\s*(?P<unit>[smhdw])"), "wait"),
+    (re.compile(r"restart(?:\s+after\s+(?P<amount>[0-9]+)\s*(?P<unit>[smhdw]))?"), "restart"),
     (re.compile(rf"{NAME}\s+joins"), "join"),
     (re.compile(rf"{NAME}\s+leaves"), "leave"),
     (re.compile(rf"{NAME}\s+tz\s+(?P<zone>\S+)"), "tz"),
@@ -99,6 +108,8 @@ def _build(kind: str, m: re.Match[str]) -> Action:
     match kind:
         case "wait":
             return Wait(_duration(g["amount"], g["unit"]))
+        case "restart":
+            return Restart(_duration(g["amount"], g["unit"]) if g["amount"] else timedelta(0))
         case "join":
             return Join(g["name"])
         case "leave":

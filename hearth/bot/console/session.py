@@ -65,9 +65,19 @@ class ConsoleSession:
         self._accepted: FormSubmitted | None = None
         forms = {name: self._noting(run) for name, run in registry.forms.items()}
         registry = replace(registry, forms=forms)
+        self.defaults = defaults
         self.hearth = Hearth(db, registry, messengers, self.clock, defaults)
         self.sender = OutboxSender(db, messengers, self.clock)
         self.scheduler = Scheduler(self.hearth, scopes=("community",))  # no server housekeeping
+
+    def restart(self) -> None:
+        """A new engine on the same database: what a process keeps in memory is gone (the
+        scheduler's next periods, the sender's leases), what the database holds is not."""
+        self.hearth = Hearth(
+            self.db, self.hearth.registry, self.hearth.messengers, self.clock, self.defaults
+        )
+        self.sender = OutboxSender(self.db, self.hearth.messengers, self.clock)
+        self.scheduler = Scheduler(self.hearth, scopes=("community",))
 
     async def start(self) -> None:
         """Set up the community (silently, if it is not already).
@@ -108,6 +118,15 @@ class ConsoleSession:
                     raise script.ScriptError(str(error)) from error
                 await self._advance(until)
                 return
+            case script.Restart(down):
+                try:
+                    until = span.after(self.clock.now(), down)
+                except span.SpanError as error:
+                    raise script.ScriptError(str(error)) from error
+                self.clock.current = until
+                self.restart()
+                since = f"Hearth was down since {_shown(until - down)} UTC; it "
+                self.workspace.note(f"{since if down else 'Hearth '}restarted on the same database")
             case script.Join(name):
                 self.workspace.note(f"@{name} joined #{CHANNEL}")
                 await self.hearth.handle(self._event(MemberJoined, name))

@@ -1,7 +1,7 @@
 """lurkers: first and last posts per member, nudges, lurker settings
 
 Revision ID: 0015
-Revises: 0012
+Revises: 0013
 Create Date: 2026-12-01 01:00:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from hearth.storage.models import UTCDateTime
 
 revision: str = "0015"
-down_revision: str | None = "0012"
+down_revision: str | None = "0013"
 branch_labels: Sequence[str] | None = None
 depends_on: Sequence[str] | None = None
 
@@ -53,7 +53,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["community_id"], ["communities.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("community_id"),
     )
-    op.create_index("ix_memberships_community_joined", "memberships", ["community_id", "joined_at"])
+    # the sweep's index on memberships (community_id, joined_at) comes with 0013
     # Who posted before this revision has posted: one pass over the history, once.
     op.execute(
         "INSERT INTO participation (community_id, member_id, first_posted_at, last_posted_at) "
@@ -63,7 +63,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.drop_index("ix_memberships_community_joined", table_name="memberships")
     op.drop_table("lurker_settings")
     op.drop_index("ix_nudges_community_due", table_name="nudges")
     op.drop_table("nudges")
