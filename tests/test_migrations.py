@@ -14,7 +14,10 @@ from hearth.storage.models import Base
 async def test_models_and_migrations_agree(db: Database) -> None:
     async with db.engine.connect() as connection:
         diff = await connection.run_sync(
-            lambda sync: compare_metadata(MigrationContext.configure(sync), Base.metadata)
+            lambda sync: compare_metadata(
+                MigrationContext.configure(sync, opts={"include_object": migrate.include_object}),
+                Base.metadata,
+            )
         )
     assert diff == []
 

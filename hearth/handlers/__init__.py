@@ -8,6 +8,8 @@ def build_registry() -> Registry:
     from hearth.handlers import (
         audit,
         community,
+        jobs_board,
+        library,
         members,
         messages,
         poll_privacy,
@@ -22,6 +24,7 @@ def build_registry() -> Registry:
     registry = Registry()
     features = (community, welcome, messages, members, polls, surveys)
     features += (preferences, privacy, poll_privacy, audit, retention)  # members in control
+    features += (library, jobs_board)  # the community's rituals
     for feature in features:
         feature.register(registry)
     return registry

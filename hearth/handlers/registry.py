@@ -15,7 +15,13 @@ if TYPE_CHECKING:
     from hearth.handlers.context import Context
     from hearth.storage.models import Member
 
-GROUPS = ("community", "welcome", "polls and surveys", "members and privacy")
+GROUPS = (
+    "community",
+    "welcome",
+    "polls and surveys",
+    "members and privacy",
+    "hot seats, library and jobs",
+)
 """The headings of `/cop help`, in order."""
 
 CommandHandler = Callable[["Context", "Args"], Awaitable[None]]
