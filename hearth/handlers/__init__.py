@@ -8,6 +8,7 @@ def build_registry() -> Registry:
     from hearth.handlers import (
         audit,
         community,
+        hotseats,
         jobs_board,
         library,
         members,
@@ -24,7 +25,7 @@ def build_registry() -> Registry:
     registry = Registry()
     features = (community, welcome, messages, members, polls, surveys)
     features += (preferences, privacy, poll_privacy, audit, retention)  # members in control
-    features += (library, jobs_board)  # the community's rituals
+    features += (library, jobs_board, hotseats)  # the community's rituals
     for feature in features:
         feature.register(registry)
     return registry

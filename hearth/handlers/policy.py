@@ -97,12 +97,16 @@ KINDS: Mapping[str, Kind] = _kinds(
     Kind("digest", dm=True, preference="digests"),
     Kind("reminder", dm=True, preference="reminders"),
     Kind("survey_summary", dm=True, unsolicited=False),
+    Kind("hotseat_invite", dm=True),
+    Kind("hotseat_reminder", dm=True, preference="reminders", working=True),
+    Kind("hotseat_status", dm=True, unsolicited=False),
     # channel posts and updates of messages already sent: nobody's DM
     Kind("welcome_post", dm=False),
     Kind("intro", dm=False),
     Kind("poll", dm=False),
     Kind("survey", dm=False),
     Kind("poll_update", dm=False),
+    Kind("hotseat_post", dm=False),
 )
 """Every kind of message Hearth starts itself. A feature adds its kinds here."""
 
