@@ -116,7 +116,7 @@ def parse_flags(
         known = ", ".join(f"`{f}`" for f in (*valued, *switches))
         if name not in valued and name not in switches:
             shown = word.text if len(word.text) <= 30 else word.text[:29] + "…"
-            raise UsageError(f"I don't know the option `{shown}`; there is {known}.")
+            raise UsageError(f"I don't know the option `{shown}`; the options are {known}.")
         if name in flags:
             raise UsageError(f"`{name}` is given twice; give it once.")
         if name in switches:
