@@ -102,7 +102,7 @@ async def post_command(context: Context, args: Args) -> None:
     context.reply_privately(
         Card(
             f"On the board: {describe(context, community, job)}",
-            (ContextLine(f"`{context.prefix} job remove {job.id}` takes it off sooner."),),
+            (ContextLine(f"`{context.prefix} job remove {label(job)}` takes it off sooner."),),
         )
     )
 

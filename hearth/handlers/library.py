@@ -4,6 +4,8 @@ database's own full-text search, saved from the channel with a reaction, new one
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import select
 
 from hearth.handlers.cards import Card, ContextLine, Section, typed
@@ -13,6 +15,7 @@ from hearth.handlers.events import ReactionAdded
 from hearth.handlers.links import (
     MAX_DESCRIPTION,
     MAX_TITLE,
+    URL_IN_TEXT,
     check_tags,
     check_title,
     check_url,
@@ -25,6 +28,8 @@ from hearth.storage.models import Community, LibrarySettings, Member, Message, R
 
 GROUP = "hot seats, library and jobs"
 ADD_USAGE = '<url> "title" [--tags risk,templates] [--description "…"]'
+SLACK_LINK = re.compile(r"<(https?://[^>|\s]*)(?:\|([^>]*))?>", re.IGNORECASE)
+"""Slack's link markup in a message: `<https://…>` or `<https://…|label>`."""
 EMOJI_ALIASES = {"📌": "pushpin", "🔖": "bookmark", "📚": "books", "⭐": "star"}
 
 
@@ -113,7 +118,8 @@ async def add_command(context: Context, args: Args) -> None:
     if facilitator:
         text = f"Added to the library: {describe(resource)}"
         more = (
-            f"`{context.prefix} resources` finds it; `resource remove {resource.id}` takes it out."
+            f"`{context.prefix} resources` finds it; `resource remove {label(resource)}` "
+            "takes it out."
         )
     else:
         text = f"Thanks! Your suggestion {describe(resource)} waits for a facilitator's review."
@@ -224,7 +230,7 @@ async def reject_command(context: Context, args: Args) -> None:
     resource = await _resource(context, community, args)
     if resource.status != stored.SUGGESTED:
         raise CommandError(
-            f"{label(resource)} isn't waiting for review; `resource remove {resource.id}` "
+            f"{label(resource)} isn't waiting for review; `resource remove {label(resource)}` "
             "takes a link out of the library."
         )
     await context.session.delete(resource)
@@ -326,10 +332,10 @@ async def on_reaction(context: Context, event: ReactionAdded) -> None:
 
 
 def _title_from(text: str, url: str) -> str:
-    """A title for a link saved from a message: the message's words around it, else the site."""
-    words = " ".join(
-        w for w in text.replace(f"<{url}>", " ").replace(url, " ").split() if not w.startswith("<")
-    )
+    """A title for a link saved from a message: the message's words around it (a Slack link's
+    label kept, links dropped), else the site's name."""
+    labelled = SLACK_LINK.sub(lambda m: m.group(2) or " ", text)
+    words = " ".join(w for w in labelled.split() if not URL_IN_TEXT.match(w))
     title = words.strip(" :-—") or url.split("/")[2]
     return title if len(title) <= MAX_TITLE else title[: MAX_TITLE - 1] + "…"
 
