@@ -132,12 +132,12 @@ def ask_form(hot_seat: HotSeat, expert: Member) -> Form:
 
 def opening(hot_seat: HotSeat, community: Community, expert: Member, count: int) -> Card:
     until = days_of(hot_seat, community)
-    early = (
-        f"The {count} question{'' if count == 1 else 's'} sent early follow, each in its own "
-        "thread: reply there."
-        if count
-        else "Ask your questions here in the channel."
-    )
+    if count == 1:
+        early = "The question sent early follows, in its own thread: reply there."
+    elif count:
+        early = f"The {count} questions sent early follow, each in its own thread: reply there."
+    else:
+        early = "Ask your questions here in the channel."
     return Card(
         f"🔥 The hot seat is open: <@{expert.user_id}> answers your questions on "
         f"“{typed(hot_seat.topic)}” ({until}).",
