@@ -36,6 +36,13 @@ async def test_help_is_grouped_and_shows_a_member_what_they_can_do(db: Database)
             • `/cop optin` — let Hearth message you again
             • `/cop optout` — stop every message Hearth starts on its own
             • `/cop settings` — choose what Hearth sends you, and when
+            *Hot seats, library and jobs*
+            • `/cop hotseat list` — hot seats proposed, coming up and running
+            • `/cop job post` — put a job on the board (closes in 30 days unless said)
+            • `/cop job remove` — take a job off the board (its poster or a facilitator)
+            • `/cop jobs` — the open jobs on the board
+            • `/cop resource add` — suggest a link for the library (facilitators: add it straight away)
+            • `/cop resources` — find links in the library by title, tags, description
             (`/cop help <command>` tells you more about one. No question is too small — just ask in the community channel.)
         """
     )
@@ -53,6 +60,7 @@ async def test_a_facilitator_sees_their_commands_grouped_by_task(db: Database) -
         "*Welcoming newcomers*",
         "*Polls and surveys*",
         "*Members and privacy*",
+        "*Hot seats, library and jobs*",
     ]
     registry = build_registry()
     for command in registry.commands.values():  # generated from the registry: all are there

@@ -355,3 +355,31 @@ async def test_the_expert_is_asked_first_and_the_week_highlighted(db: Database) 
         + "” (now)."
     )
     assert await ask(datetime(2026, 12, 15, 18, tzinfo=UTC)) == ([], None)
+
+
+async def test_an_extended_hot_seat_reminds_and_closes_later(db: Database) -> None:
+    """Extended while it runs: the channel and the expert are told, a reminder comes on the
+    new day, the close moves (the old close does nothing), nothing is announced again."""
+    out = await transcript(
+        db,
+        """
+        facilitator: /cop hotseat @bob "Assurance" --starts 2026-12-14 --days 1
+        bob clicks "Accept" on 2
+        wait 6d
+        alice clicks "Ask a question early" on 5
+        alice submits 6 question="Where do I start?"
+        wait 7d
+        wait 2h
+        facilitator: /cop hotseat extend H1 1
+        facilitator: /cop hotseat extend H1 20
+        wait 8h
+        """,
+    )
+    assert "now runs Mon 14 Dec – Tue 15 Dec" in out
+    assert "Your hot seat “Assurance” in #community now runs Mon 14 Dec – Tue 15 Dec." in out
+    assert "A hot seat lasts at most 14 days." in out
+    assert "has closed" not in out  # not at 17:00 on the first day any more
+    assert out.count("Coming up") == 1
+    more = await transcript(db, "wait 1d\n")
+    assert more.count("Good morning! 1 question waits") == 1
+    assert more.count("has closed") == 1 and "-- 2026-12-15 17:00 UTC --" in more

@@ -93,7 +93,9 @@ def encode(name: str, payload: Any) -> tuple[bytes, str]:
     if name == "slash_command" and isinstance(payload, dict):
         fields = {str(k): v if isinstance(v, str) else json.dumps(v) for k, v in payload.items()}
         # a lone surrogate goes out as the bytes a broken client would send: not valid UTF-8
-        return urlencode(fields, errors="surrogatepass").encode(), "application/x-www-form-urlencoded"
+        return urlencode(
+            fields, errors="surrogatepass"
+        ).encode(), "application/x-www-form-urlencoded"
     if name in FORMS:
         return urlencode(
             {"payload": json.dumps(payload)}, errors="surrogatepass"

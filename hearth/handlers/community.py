@@ -29,6 +29,7 @@ GROUP_TITLES = {
     "welcome": "Welcoming newcomers",
     "polls and surveys": "Polls and surveys",
     "members and privacy": "Members and privacy",
+    "hot seats, library and jobs": "Hot seats, library and jobs",
 }
 
 

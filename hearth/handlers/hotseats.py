@@ -273,16 +273,22 @@ async def _tell_proposer(context: Context, hot_seat: HotSeat, text: str, expert:
     )
 
 
-async def _schedule_all(context: Context, community: Community, hot_seat: HotSeat) -> None:
-    """Every step of an accepted hot seat, as keyed one-shots (scheduling twice adds nothing)."""
+async def _schedule_all(
+    context: Context, community: Community, hot_seat: HotSeat, *, from_day: int = 1
+) -> None:
+    """The steps of an accepted hot seat still to come, as keyed one-shots (scheduling one
+    twice adds nothing); `from_day` > 1 (an extension): only the new days' reminders and the
+    close."""
     now = context.now()
     channel = community.channel
-    steps = [
-        ("announce", "hotseat.announce", max(now, hot_seat.starts_at - ANNOUNCE_AHEAD)),
-        ("open", "hotseat.open", hot_seat.starts_at),
-    ]
+    steps = []
+    if from_day == 1:
+        steps += [
+            ("announce", "hotseat.announce", max(now, hot_seat.starts_at - ANNOUNCE_AHEAD)),
+            ("open", "hotseat.open", hot_seat.starts_at),
+        ]
     first = _first_day(hot_seat, community)
-    for day in range(1, hot_seat.days + 1):
+    for day in range(from_day, hot_seat.days + 1):
         steps.append(
             (
                 f"remind:{day}",
@@ -617,7 +623,7 @@ async def extend_command(context: Context, args: Args) -> None:
     hot_seat.days += more
     hot_seat.ends_at = ends_at
     if hot_seat.status == stored.ACCEPTED:
-        await _schedule_all(context, community, hot_seat)
+        await _schedule_all(context, community, hot_seat, from_day=hot_seat.days - more + 1)
         expert = (
             await context.session.get(Member, hot_seat.expert_id) if hot_seat.expert_id else None
         )
