@@ -371,7 +371,7 @@ async def test_an_extended_hot_seat_reminds_and_closes_later(db: Database) -> No
         wait 7d
         wait 2h
         facilitator: /cop hotseat extend H1 1
-        facilitator: /cop hotseat extend H1 20
+        facilitator: /cop hotseat extend H1 13
         wait 8h
         """,
     )
@@ -380,6 +380,6 @@ async def test_an_extended_hot_seat_reminds_and_closes_later(db: Database) -> No
     assert "A hot seat lasts at most 14 days." in out
     assert "has closed" not in out  # not at 17:00 on the first day any more
     assert out.count("Coming up") == 1
-    more = await transcript(db, "wait 1d\n")
+    more = await transcript(db, "wait 2d\n")  # a restart: it resumes where the last run stopped
     assert more.count("Good morning! 1 question waits") == 1
     assert more.count("has closed") == 1 and "-- 2026-12-15 17:00 UTC --" in more

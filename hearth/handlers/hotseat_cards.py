@@ -149,13 +149,11 @@ def opening(hot_seat: HotSeat, community: Community, expert: Member, count: int)
 def question_post(
     hot_seat: HotSeat, question: HotSeatQuestion, expert: Member, asker: Member | None
 ) -> Card:
-    who = f"asked by <@{asker.user_id}>" if asker is not None else "asked anonymously"
-    named = [expert] + ([asker] if asker is not None else [])
+    who = f"asked by {typed(asker.name)}" if asker is not None else "asked anonymously"
     return Card(
         f"Q{question.number} for <@{expert.user_id}> ({who}): {typed(question.text)}",
         (ContextLine(f"Hot seat “{typed(hot_seat.topic)}” · reply in this thread"),),
-        names=names_of(named),
-        quiet=frozenset({asker.user_id}) if asker is not None else frozenset(),
+        names=names_of([expert]),
     )
 
 
@@ -193,9 +191,10 @@ def summary(
         for reply in item.replies[:2]:
             author = authors.get(reply.member_id or 0)
             by = ""
-            if author is not None:
-                people[author.user_id] = author
+            if author is not None and author.id == expert.id:
                 by = f"<@{author.user_id}>: "
+            elif author is not None:
+                by = f"{typed(author.name)}: "
             lines.append(f"↳ {by}{typed(_excerpt(reply.text or ''))}")
         if not item.replies:
             lines.append("↳ _no answer in its thread yet_")
@@ -215,7 +214,6 @@ def summary(
         f"closed. Thank you, <@{expert.user_id}>, for your answers!",
         tuple(blocks),
         names=names_of(list(people.values())),
-        quiet=frozenset(u for u in people if u != expert.user_id),
     )
 
 

@@ -526,12 +526,10 @@ async def list_command(context: Context, args: Args) -> None:
             )
         )
         return
-    lines, people = [], []
+    lines = []
     for seat in seats:
         expert = await context.session.get(Member, seat.expert_id) if seat.expert_id else None
-        who = f"<@{expert.user_id}>" if expert else "someone"
-        if expert:
-            people.append(expert)
+        who = typed(expert.name) if expert else "someone"
         if seat.status == stored.PROPOSED:
             state = "waiting for the expert to accept"
         elif seat.starts_at <= now:
@@ -547,8 +545,6 @@ async def list_command(context: Context, args: Args) -> None:
         Card(
             f"Hot seats in {typed(community.name)}:",
             (Section("\n".join(lines)),),
-            names=names_of(people),
-            quiet=frozenset(p.user_id for p in people),
         )
     )
 
