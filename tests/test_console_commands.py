@@ -30,6 +30,11 @@ async def test_help_is_grouped_and_shows_a_member_what_they_can_do(db: Database)
             • `/cop poll close` — close a poll or survey (its creator or a facilitator)
             • `/cop poll export` — a poll's or survey's results as CSV, privately (its creator or a facilitator)
             • `/cop poll list` — the open polls and surveys here
+            *Questions and experts*
+            • `/cop expertise add` — say you know a topic (others may ask you)
+            • `/cop expertise list` — the topics you're known for here
+            • `/cop expertise remove` — stop saying you know a topic
+            • `/cop experts` — who knows a topic (declared, assigned or answering)
             *Members and privacy*
             • `/cop forget-me` — delete everything Hearth stores about you
             • `/cop my-data` — get everything Hearth stores about you, as a file
@@ -59,6 +64,7 @@ async def test_a_facilitator_sees_their_commands_grouped_by_task(db: Database) -
         "*Community*",
         "*Welcoming newcomers*",
         "*Polls and surveys*",
+        "*Questions and experts*",
         "*Members and privacy*",
         "*Hot seats, library and jobs*",
     ]

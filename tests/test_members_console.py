@@ -319,5 +319,16 @@ async def test_my_data_is_a_file_of_everything_stored(db: Database) -> None:
         "poll_votes": [],
         "survey_answers": [],
         "questions": [],
-        "expertise": [],
+        "expertise": {  # her interests seed what she is known for
+            "topics": [
+                {
+                    "community": "#community",
+                    "topic": topic,
+                    "source": "interest",
+                    "added": "2026-12-01T09:00:00+00:00",
+                }
+                for topic in ("Risk", "Tools")
+            ],
+            "answering": [],
+        },
     }

@@ -243,7 +243,7 @@ async def test_retention_removes_old_text_and_keeps_the_rows(db: Database) -> No
     )
     assert "1 older message just lost" in messenger.private[-1][1].blocks[0].text  # type: ignore[union-attr]
     clock.advance(days=16)  # the daily purge runs at 03:00 (community time), the prune at 03:30
-    assert await scheduler.run_due() == 2  # missed days are made up once, not 16 times
+    assert await scheduler.run_due() == 3  # missed days are made up once, not 16 times
     assert await scheduler.run_due() == 0
     async with db.transaction() as session:
         rows = list(await session.scalars(select(Message).order_by(Message.message_id)))
@@ -254,6 +254,7 @@ async def test_retention_removes_old_text_and_keeps_the_rows(db: Database) -> No
         ("5 days old", False, True),
     ]
     assert sorted((job, str(period)[:16]) for job, period in jobs) == [
+        ("questions.retention@community:1", "2026-12-17 03:10"),  # questions' text too
         ("retention.prune@test", "2026-12-17 03:30"),
         ("retention.purge@community:1", "2026-12-17 03:00"),
     ]

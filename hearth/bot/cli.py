@@ -66,6 +66,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_retry_events(settings.database_url, args.all, args.ids))
         case "teams-package":
             return teams_package(settings, args)
+        case "routing-eval":
+            return routing_eval(args.dataset, fit=args.fit)
         case _:  # run
             if serving:
                 return serve(settings, None)
@@ -91,6 +93,21 @@ def _parser() -> argparse.ArgumentParser:
     events.add_argument("action", choices=["retry"])
     events.add_argument("ids", nargs="*", type=int, metavar="ID", help="dead letters to retry")
     events.add_argument("--all", action="store_true", help="retry every dead letter")
+    routing = sub.add_parser(
+        "routing-eval", help="measure expert routing on a Q&A dump (docs/routing.md)"
+    )
+    routing.add_argument(
+        "--dataset",
+        type=Path,
+        action="append",
+        required=True,
+        help="a Stack Exchange dump or team2box folder (repeat for several, pooled)",
+    )
+    routing.add_argument(
+        "--fit",
+        action="store_true",
+        help="also fit the ranking model on the validation slices and print its weights",
+    )
     teams = sub.add_parser("teams-package", help="write the Teams app package (zip) to upload")
     teams.add_argument("--app-id", help="the Azure Bot's app id (default: MICROSOFT_APP_ID)")
     teams.add_argument("--version", dest="app_version", help="app version (default: Hearth's)")
@@ -132,6 +149,18 @@ def teams_package(settings: Settings, args: argparse.Namespace) -> int:
         args.output, app_id=app_id, version=version, registry=registry, source=source
     )
     print(f"wrote {path}: upload it in Teams (Apps → Manage your apps → Upload an app)")
+    return 0
+
+
+def routing_eval(folders: list[Path], *, fit: bool) -> int:
+    """Replay each dataset through Hearth's storage and router; print the methods' figures."""
+    from hearth.handlers.expertise import evaluation
+
+    try:
+        evaluation.run(folders, fit=fit)
+    except (evaluation.DatasetError, OSError) as error:
+        print(f"hearth: routing-eval: {error}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -51,6 +51,8 @@ class Settings:
     """HEARTH_SECRET: keys anonymous voters' hashes; required to serve, never stored."""
     message_retention_days: int | None = None
     """HEARTH_MESSAGE_RETENTION_DAYS: message text older than this is removed (None: kept)."""
+    max_open_requests: int = 3
+    """HEARTH_MAX_OPEN_REQUESTS: questions a member may be asked to help with at once."""
     outbox_lease_seconds: float = 60.0
     """HEARTH_OUTBOX_LEASE_SECONDS: how long a crashed process's in-flight messages wait
     before another sender takes them over (leases are renewed while a sender is alive)."""
@@ -60,7 +62,10 @@ class Settings:
         a secret; serving may not, see `_check_secret`)."""
         secret = (self.secret or CONSOLE_SECRET).encode()
         return Defaults(
-            timezone=self.timezone, secret=secret, retention_days=self.message_retention_days
+            timezone=self.timezone,
+            secret=secret,
+            retention_days=self.message_retention_days,
+            max_open_requests=self.max_open_requests,
         )
 
     @property
@@ -100,6 +105,7 @@ class Settings:
             secret=get("HEARTH_SECRET"),
             message_retention_days=_retention(get("HEARTH_MESSAGE_RETENTION_DAYS")),
             outbox_lease_seconds=_lease(get("HEARTH_OUTBOX_LEASE_SECONDS")),
+            max_open_requests=_open_requests(get("HEARTH_MAX_OPEN_REQUESTS")),
         )
         settings._check_slack()
         settings._check_teams()
@@ -211,6 +217,16 @@ def _retention(value: str | None) -> int | None:
     if not value.isdigit() or not 0 < int(value) <= 36500:
         raise SettingsError(
             f"HEARTH_MESSAGE_RETENTION_DAYS must be a number of days from 1 to 36500, not {value!r}"
+        )
+    return int(value)
+
+
+def _open_requests(value: str | None) -> int:
+    if value is None:
+        return 3
+    if not value.isdigit() or not 0 < int(value) <= 100:
+        raise SettingsError(
+            f"HEARTH_MAX_OPEN_REQUESTS must be a number from 1 to 100, not {value!r}"
         )
     return int(value)
 

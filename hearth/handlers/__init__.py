@@ -8,6 +8,7 @@ def build_registry() -> Registry:
     from hearth.handlers import (
         audit,
         community,
+        expertise,
         hotseats,
         jobs_board,
         library,
@@ -17,6 +18,7 @@ def build_registry() -> Registry:
         polls,
         preferences,
         privacy,
+        questions,
         retention,
         surveys,
         welcome,
@@ -24,6 +26,7 @@ def build_registry() -> Registry:
 
     registry = Registry()
     features = (community, welcome, messages, members, polls, surveys)
+    features += (expertise, questions)  # who knows what; every question finds them
     features += (preferences, privacy, poll_privacy, audit, retention)  # members in control
     features += (library, jobs_board, hotseats)  # the community's rituals
     for feature in features:

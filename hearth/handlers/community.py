@@ -28,6 +28,7 @@ GROUP_TITLES = {
     "community": "Community",
     "welcome": "Welcoming newcomers",
     "polls and surveys": "Polls and surveys",
+    "questions and experts": "Questions and experts",
     "members and privacy": "Members and privacy",
     "hot seats, library and jobs": "Hot seats, library and jobs",
 }

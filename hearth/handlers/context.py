@@ -49,6 +49,8 @@ class Defaults:
     """The server secret (HEARTH_SECRET) that keys anonymous voters' hashes; never stored."""
     retention_days: int | None = None
     """HEARTH_MESSAGE_RETENTION_DAYS: how long message text is kept (None: no limit)."""
+    max_open_requests: int = 3
+    """HEARTH_MAX_OPEN_REQUESTS: questions a member may be asked to help with at once."""
 
 
 class Context:

@@ -100,6 +100,10 @@ KINDS: Mapping[str, Kind] = _kinds(
     Kind("hotseat_invite", dm=True),
     Kind("hotseat_reminder", dm=True, preference="reminders", working=True),
     Kind("hotseat_status", dm=True, unsolicited=False),
+    Kind("question_followup", dm=True),  # was your question answered? (asked once)
+    Kind("question_thanks", dm=True),  # your answer was accepted
+    Kind("question_escalation", dm=True, preference="expert_requests"),  # to facilitators
+    Kind("question_answer", dm=True, unsolicited=False, quiet=False),  # to an anonymous asker
     # channel posts and updates of messages already sent: nobody's DM
     Kind("welcome_post", dm=False),
     Kind("intro", dm=False),
@@ -107,6 +111,8 @@ KINDS: Mapping[str, Kind] = _kinds(
     Kind("survey", dm=False),
     Kind("poll_update", dm=False),
     Kind("hotseat_post", dm=False),
+    Kind("question_post", dm=False),
+    Kind("question_reply", dm=False),
 )
 """Every kind of message Hearth starts itself. A feature adds its kinds here."""
 

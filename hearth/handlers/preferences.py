@@ -23,6 +23,7 @@ from hearth.handlers.cards import (
 from hearth.handlers.commands import Args, CommandError
 from hearth.handlers.context import Context
 from hearth.handlers.events import ActionClicked, FormSubmitted, HomeOpened
+from hearth.handlers.expertise.commands import sync_interests
 from hearth.handlers.forms import YES, read
 from hearth.handlers.hours import HoursError, next_allowed, parse_hours
 from hearth.handlers.registry import Registry
@@ -192,6 +193,7 @@ async def save(context: Context, event: FormSubmitted) -> None:
             "reach you; change one of them."
         )
     stored.updated_at = context.now()
+    await sync_interests(context.session, member, context.now())  # they seed expertise
     if not member.unsolicited_dms_off:
         await _welcome_back(context, member)
     await _reconsider(context, member)

@@ -19,8 +19,9 @@ GROUPS = (
     "community",
     "welcome",
     "polls and surveys",
-    "members and privacy",
+    "questions and experts",
     "hot seats, library and jobs",
+    "members and privacy",
 )
 """The headings of `/cop help`, in order."""
 

@@ -12,6 +12,7 @@ from hearth.handlers.cards import Actions, Button, Card, ContextLine, Section, n
 from hearth.handlers.commands import Args, CommandError, UsageError, number, visible
 from hearth.handlers.context import Context
 from hearth.handlers.events import ActionClicked, MemberJoined, MemberLeft
+from hearth.handlers.expertise.commands import sync_interests
 from hearth.handlers.ports import Target
 from hearth.handlers.registry import Registry
 from hearth.handlers.templates import Template, TemplateError
@@ -389,6 +390,7 @@ async def toggle_interest(context: Context, event: ActionClicked) -> None:
         return
     chosen = [i for i in member.interests if i != choice]
     member.interests = chosen if choice in member.interests else [*chosen, choice]
+    await sync_interests(context.session, member, context.now(), [community.id])
     await _show_choices(context, event, community, member)
 
 

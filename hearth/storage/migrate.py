@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -12,20 +11,6 @@ from sqlalchemy.engine import Connection
 from hearth.storage.db import Database
 
 MIGRATIONS = Path(__file__).with_name("migrations")
-FULLTEXT_TABLE_PREFIXES = ("resources_fts",)
-"""SQLite FTS5 tables (and their shadow tables) that migrations create outside the models."""
-FULLTEXT_INDEXES = frozenset({"ix_resources_fulltext"})
-"""PostgreSQL full-text (GIN, expression) indexes that migrations create outside the models."""
-
-
-def include_object(
-    obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
-) -> bool:
-    """Autogenerate's filter: full-text tables and indexes are the migrations' own (the models
-    cannot describe an FTS5 table or an expression index), so they are not compared."""
-    if type_ == "table" and name and name.startswith(FULLTEXT_TABLE_PREFIXES):
-        return False
-    return not (type_ == "index" and name in FULLTEXT_INDEXES)
 
 
 def alembic_config(connection: Connection | None = None) -> Config:

@@ -467,6 +467,256 @@ class SeenRequest(Base):
     signature: Mapped[str] = mapped_column(String(128), primary_key=True)
 
 
+# --- Expertise (issue 11, part A): who knows what, learned incrementally ------------------------
+
+
+class ExpertCommunity(Base):
+    """Per-community totals the ranking needs: questions seen, the answer clock (answers
+    recorded so far, the unit recency decays in) and the summed profile term mass."""
+
+    __tablename__ = "expert_communities"
+
+    community_id: Mapped[int] = mapped_column(
+        ForeignKey("communities.id", ondelete="CASCADE"), primary_key=True
+    )
+    questions: Mapped[int] = mapped_column(Integer, default=0)
+    answers: Mapped[int] = mapped_column(Integer, default=0)
+    term_mass: Mapped[float] = mapped_column(default=0.0)
+    profiles: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ExpertQuestion(Base):
+    """A question seen in a community (by its chat message id), with the terms of its text:
+    what a reply to it teaches about the replier. The text itself is not kept here."""
+
+    __tablename__ = "expert_questions"
+    __table_args__ = (UniqueConstraint("community_id", "question_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"))
+    question_key: Mapped[str] = mapped_column(String(255))
+    asker_id: Mapped[int | None] = mapped_column(
+        ForeignKey("members.id", ondelete="SET NULL"), index=True
+    )
+    terms: Mapped[list[str]]
+    asked_at: Mapped[datetime]
+
+
+class ExpertAnswer(Base):
+    """Someone (not the asker) replied in a question's thread; `accepted` once the asker
+    marked their reply as the answer (or others reacted to it)."""
+
+    __tablename__ = "expert_answers"
+    __table_args__ = (Index("ix_expert_answers_member", "member_id"),)
+
+    question_id: Mapped[int] = mapped_column(
+        ForeignKey("expert_questions.id", ondelete="CASCADE"), primary_key=True
+    )
+    member_id: Mapped[int] = mapped_column(
+        ForeignKey("members.id", ondelete="CASCADE"), primary_key=True
+    )
+    accepted: Mapped[bool] = mapped_column(default=False)
+    answered_at: Mapped[datetime]
+    clock: Mapped[int] = mapped_column(Integer, default=0)
+    """The community's answer clock when this answer was recorded (for recency)."""
+
+
+class ExpertQuestionTerm(Base):
+    """The inverted index of questions: which questions contain a term (with the question's
+    length in terms), so that the past questions most like a new one are found by index."""
+
+    __tablename__ = "expert_question_terms"
+
+    community_id: Mapped[int] = mapped_column(
+        ForeignKey("communities.id", ondelete="CASCADE"), primary_key=True
+    )
+    term: Mapped[str] = mapped_column(String(64), primary_key=True)
+    question_id: Mapped[int] = mapped_column(
+        ForeignKey("expert_questions.id", ondelete="CASCADE"), primary_key=True
+    )
+    length: Mapped[int] = mapped_column(Integer)
+
+
+class ExpertProfile(Base):
+    """A member's answering record in a community, updated as replies arrive.
+
+    `activity_key` is log2 of the recency-decayed answer count plus clock/half-life, so that
+    it can be compared (and indexed) across members whatever the clock was at their last
+    answer: activity now = 2 ** (activity_key - clock_now / half_life).
+    """
+
+    __tablename__ = "expert_profiles"
+    __table_args__ = (Index("ix_expert_profiles_activity", "community_id", "activity_key"),)
+
+    community_id: Mapped[int] = mapped_column(
+        ForeignKey("communities.id", ondelete="CASCADE"), primary_key=True
+    )
+    member_id: Mapped[int] = mapped_column(
+        ForeignKey("members.id", ondelete="CASCADE"), primary_key=True
+    )
+    answers: Mapped[int] = mapped_column(Integer, default=0)
+    accepted: Mapped[int] = mapped_column(Integer, default=0)
+    activity_key: Mapped[float] = mapped_column(default=0.0)
+    fast_key: Mapped[float] = mapped_column(default=0.0)
+    """Like `activity_key`, with a shorter half-life."""
+    term_mass: Mapped[float] = mapped_column(default=0.0)
+    last_clock: Mapped[int] = mapped_column(Integer, default=0)
+    last_answered_at: Mapped[datetime | None]
+
+
+class ExpertTerm(Base):
+    """The inverted index of expertise: how much a term is a member's subject, learned from
+    the questions they answered (`weight`, accepted answers counting more) and from topics
+    they declared or were assigned (`declared`)."""
+
+    __tablename__ = "expert_terms"
+    __table_args__ = (Index("ix_expert_terms_member", "member_id"),)
+
+    community_id: Mapped[int] = mapped_column(
+        ForeignKey("communities.id", ondelete="CASCADE"), primary_key=True
+    )
+    term: Mapped[str] = mapped_column(String(64), primary_key=True)
+    member_id: Mapped[int] = mapped_column(
+        ForeignKey("members.id", ondelete="CASCADE"), primary_key=True
+    )
+    weight: Mapped[float] = mapped_column(default=0.0)
+    declared: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ExpertTermStat(Base):
+    """How many of a community's questions contain a term (for its inverse document frequency)."""
+
+    __tablename__ = "expert_term_stats"
+
+    community_id: Mapped[int] = mapped_column(
+        ForeignKey("communities.id", ondelete="CASCADE"), primary_key=True
+    )
+    term: Mapped[str] = mapped_column(String(64), primary_key=True)
+    questions: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ExpertTopic(Base):
+    """A topic a member knows: declared by them (`source="declared"`, or `"interest"` when it
+    came from the welcome's interests) or assigned by a facilitator (`"assigned"`)."""
+
+    __tablename__ = "expert_topics"
+    __table_args__ = (Index("ix_expert_topics_member", "member_id"),)
+
+    community_id: Mapped[int] = mapped_column(
+        ForeignKey("communities.id", ondelete="CASCADE"), primary_key=True
+    )
+    member_id: Mapped[int] = mapped_column(
+        ForeignKey("members.id", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    """The topic folded for comparison (lower case, single spaces)."""
+    topic: Mapped[str] = mapped_column(String(128))
+    source: Mapped[str] = mapped_column(String(16))
+    added_by: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
+    added_at: Mapped[datetime]
+
+
+# --- Questions (issue 11, part B): questions tracked, routed, answered, kept as knowledge ------
+
+
+class Question(Base):
+    """A question asked in a community: a member's message Hearth noticed, or one Hearth posted
+    for them (`/cop ask`, the ask form), then routed, escalated and, once answered, kept.
+
+    An anonymous question has no `asker_id`: only `asker_sealed`, the asker's platform id
+    sealed under the server secret (never stored), erased once the question is answered.
+    `message_id` is the question's chat message (None until Hearth's own post is delivered).
+    """
+
+    __tablename__ = "questions"
+    __table_args__ = (
+        UniqueConstraint("community_id", "message_id"),
+        Index("ix_questions_community_status", "community_id", "status", "asked_at"),
+        Index("ix_questions_community_answered", "community_id", "answered_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"))
+    message_id: Mapped[str | None] = mapped_column(String(255))
+    asker_id: Mapped[int | None] = mapped_column(
+        ForeignKey("members.id", ondelete="SET NULL"), index=True
+    )
+    asker_sealed: Mapped[str | None] = mapped_column(String(255))
+    anonymous: Mapped[bool] = mapped_column(default=False)
+    text: Mapped[str | None] = mapped_column(Text)
+    via: Mapped[str] = mapped_column(String(16))
+    """`message` (noticed in the channel), `command` or `form` (posted by Hearth)."""
+    status: Mapped[str] = mapped_column(String(16))
+    """`open` or `answered`."""
+    stage: Mapped[int] = mapped_column(Integer, default=0)
+    """0: first experts asked; 1: next experts (after the working-hours wait); 2: facilitators."""
+    asked_at: Mapped[datetime]
+    first_reply_at: Mapped[datetime | None]
+    answered_at: Mapped[datetime | None]
+    answerer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("members.id", ondelete="SET NULL"), index=True
+    )
+    answer_message_id: Mapped[str | None] = mapped_column(String(255))
+
+
+class QuestionRequest(Base):
+    """Hearth asked a member to help with a question: `open` until they say I'll answer
+    (`taking`) or Not me (`passed`), or the question is answered (`closed`)."""
+
+    __tablename__ = "question_requests"
+    __table_args__ = (Index("ix_question_requests_member_status", "member_id", "status"),)
+
+    question_id: Mapped[int] = mapped_column(
+        ForeignKey("questions.id", ondelete="CASCADE"), primary_key=True
+    )
+    member_id: Mapped[int] = mapped_column(
+        ForeignKey("members.id", ondelete="CASCADE"), primary_key=True
+    )
+    stage: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(16))
+    asked_at: Mapped[datetime]
+
+
+class KnowledgeEntry(Base):
+    """What the community knows: an answered question (`kind="answer"`: the question, the
+    accepted answer, who helped) or a thread a facilitator saved as a lesson (`"lesson"`).
+
+    Searched with the database's own full-text engine: an FTS5 table kept by triggers on
+    SQLite, a GIN index over `to_tsvector` on PostgreSQL (migration 0012, SEARCH_OBJECTS).
+    """
+
+    __tablename__ = "knowledge"
+    __table_args__ = (Index("ix_knowledge_community_created", "community_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(8))
+    question_id: Mapped[int | None] = mapped_column(
+        ForeignKey("questions.id", ondelete="SET NULL"), unique=True
+    )
+    title: Mapped[str] = mapped_column(Text)
+    """The question, or the lesson's summary."""
+    body: Mapped[str] = mapped_column(Text)
+    """The accepted answer, or the lesson's thread."""
+    helper_id: Mapped[int | None] = mapped_column(
+        ForeignKey("members.id", ondelete="SET NULL"), index=True
+    )
+    """Who answered (for a lesson: who saved it)."""
+    thread_id: Mapped[str | None] = mapped_column(String(255))
+    link: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
+SEARCH_OBJECTS = (
+    "knowledge_fts",
+    "ix_knowledge_search",
+    "resources_fts",
+    "ix_resources_fulltext",
+)
+"""Full-text search objects the migrations make beside the models (the SQLite FTS5 table and
+its shadow tables, the PostgreSQL GIN index): schema comparisons leave names starting so alone."""
+
+
 # ---------------------------------------------------------------- the library, jobs, hot seats
 # (issue 14: the community's library, the jobs board and hot seats)
 

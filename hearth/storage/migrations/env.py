@@ -2,8 +2,7 @@
 
 from alembic import context
 
-from hearth.storage.migrate import include_object
-from hearth.storage.models import Base
+from hearth.storage.models import SEARCH_OBJECTS, Base
 
 connection = context.config.attributes.get("connection")
 if connection is None:
@@ -14,7 +13,8 @@ context.configure(
     target_metadata=Base.metadata,
     render_as_batch=connection.dialect.name == "sqlite",
     compare_type=True,
-    include_object=include_object,
+    # full-text search objects are made by hand beside the models (see migration 0012)
+    include_name=lambda name, type_, parents: not (name or "").startswith(SEARCH_OBJECTS),
 )
 with context.begin_transaction():
     context.run_migrations()

@@ -1,13 +1,13 @@
 """the community's library (full-text searched), the jobs board and hot seats
 
 Revision ID: 0014
-Revises: 0010
+Revises: 0012
 Create Date: 2026-12-01 01:00:00
 
 Full text: on SQLite an external-content FTS5 table `resources_fts` kept in step with
 `resources` by triggers; on PostgreSQL a GIN index over `resource_document(...)` (an immutable
 SQL function, so the index and the queries use the very same expression). Neither is in the
-models: `hearth.storage.migrate.include_object` keeps them out of the autogenerate comparison.
+models: `SEARCH_OBJECTS` in models.py keeps them out of the autogenerate comparison.
 A later migration that rebuilds `resources` in SQLite batch mode must create the triggers again.
 """
 
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0014"
-down_revision: str | None = "0010"
+down_revision: str | None = "0012"
 branch_labels: Sequence[str] | None = None
 depends_on: Sequence[str] | None = None
 

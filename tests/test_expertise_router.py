@@ -1,0 +1,124 @@
+"""The router on both database backends: learning from replies, ranking, exclusions."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from hearth.handlers.expertise import (
+    rank_experts,
+    record_accepted,
+    record_question,
+    record_reply,
+)
+from hearth.storage import expertise as store
+from hearth.storage.db import Database
+from hearth.storage.models import Community, Member
+
+T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+
+
+async def _setup(db: Database, names: list[str]) -> tuple[int, dict[str, int]]:
+    async with db.transaction() as session:
+        community = Community(
+            platform="console",
+            workspace="w",
+            channel="C1",
+            name="#cop",
+            timezone="UTC",
+            segments=[],
+            interests=[],
+            created_at=T0,
+        )
+        session.add(community)
+        members = {
+            n: Member(
+                platform="console",
+                workspace="w",
+                user_id=f"U{n}",
+                name=n,
+                interests=[],
+                created_at=T0,
+            )
+            for n in names
+        }
+        session.add_all(members.values())
+        await session.flush()
+        return community.id, {n: m.id for n, m in members.items()}
+
+
+async def _ask(db: Database, cid: int, key: str, asker: int, text: str, at: datetime) -> None:
+    async with db.transaction() as session:
+        await record_question(
+            session, community_id=cid, question_key=key, asker_id=asker, text=text, at=at
+        )
+
+
+async def test_the_person_who_answered_the_topic_ranks_first(db: Database) -> None:
+    cid, m = await _setup(db, ["ann", "bob", "cat", "dan"])
+    at = T0
+    for n in range(6):  # bob answers kubernetes questions, cat answers budgets (more often)
+        at += timedelta(hours=1)
+        await _ask(db, cid, f"k{n}", m["ann"], f"How do I scale kubernetes pods {n}?", at)
+        await _ask(db, cid, f"b{n}", m["ann"], f"Any advice on budget forecasting {n}?", at)
+        async with db.transaction() as session:
+            await record_reply(
+                session, community_id=cid, question_key=f"k{n}", replier_id=m["bob"], at=at
+            )
+            await record_accepted(
+                session, community_id=cid, question_key=f"b{n}", answerer_id=m["cat"], at=at
+            )
+            await record_reply(
+                session, community_id=cid, question_key=f"b{n}", replier_id=m["cat"], at=at
+            )
+    async with db.transaction() as session:
+        ranked = await rank_experts(
+            session, community_id=cid, text="kubernetes pods keep dying", asker_id=m["dan"], at=at
+        )
+        budget = await rank_experts(
+            session, community_id=cid, text="budget forecasting tips?", asker_id=m["dan"], at=at
+        )
+        totals = await store.totals(session, cid)
+    assert ranked[0].member_id == m["bob"]
+    assert "answered questions on this" in ranked[0].reason
+    assert budget[0].member_id == m["cat"]
+    assert totals.answers == 12  # the repeated reply and the acceptance count once each
+    assert totals.questions == 12
+
+
+async def test_never_the_asker_nor_the_excluded(db: Database) -> None:
+    cid, m = await _setup(db, ["ann", "bob", "cat"])
+    await _ask(db, cid, "q1", m["ann"], "Who knows about assurance?", T0)
+    async with db.transaction() as session:
+        for name in ("bob", "cat", "ann"):  # ann's reply to her own question teaches nothing
+            await record_reply(
+                session, community_id=cid, question_key="q1", replier_id=m[name], at=T0
+            )
+        asked_by_bob = await rank_experts(
+            session, community_id=cid, text="assurance", asker_id=m["bob"], at=T0
+        )
+        excluding_cat = await rank_experts(
+            session,
+            community_id=cid,
+            text="assurance",
+            asker_id=m["ann"],
+            at=T0,
+            exclude=[m["cat"]],
+        )
+        unknown = await rank_experts(
+            session, community_id=cid, text="assurance", asker_id=m["ann"], at=T0, limit=1
+        )
+    assert [r.member_id for r in asked_by_bob] == [m["cat"]]
+    assert [r.member_id for r in excluding_cat] == [m["bob"]]
+    assert len(unknown) == 1
+
+
+async def test_a_reply_to_an_unknown_question_is_ignored(db: Database) -> None:
+    cid, m = await _setup(db, ["ann", "bob"])
+    async with db.transaction() as session:
+        await record_reply(
+            session, community_id=cid, question_key="nope", replier_id=m["bob"], at=T0
+        )
+        assert (
+            await rank_experts(session, community_id=cid, text="anything", asker_id=m["ann"], at=T0)
+            == []
+        )
