@@ -17,28 +17,36 @@ from hearth.handlers.cards import typed
 from hearth.handlers.context import Context, Defaults
 from hearth.handlers.events import MessagePosted
 from hearth.storage.db import Database
-from hearth.storage.models import Community, DueJob, HotSeatQuestion, Member, OutboxMessage
+from hearth.storage.models import (
+    Community,
+    DueJob,
+    HotSeatQuestion,
+    KnowledgeEntry,
+    Member,
+    OutboxMessage,
+)
 from tests.console_helpers import START, expected, stale_click, transcript
 from tests.recording import RecordingMessenger, SettableClock
 from tests.test_privacy import dump, traces
 
 WHOLE = """
-        facilitator: /cop hotseat @bob "Assurance in agile delivery" --starts 2026-12-14 --days 2
-        facilitator: /cop hotseat list
-        bob clicks "Accept" on 2
-        wait 6d
-        alice clicks "Ask a question early" on 6
-        alice submits 7 question="How do you assure a team that ships daily?"
-        carol clicks "Ask a question early" on 6
-        carol submits 9 question="What evidence do auditors accept?" anonymous=yes
-        wait 7d
-        wait 1h
-        bob in thread 12: Small batches, automated evidence, and a risk owner in the team.
-        alice in thread 12: Thanks Bob!
-        wait 1d
-        bob in thread 13: Working software, traced to the risks it reduces.
-        wait 1d
-        """
+facilitator: /cop hotseat @bob "Assurance in agile delivery" --starts 2026-12-14 --days 2
+facilitator: /cop hotseat list
+bob clicks "Accept" on 2
+wait 6d
+alice clicks "Ask a question early" on 6
+alice submits 7 question="How do you assure a team that ships daily?"
+carol clicks "Ask a question early" on 6
+carol submits 9 question="What evidence do auditors accept?" anonymous=yes
+wait 7d
+wait 1h
+bob in thread 12: Small batches, automated evidence, and a risk owner in the team.
+alice in thread 12: Thanks Bob!
+wait 1d
+bob in thread 13: Working software, traced to the risks it reduces.
+wait 1d
+alice: /cop search auditors evidence
+"""
 
 
 async def test_a_whole_hot_seat_from_proposal_to_summary(db: Database) -> None:
@@ -83,21 +91,35 @@ async def test_a_whole_hot_seat_from_proposal_to_summary(db: Database) -> None:
         -- 2026-12-14 10:00 UTC --
         [15] #community thread [12] @bob: Small batches, automated evidence, and a risk owner in the team.
         [16] #community thread [12] @alice: Thanks Bob!
+        -- 2026-12-14 14:00 UTC --
+        [17] DM @alice bot: Did you get the answer you needed to “How do you assure a team that ships daily?”?
+            Your question: [12] in #community
+            [Mark as answered] [Not yet]
+            (You can also react with ✅ to the reply that answered it.)
         -- 2026-12-15 09:30 UTC --
-        [17] DM @bob bot: Good morning! 1 question waits for your answer in your hot seat “Assurance in agile delivery” in #community:
+        [18] DM @bob bot: Good morning! 1 question waits for your answer in your hot seat “Assurance in agile delivery” in #community:
             • Q2: What evidence do auditors accept?
             (Reply in each question's thread. These reminders stop when the hot seat closes; `/cop settings` turns reminders off.)
         -- 2026-12-15 10:00 UTC --
-        [18] #community thread [13] @bob: Working software, traced to the risks it reduces.
+        [19] #community thread [13] @bob: Working software, traced to the risks it reduces.
         -- 2026-12-15 17:00 UTC --
-        [19] #community bot: 🔥 The hot seat on “Assurance in agile delivery” (Mon 14 Dec – Tue 15 Dec) has closed. Thank you, @bob, for your answers!
-            *Q1* How do you assure a team that ships daily?
-            ↳ @bob: Small batches, automated evidence, and a risk owner in the team.
-            ↳ Alice: Thanks Bob!
-            *Q2* What evidence do auditors accept?
-            ↳ @bob: Working software, traced to the risks it reduces.
+        [20] #community thread [12] bot: ✅ Marked as answered — thank you @bob!
+        [21] DM @bob bot: Thank you, Bob! Your answer to “How do you assure a team that ships daily?” is the one they marked as answering it.
+            (It's kept in the community's knowledge now: `/cop search` finds it for the next person who wonders.)
+        [22] #community thread [13] bot: ✅ Marked as answered — thank you @bob!
+        [23] DM @bob bot: Thank you, Bob! Your answer to “What evidence do auditors accept?” is the one the asker marked as answering it.
+            (It's kept in the community's knowledge now: `/cop search` finds it for the next person who wonders.)
+        [24] #community bot: 🔥 The hot seat on “Assurance in agile delivery” (Mon 14 Dec – Tue 15 Dec) has closed. Thank you, @bob, for your answers!
+            *Q1* How do you assure a team that ships daily? — [12] in #community
+            ↳ @bob: Small batches, automated evidence, and a risk owner in the team. — [15] in #community
+            ↳ Alice: Thanks Bob! — [16] in #community
+            *Q2* What evidence do auditors accept? — [13] in #community
+            ↳ @bob: Working software, traced to the risks it reduces. — [19] in #community
             (2 of 2 questions answered; each question's thread above keeps the whole conversation.)
-        [20] DM @bob bot: Thank you for the hot seat “Assurance in agile delivery” in #community! You answered 2 of the questions sent early; the summary is posted in the channel and your answers are kept in the community's knowledge.
+        [25] DM @bob bot: Thank you for the hot seat “Assurance in agile delivery” in #community! You answered 2 of the questions sent early; the summary is posted in the channel and your answers are kept in the community's knowledge.
+        -- 2026-12-16 10:00 UTC --
+        [26] (only @alice) bot: Found in #community's knowledge:
+            • “What evidence do auditors accept?”, answered by Bob — [19] in #community
         """
     )
     async with db.transaction() as session:
@@ -109,13 +131,21 @@ async def test_a_whole_hot_seat_from_proposal_to_summary(db: Database) -> None:
         "status:accepted",
         "announce",
         "open",
-        "q:1",
-        "q:2",
         "remind:1",
         "remind:2",
         "summary",
         "thanks",
     }
+    assert {"question:1:post", "question:2:post"} <= keys  # tracked questions' own posts
+    async with db.transaction() as session:
+        kept = list(await session.execute(select(KnowledgeEntry.title, KnowledgeEntry.body)))
+    assert sorted(kept) == [
+        (
+            "How do you assure a team that ships daily?",
+            "Small batches, automated evidence, and a risk owner in the team.",
+        ),
+        ("What evidence do auditors accept?", "Working software, traced to the risks it reduces."),
+    ]
 
 
 async def test_a_cancelled_hot_seat_stops_every_step(db: Database) -> None:
@@ -264,7 +294,7 @@ async def test_a_restart_neither_repeats_nor_drops_a_step(db: Database) -> None:
         keys = list(await session.scalars(select(OutboxMessage.key)))
     hot = sorted(k for k in keys if k.startswith("hotseat:"))
     assert len(hot) == len(set(hot))
-    assert {k.split(":", 2)[2] for k in hot} >= {"announce", "open", "q:1", "remind:1", "summary"}
+    assert {k.split(":", 2)[2] for k in hot} >= {"announce", "open", "remind:1", "summary"}
 
 
 ANONYMOUS = """

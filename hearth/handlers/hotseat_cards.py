@@ -3,6 +3,7 @@ the summary. Member text (topics, questions, answers, names) goes through `typed
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -30,6 +31,8 @@ class Answered:
     question: HotSeatQuestion
     replies: tuple[Message, ...]
     by_expert: bool
+    thread: str | None = None
+    """The message id of the question's post (its thread), once delivered."""
 
 
 def label(hot_seat: HotSeat) -> str:
@@ -181,13 +184,16 @@ def summary(
     expert: Member,
     answered: list[Answered],
     authors: dict[int, Member],
+    link: Callable[[str | None], str],
 ) -> Card:
     """The closing post: every early question and the first answers in its thread, by whom
-    (`authors`: the repliers by member id)."""
+    (`authors`: the repliers by member id), each with its link (`link` of a message id)."""
     people: dict[str, Member] = {expert.user_id: expert}
     blocks: list[Section | ContextLine] = []
     for item in answered:
-        lines = [f"*Q{item.question.number}* {typed(_excerpt(item.question.text))}"]
+        lines = [
+            f"*Q{item.question.number}* {typed(_excerpt(item.question.text))} — {link(item.thread)}"
+        ]
         for reply in item.replies[:2]:
             author = authors.get(reply.member_id or 0)
             by = ""
@@ -195,7 +201,7 @@ def summary(
                 by = f"<@{author.user_id}>: "
             elif author is not None:
                 by = f"{typed(author.name)}: "
-            lines.append(f"↳ {by}{typed(_excerpt(reply.text or ''))}")
+            lines.append(f"↳ {by}{typed(_excerpt(reply.text or ''))} — {link(reply.message_id)}")
         if not item.replies:
             lines.append("↳ _no answer in its thread yet_")
         blocks.append(Section("\n".join(lines)))

@@ -54,10 +54,13 @@ from hearth.handlers.hotseat_cards import (
 from hearth.handlers.jobs import JobDue
 from hearth.handlers.links import check_title, parse_flags
 from hearth.handlers.ports import Target
+from hearth.handlers.questions.flow import mark_answered
+from hearth.handlers.questions.timing import link
 from hearth.handlers.registry import Registry
 from hearth.storage import hotseats as stored
 from hearth.storage import outbox
-from hearth.storage.models import Community, HotSeat, HotSeatQuestion, Member
+from hearth.storage import questions as questions_stored
+from hearth.storage.models import Community, HotSeat, HotSeatQuestion, Member, Question
 
 GROUP = "hot seats, library and jobs"
 USAGE = '@expert "topic" --starts 2027-02-01 [--days 5]'
@@ -389,12 +392,39 @@ async def _post_question(
     expert: Member,
     asker: Member | None,
 ) -> None:
+    """Post an early question as its own message, tracked by the questions feature: replies in
+    its thread count as replies to a question, and at the close its answer becomes knowledge.
+    It is not routed (its expert is reminded each morning) and keeps no trace of an anonymous
+    asker (nothing sealed: nobody is told of replies)."""
+    tracked = Question(
+        community_id=community.id,
+        message_id=None,  # learned from the outbox once the post is delivered
+        asker_id=asker.id if asker is not None else None,
+        asker_sealed=None,
+        anonymous=asker is None,
+        text=question.text,
+        via="hotseat",
+        status=questions_stored.OPEN,
+        stage=0,
+        asked_at=context.now(),
+    )
+    context.session.add(tracked)
+    await context.session.flush()
+    question.question_id = tracked.id
     await context.enqueue(
-        _key(hot_seat, f"q:{question.number}"),
+        _post_key(hot_seat, question),
         "hotseat_post",
         Target("channel", community.channel),
         question_post(hot_seat, question, expert, asker),
     )
+
+
+def _post_key(hot_seat: HotSeat, question: HotSeatQuestion) -> str:
+    """The outbox key of an early question's post: the questions feature's own key for its
+    tracked question (so it learns the post's message id), else (before it is posted) ours."""
+    if question.question_id is not None:
+        return questions_stored.post_key(question.question_id)
+    return _key(hot_seat, f"q:{question.number}")
 
 
 # The scheduled steps
@@ -449,7 +479,7 @@ async def _answers(
 ) -> list[Answered]:
     """Each early question with the members' replies in its thread, the expert's first."""
     early = await stored.questions(context.session, hot_seat.id)
-    keys = {q.number: _key(hot_seat, f"q:{q.number}") for q in early}
+    keys = {q.number: _post_key(hot_seat, q) for q in early}
     threads = await stored.posted_threads(context.session, list(keys.values()))
     replies = await stored.replies(context.session, community.id, list(threads.values()))
     out = []
@@ -458,7 +488,7 @@ async def _answers(
         found = replies.get(thread, []) if thread else []
         mine = [m for m in found if m.member_id == expert.id]
         others = [m for m in found if m.member_id != expert.id]
-        out.append(Answered(question, tuple(mine + others), bool(mine)))
+        out.append(Answered(question, tuple(mine + others), bool(mine), thread))
     return out
 
 
@@ -496,11 +526,21 @@ async def close_job(context: Context, job: JobDue) -> None:
     hot_seat, community, expert = found
     answered = await _answers(context, community, hot_seat, expert)
     hot_seat.status = stored.CLOSED
+    await _keep_answers(context, community, answered)
     await context.enqueue(
         _key(hot_seat, "summary"),
         "hotseat_post",
         Target("channel", community.channel),
-        summary(hot_seat, community, expert, answered, await _authors(context, answered)),
+        summary(
+            hot_seat,
+            community,
+            expert,
+            answered,
+            await _authors(context, answered),
+            lambda message_id: link(
+                community.platform, community.workspace, community.channel, message_id
+            ),
+        ),
     )
     await context.enqueue(
         _key(hot_seat, "thanks"),
@@ -509,6 +549,19 @@ async def close_job(context: Context, job: JobDue) -> None:
         thanks(hot_seat, community, sum(1 for a in answered if a.by_expert)),
         member=expert,
     )
+
+
+async def _keep_answers(context: Context, community: Community, answered: list[Answered]) -> None:
+    """Every early question with a reply is marked answered (the expert's first reply, else the
+    first one): the questions feature keeps it as knowledge, found by `/cop search`."""
+    await questions_stored.learn_post_ids(context.session, community.id)
+    for item in answered:
+        if not item.replies or item.question.question_id is None:
+            continue
+        tracked = await questions_stored.lock(context.session, item.question.question_id)
+        if tracked is None or tracked.status != questions_stored.OPEN:
+            continue  # the asker marked it answered already
+        await mark_answered(context, community, tracked, item.replies[0])
 
 
 # Listing, cancelling, extending

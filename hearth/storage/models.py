@@ -823,3 +823,6 @@ class HotSeatQuestion(Base):
         ForeignKey("members.id", ondelete="SET NULL"), index=True
     )
     text: Mapped[str] = mapped_column(Text)
+    question_id: Mapped[int | None] = mapped_column(ForeignKey("questions.id", ondelete="SET NULL"))
+    """The tracked question (questions feature) it became when posted: its answers become
+    knowledge that `/cop search` finds."""

@@ -128,7 +128,9 @@ def upgrade() -> None:
         sa.Column("number", sa.Integer(), nullable=False),
         sa.Column("asker_id", sa.Integer(), nullable=True),
         sa.Column("text", sa.Text(), nullable=False),
+        sa.Column("question_id", sa.Integer(), nullable=True),
         sa.ForeignKeyConstraint(["hot_seat_id"], ["hot_seats.id"], ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["question_id"], ["questions.id"], ondelete="SET NULL"),
         sa.ForeignKeyConstraint(["asker_id"], ["members.id"], ondelete="SET NULL"),
         sa.PrimaryKeyConstraint("id"),
     )
