@@ -436,3 +436,28 @@ async def test_an_extended_hot_seat_reminds_and_closes_later(db: Database) -> No
     more = await transcript(db, "wait 2d\n")  # a restart: it resumes where the last run stopped
     assert more.count("Good morning! 1 question waits") == 1
     assert more.count("has closed") == 1 and "-- 2026-12-15 17:00 UTC --" in more
+
+
+async def test_a_question_in_the_channel_goes_to_the_expert_first(db: Database) -> None:
+    """While the hot seat runs, the questions feature asks its expert before anyone else."""
+    out = await transcript(
+        db,
+        """
+        facilitator: /cop hotseat @bob "Assurance" --starts 2026-12-08 --days 2
+        bob clicks "Accept" on 2
+        wait 7d
+        dave: Does anyone have a template for assurance plans?
+        """,
+    )
+    assert out.endswith(
+        expected(
+            """\
+            [7] #community @dave: Does anyone have a template for assurance plans?
+            [8] #community thread [7] bot: Thanks for asking! I've asked one person who may know to have a look.
+            [9] DM @bob bot: Dave asked in #community: “Does anyone have a template for assurance plans?” — could you help?
+                The question: [7] in #community
+                [I'll answer] [Not me] [Stop these requests]
+                (“Not me” passes it on to someone else at once.)
+            """
+        )
+    )
