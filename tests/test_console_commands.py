@@ -31,16 +31,12 @@ async def test_help_is_grouped_and_shows_a_member_what_they_can_do(db: Database)
             • `/cop poll export` — a poll's or survey's results as CSV, privately (its creator or a facilitator)
             • `/cop poll list` — the open polls and surveys here
             *Questions and experts*
+            • `/cop ask` — ask the community a question (Hearth finds people who know; --anonymous: nobody sees it was you)
             • `/cop expertise add` — say you know a topic (others may ask you)
             • `/cop expertise list` — the topics you're known for here
             • `/cop expertise remove` — stop saying you know a topic
             • `/cop experts` — who knows a topic (declared, assigned or answering)
-            *Members and privacy*
-            • `/cop forget-me` — delete everything Hearth stores about you
-            • `/cop my-data` — get everything Hearth stores about you, as a file
-            • `/cop optin` — let Hearth message you again
-            • `/cop optout` — stop every message Hearth starts on its own
-            • `/cop settings` — choose what Hearth sends you, and when
+            • `/cop search` — search the answered questions and lessons learned
             *Hot seats, library and jobs*
             • `/cop hotseat list` — hot seats proposed, coming up and running
             • `/cop job post` — put a job on the board (closes in 30 days unless said)
@@ -48,6 +44,12 @@ async def test_help_is_grouped_and_shows_a_member_what_they_can_do(db: Database)
             • `/cop jobs` — the open jobs on the board
             • `/cop resource add` — suggest a link for the library (facilitators: add it straight away)
             • `/cop resources` — find links in the library by title, tags, description
+            *Members and privacy*
+            • `/cop forget-me` — delete everything Hearth stores about you
+            • `/cop my-data` — get everything Hearth stores about you, as a file
+            • `/cop optin` — let Hearth message you again
+            • `/cop optout` — stop every message Hearth starts on its own
+            • `/cop settings` — choose what Hearth sends you, and when
             (`/cop help <command>` tells you more about one. No question is too small — just ask in the community channel.)
         """
     )
@@ -65,8 +67,8 @@ async def test_a_facilitator_sees_their_commands_grouped_by_task(db: Database) -
         "*Welcoming newcomers*",
         "*Polls and surveys*",
         "*Questions and experts*",
-        "*Members and privacy*",
         "*Hot seats, library and jobs*",
+        "*Members and privacy*",
     ]
     registry = build_registry()
     for command in registry.commands.values():  # generated from the registry: all are there
