@@ -335,8 +335,8 @@ async def test_search_runs_in_the_database_s_full_text_engine(db: Database) -> N
                 row[0]
                 for row in await session.execute(
                     text(
-                        "EXPLAIN SELECT id FROM resources WHERE resource_document(title, tags, "
-                        "description) @@ to_tsquery('english', 'risk:*')"
+                        "EXPLAIN SELECT id FROM resources WHERE resources_fts_vector "
+                        "@@ to_tsquery('english', 'risk:*')"
                     )
                 )
             )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import delete, func, literal_column, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hearth.storage.models import JobPosting, Resource
@@ -33,7 +33,7 @@ async def search(
         newest = select(Resource).where(*approved).order_by(Resource.approved_at.desc())
         return list(await session.scalars(newest.limit(limit)))
     if session.bind.dialect.name == "postgresql":
-        document = func.resource_document(Resource.title, Resource.tags, Resource.description)
+        document = literal_column("resources.resources_fts_vector")  # generated, GIN-indexed
         wanted = func.to_tsquery("english", " & ".join(f"{w}:*" for w in words))
         query_ = (
             select(Resource)

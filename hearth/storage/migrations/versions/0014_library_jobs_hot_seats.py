@@ -5,8 +5,9 @@ Revises: 0012
 Create Date: 2026-12-01 01:00:00
 
 Full text: on SQLite an external-content FTS5 table `resources_fts` kept in step with
-`resources` by triggers; on PostgreSQL a GIN index over `resource_document(...)` (an immutable
-SQL function, so the index and the queries use the very same expression). Neither is in the
+`resources` by triggers; on PostgreSQL a stored generated column `resources_fts_vector` (the
+immutable SQL function `resource_document(...)` of title, tags and description) with a GIN
+index, so neither matching nor ranking recomputes a document. Neither is in the
 models: `SEARCH_OBJECTS` in models.py keeps them out of the autogenerate comparison.
 A later migration that rebuilds `resources` in SQLite batch mode must create the triggers again.
 """
@@ -42,8 +43,9 @@ POSTGRES_FULLTEXT = (
     "SELECT setweight(to_tsvector('english', coalesce(title, '')), 'A') || "
     "setweight(to_tsvector('english', replace(coalesce(tags, ''), ',', ' ')), 'B') || "
     "setweight(to_tsvector('english', coalesce(description, '')), 'C') $$",
-    "CREATE INDEX ix_resources_fulltext ON resources "
-    "USING gin (resource_document(title, tags, description))",
+    "ALTER TABLE resources ADD COLUMN resources_fts_vector tsvector "
+    "GENERATED ALWAYS AS (resource_document(title, tags, description)) STORED",
+    "CREATE INDEX ix_resources_fulltext ON resources USING gin (resources_fts_vector)",
 )
 
 
