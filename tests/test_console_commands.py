@@ -43,6 +43,13 @@ async def test_help_is_grouped_and_shows_a_member_what_they_can_do(db: Database)
             • `/cop digest preview` — the next digest as it stands, just for you
             • `/cop digest stats` — activity after the last digests (the newsletter spike)
             • `/cop theme list` — this month's theme and the ones planned
+            *Hot seats, library and jobs*
+            • `/cop hotseat list` — hot seats proposed, coming up and running
+            • `/cop job post` — put a job on the board (closes in 30 days unless said)
+            • `/cop job remove` — take a job off the board (its poster or a facilitator)
+            • `/cop jobs` — the open jobs on the board
+            • `/cop resource add` — suggest a link for the library (facilitators: add it straight away)
+            • `/cop resources` — find links in the library by title, tags, description
             *Members and privacy*
             • `/cop forget-me` — delete everything Hearth stores about you
             • `/cop my-data` — get everything Hearth stores about you, as a file
@@ -67,6 +74,7 @@ async def test_a_facilitator_sees_their_commands_grouped_by_task(db: Database) -
         "*Polls and surveys*",
         "*Questions and experts*",
         "*Community rhythm*",
+        "*Hot seats, library and jobs*",
         "*Members and privacy*",
     ]
     registry = build_registry()

@@ -239,6 +239,13 @@ async def every_card(db: Database) -> tuple[list[Card], list[Form], set[str], se
     await click("alice", Button("x", "welcome.segment", "99|x"), None)
     await click("alice", Button("x", "gone"), None)
 
+    # hot seats, the library and the jobs board: their cards with real arguments
+    await command("fran", 'hotseat <@bob> "Assurance in agile delivery" --starts 2026-12-14')
+    await command("fran", 'resource add https://example.org/raid "RAID log" --tags risk')
+    await command("alice", 'resource add https://example.org/b "Benefits" --description "A guide"')
+    await command("fran", 'job post https://example.org/jobs/1 "Delivery lead" --closes 10d')
+    await sender.deliver_due()
+
     # the sweep: every other command, every form shown, every button on every card
     for name, registered in registry.commands.items():
         if name not in TOUR_COMMANDS:

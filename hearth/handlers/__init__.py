@@ -9,6 +9,9 @@ def build_registry() -> Registry:
         audit,
         community,
         expertise,
+        hotseats,
+        jobs_board,
+        library,
         lurkers,
         members,
         messages,
@@ -29,6 +32,7 @@ def build_registry() -> Registry:
     features += (lurkers,)  # from lurker to first question
     features += (preferences, privacy, poll_privacy, audit, retention)  # members in control
     features += (rhythm,)
+    features += (library, jobs_board, hotseats)  # the community's rituals
     for feature in features:
         feature.register(registry)
     return registry

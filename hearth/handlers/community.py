@@ -31,6 +31,7 @@ GROUP_TITLES = {
     "questions and experts": "Questions and experts",
     "community rhythm": "Community rhythm",
     "members and privacy": "Members and privacy",
+    "hot seats, library and jobs": "Hot seats, library and jobs",
 }
 
 

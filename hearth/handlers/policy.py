@@ -98,6 +98,9 @@ KINDS: Mapping[str, Kind] = _kinds(
     Kind("reminder", dm=True, preference="reminders"),
     Kind("survey_summary", dm=True, unsolicited=False),
     Kind("heads_up", dm=True),  # to facilitators: a member's first post (lurkers)
+    Kind("hotseat_invite", dm=True),
+    Kind("hotseat_reminder", dm=True, preference="reminders", working=True),
+    Kind("hotseat_status", dm=True, unsolicited=False),
     Kind("question_followup", dm=True),  # was your question answered? (asked once)
     Kind("question_thanks", dm=True),  # your answer was accepted
     Kind("question_escalation", dm=True, preference="expert_requests"),  # to facilitators
@@ -111,6 +114,7 @@ KINDS: Mapping[str, Kind] = _kinds(
     Kind("survey", dm=False),
     Kind("poll_update", dm=False),
     Kind("celebration", dm=False),  # the reply in the thread of a member's first post
+    Kind("hotseat_post", dm=False),
     Kind("question_post", dm=False),
     Kind("question_reply", dm=False),
     Kind("theme", dm=False),

@@ -21,6 +21,7 @@ GROUPS = (
     "polls and surveys",
     "questions and experts",
     "community rhythm",
+    "hot seats, library and jobs",
     "members and privacy",
 )
 """The headings of `/cop help`, in order."""

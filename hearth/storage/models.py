@@ -707,7 +707,12 @@ class KnowledgeEntry(Base):
     created_at: Mapped[datetime]
 
 
-SEARCH_OBJECTS = ("knowledge_fts", "ix_knowledge_search")
+SEARCH_OBJECTS = (
+    "knowledge_fts",
+    "ix_knowledge_search",
+    "resources_fts",
+    "ix_resources_fulltext",
+)
 """Full-text search objects the migrations make beside the models (the SQLite FTS5 table and
 its shadow tables, the PostgreSQL GIN index): schema comparisons leave names starting so alone."""
 
@@ -888,3 +893,113 @@ class DigestRun(Base):
     before: Mapped[int | None]
     """Messages in the same 48 hours one week earlier."""
 
+
+# ---------------------------------------------------------------- the library, jobs, hot seats
+# (issue 14: the community's library, the jobs board and hot seats)
+
+
+class LibrarySettings(Base):
+    """A community's library choices: the reaction that saves a shared link (None: none)."""
+
+    __tablename__ = "library_settings"
+
+    community_id: Mapped[int] = mapped_column(
+        ForeignKey("communities.id", ondelete="CASCADE"), primary_key=True
+    )
+    save_reaction: Mapped[str | None] = mapped_column(String(64))
+    updated_at: Mapped[datetime]
+
+
+class Resource(Base):
+    """A link in the community's library: `suggested` by a member until a facilitator approves
+    (`approved`) or rejects it (`rejected`). Searched through the database's full-text engine
+    (SQLite: the `resources_fts` FTS5 table kept by triggers; PostgreSQL: a GIN index on
+    `resource_document(title, tags, description)`, see migration 0014)."""
+
+    __tablename__ = "resources"
+    __table_args__ = (
+        UniqueConstraint("community_id", "url"),
+        Index("ix_resources_community_status", "community_id", "status", "approved_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"))
+    url: Mapped[str] = mapped_column(String(2048))
+    title: Mapped[str] = mapped_column(String(300))
+    tags: Mapped[str] = mapped_column(String(400), default="")
+    """Comma-separated, lower case: `risk,templates`."""
+    description: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(16))
+    added_by: Mapped[int | None] = mapped_column(
+        ForeignKey("members.id", ondelete="SET NULL"), index=True
+    )
+    reviewed_by: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
+    message_id: Mapped[str | None] = mapped_column(String(255))
+    """The channel message it was saved from by a reaction, if any."""
+    created_at: Mapped[datetime]
+    approved_at: Mapped[datetime | None]
+
+
+class JobPosting(Base):
+    """A job on the board: shown until `closes_at`, then deleted by its `jobs.expire` one-shot."""
+
+    __tablename__ = "job_postings"
+    __table_args__ = (
+        Index("ix_job_postings_community_closes", "community_id", "closes_at"),
+        Index("ix_job_postings_community_created", "community_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"))
+    url: Mapped[str] = mapped_column(String(2048))
+    title: Mapped[str] = mapped_column(String(300))
+    poster_id: Mapped[int | None] = mapped_column(
+        ForeignKey("members.id", ondelete="SET NULL"), index=True
+    )
+    created_at: Mapped[datetime]
+    closes_at: Mapped[datetime]
+
+
+class HotSeat(Base):
+    """An expert in the hot seat for some days: `proposed` (waiting for the expert), `accepted`
+    (announced, then running between `starts_at` and `ends_at`), `declined`, `cancelled` or
+    `closed` (the summary is posted)."""
+
+    __tablename__ = "hot_seats"
+    __table_args__ = (Index("ix_hot_seats_community_status", "community_id", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"))
+    expert_id: Mapped[int | None] = mapped_column(
+        ForeignKey("members.id", ondelete="SET NULL"), index=True
+    )
+    proposer_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
+    topic: Mapped[str] = mapped_column(String(300))
+    status: Mapped[str] = mapped_column(String(16))
+    starts_at: Mapped[datetime]
+    """The opening post: 09:00 of the first day in the community's time zone."""
+    days: Mapped[int] = mapped_column(Integer)
+    ends_at: Mapped[datetime]
+    """The closing summary: 17:00 of the last day in the community's time zone."""
+    created_at: Mapped[datetime]
+
+
+class HotSeatQuestion(Base):
+    """A question for a hot seat, sent early through its form. An anonymous one keeps no asker:
+    `asker_id` is None and nothing else says who asked."""
+
+    __tablename__ = "hot_seat_questions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hot_seat_id: Mapped[int] = mapped_column(
+        ForeignKey("hot_seats.id", ondelete="CASCADE"), index=True
+    )
+    number: Mapped[int] = mapped_column(Integer)
+    """Its number within the hot seat (Q1, Q2, …)."""
+    asker_id: Mapped[int | None] = mapped_column(
+        ForeignKey("members.id", ondelete="SET NULL"), index=True
+    )
+    text: Mapped[str] = mapped_column(Text)
+    question_id: Mapped[int | None] = mapped_column(ForeignKey("questions.id", ondelete="SET NULL"))
+    """The tracked question (questions feature) it became when posted: its answers become
+    knowledge that `/cop search` finds."""

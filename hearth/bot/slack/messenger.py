@@ -114,6 +114,8 @@ class SlackMessenger:
                 blocks=blocks(card),
                 thread_ts=target.thread,
                 metadata=None if tag is None else _metadata(tag),
+                unfurl_links=False,  # members' links are never previewed: Hearth shares them
+                unfurl_media=False,  # as text and nothing fetches them on its behalf
             )
         return MessageRef(response["channel"], response["ts"])
 
@@ -201,6 +203,8 @@ class SlackMessenger:
                     channel=await self._dm(workspace, user),
                     text=fallback_text(card),
                     blocks=blocks(card),
+                    unfurl_links=False,
+                    unfurl_media=False,
                 )
 
     async def open_form(

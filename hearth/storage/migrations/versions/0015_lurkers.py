@@ -1,7 +1,7 @@
 """lurkers: first and last posts per member, nudges, lurker settings
 
 Revision ID: 0015
-Revises: 0013
+Revises: 0014
 Create Date: 2026-12-01 01:00:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from hearth.storage.models import UTCDateTime
 
 revision: str = "0015"
-down_revision: str | None = "0013"
+down_revision: str | None = "0014"
 branch_labels: Sequence[str] | None = None
 depends_on: Sequence[str] | None = None
 
