@@ -308,20 +308,22 @@ async def main() -> None:
         "--postgres", default="postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
     )
     parser.add_argument("--skip-postgres", action="store_true")
+    parser.add_argument("--skip-sqlite", action="store_true")
     args = parser.parse_args()
     data = build(random.Random(1), args.members, args.answers)
     print(
         f"data: {args.members} members, {len(data['questions'])} questions, "
         f"{len(data['answers'])} answers, {len(data['terms'])} index rows"
     )
-    with tempfile.TemporaryDirectory() as folder:
-        db = Database(f"sqlite+aiosqlite:///{folder}/bench.db")
-        await migrate.upgrade(db)
-        try:
-            result = await measure(db, data, args.members, args.runs)
-        finally:
-            await db.close()
-        _print("sqlite", result)
+    if not args.skip_sqlite:
+        with tempfile.TemporaryDirectory() as folder:
+            db = Database(f"sqlite+aiosqlite:///{folder}/bench.db")
+            await migrate.upgrade(db)
+            try:
+                result = await measure(db, data, args.members, args.runs)
+            finally:
+                await db.close()
+            _print("sqlite", result)
     if args.skip_postgres:
         return
     server = make_url(args.postgres)

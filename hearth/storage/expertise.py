@@ -296,29 +296,57 @@ async def term_frequencies(
 
 
 async def postings(
-    session: AsyncSession, community_id: int, terms: Collection[str]
+    session: AsyncSession, community_id: int, terms: Collection[str], per_term: int = 1000
 ) -> list[tuple[str, int, float, int]]:
-    """(term, member, learned weight, declared count) for each of `terms` (an index range scan)."""
+    """(term, member, learned weight, declared count) for each of `terms` (an index range scan),
+    at most `per_term` rows a term (the heaviest), so a common word cannot flood the ranking."""
     if not terms:
         return []
+    table = ExpertTerm.__table__
+    ranked = (
+        select(
+            table.c.term,
+            table.c.member_id,
+            table.c.weight,
+            table.c.declared,
+            func.row_number()
+            .over(partition_by=table.c.term, order_by=(table.c.declared + table.c.weight).desc())
+            .label("place"),
+        )
+        .where(table.c.community_id == community_id, table.c.term.in_(list(terms)))
+        .subquery()
+    )
     rows = await session.execute(
-        select(ExpertTerm.term, ExpertTerm.member_id, ExpertTerm.weight, ExpertTerm.declared).where(
-            ExpertTerm.community_id == community_id, ExpertTerm.term.in_(list(terms))
+        select(ranked.c.term, ranked.c.member_id, ranked.c.weight, ranked.c.declared).where(
+            ranked.c.place <= per_term
         )
     )
     return [tuple(row) for row in rows]  # type: ignore[misc]
 
 
 async def similar_questions(
-    session: AsyncSession, community_id: int, terms: Collection[str]
+    session: AsyncSession, community_id: int, terms: Collection[str], per_term: int = 1000
 ) -> list[tuple[str, int, int]]:
-    """(term, question, question length) for each past question containing one of `terms`."""
+    """(term, question, question length) for past questions containing one of `terms`, at most
+    `per_term` a term (the most recent)."""
     if not terms:
         return []
     table = ExpertQuestionTerm.__table__
+    ranked = (
+        select(
+            table.c.term,
+            table.c.question_id,
+            table.c.length,
+            func.row_number()
+            .over(partition_by=table.c.term, order_by=table.c.question_id.desc())
+            .label("place"),
+        )
+        .where(table.c.community_id == community_id, table.c.term.in_(list(terms)))
+        .subquery()
+    )
     rows = await session.execute(
-        select(table.c.term, table.c.question_id, table.c.length).where(
-            table.c.community_id == community_id, table.c.term.in_(list(terms))
+        select(ranked.c.term, ranked.c.question_id, ranked.c.length).where(
+            ranked.c.place <= per_term
         )
     )
     return [tuple(row) for row in rows]  # type: ignore[misc]

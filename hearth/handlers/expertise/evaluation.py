@@ -564,10 +564,9 @@ def run(
             for kind, vectors, _, answerer in outcome.training
             if kind == "validation"
         ]
-        weights, bias = fitting.fit(fitting.examples(questions))
+        weights = fitting.fit_listwise(questions)
         out("# fitted on the validation slices (paste into hearth/handlers/expertise/model.py)")
         out(f"WEIGHTS = ({', '.join(f'{w:.4f}' for w in weights)},)")
-        out(f"BIAS = {bias:.4f}")
     return ratios
 
 

@@ -28,7 +28,7 @@ SIMILAR_QUESTIONS = 200
 """Past questions most like the new one whose answerers are considered."""
 INDEX_TERMS = 24
 """The question's rarest terms looked up in the index."""
-COMMON_SHARE = 0.2
+COMMON_SHARE = 0.05
 COMMON_MIN = 500
 """Terms in more than this share of questions (and more than COMMON_MIN) are too common to
 look up: they say little and their index rows are many."""
