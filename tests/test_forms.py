@@ -66,7 +66,7 @@ def test_read_says_what_is_wrong(values: dict[str, str | list[str]], message: st
 def registry_with_a_form() -> Registry:
     registry = build_registry()
 
-    @registry.command("ask", summary="ask", needs_community=False)
+    @registry.command("form-test", summary="a test form", needs_community=False)
     async def ask(context: Context, args: Args) -> None:
         context.open_form(ASK)
 
@@ -85,7 +85,7 @@ async def test_a_form_round_trip_in_the_console(db: Database) -> None:
     out = await transcript(
         db,
         """
-        alice: /cop ask
+        alice: /cop form-test
         alice submits 1 question="" urgency=High
         alice submits 1 question="Why RAID?" urgency=High topics=Risk,Tools
         """,

@@ -346,4 +346,7 @@ async def test_my_data_is_a_file_of_everything_stored(db: Database) -> None:
             ],
             "nudges": [],
         },
+        "library": [],
+        "jobs": [],
+        "hotseats": {"as_expert": [], "questions": []},
     }

@@ -31,7 +31,11 @@ SECRET = b"k" * 32
 
 
 def hub(db: Database, messenger: RecordingMessenger, clock: SettableClock) -> Hearth:
-    return Hearth(db, build_registry(), {"test": messenger}, clock, Defaults(secret=SECRET))
+    """A hub whose calendar is the polls' own (closing and recurring polls are one-shots): the
+    other features' recurring posts (digests, themes…) would fire beside them."""
+    registry = build_registry()
+    registry.recurring.clear()
+    return Hearth(db, registry, {"test": messenger}, clock, Defaults(secret=SECRET))
 
 
 async def command(hearth: Hearth, text: str, user: str = "fran") -> None:

@@ -299,6 +299,10 @@ async def test_a_recurring_poll_is_posted_on_schedule(db: Database) -> None:
             Recurring:
             • R1 “Topic for Friday's clinic?” — every Monday at 10:00 · next Mon 21 Dec 10:00 GMT
         [9] (only @facilitator) bot: Recurring poll R1 “Topic for Friday's clinic?” is stopped; no more will be posted. Any that is open stays open until you close it.
+        -- 2026-12-21 09:00 UTC --
+        [10] #community bot: *The week in #community* — Mon 14 Dec to Sun 20 Dec
+            *Poll results*
+            • Poll #1 “Topic for Friday's clinic?”: nobody voted
         """
     )
 

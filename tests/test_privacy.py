@@ -253,7 +253,7 @@ async def test_retention_removes_old_text_and_keeps_the_rows(db: Database) -> No
         (None, True, True),
         ("5 days old", False, True),
     ]
-    retention = [(job, period) for job, period in jobs if "retention." in job]
+    retention = [(job, period) for job, period in jobs if "retention" in job]
     assert sorted((job, str(period)[:16]) for job, period in retention) == [
         ("questions.retention@community:1", "2026-12-17 03:10"),  # questions' text too
         ("retention.prune@test", "2026-12-17 03:30"),

@@ -176,15 +176,15 @@ async def test_a_group_gets_its_own_cadence_by_dm_and_a_member_can_stop_it(db: D
         wait 5d
         alice: more news
         wait 3h
-        bob clicks "Stop these digests" on 9
+        bob clicks "Stop these digests" on 11
         wait 7d
         """,
         start=datetime(2027, 2, 17, 12, 0, tzinfo=UTC),
     )
     assert "    Group “Leadership”: by DM, weekly\n" in out
     # 09:00 in New York is 14:00 UTC: the group's DM waits for Bob's morning.
-    assert "-- 2027-02-22 14:00 UTC --\n[9] DM @bob bot: *The week in #community*" in out
+    assert "-- 2027-02-22 14:00 UTC --\n[11] DM @bob bot: *The week in #community*" in out
     assert "    [Settings] [Stop these digests]\n" in out
     assert "Done: no more digests by direct message." in out
-    assert "-- 2027-03-01 09:00 UTC --\n[11] #community bot: *The week in #community*" in out
+    assert "-- 2027-03-01 09:00 UTC --\n[13] #community bot: *The week in #community*" in out
     assert out.count("DM @bob bot: *The week in") == 1  # none on 1 March: Bob stopped them

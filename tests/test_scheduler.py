@@ -41,7 +41,8 @@ COMMUNITIES = ("community",)
 def registry_with(
     failures: dict[str, int] | None = None, **declared: dict[str, object]
 ) -> Registry:
-    """The real registry plus recurring jobs `declared` (name: registry.every options), a
+    """The real registry, with recurring jobs `declared` (name: registry.every options) instead
+    of the features' own, a
     one-shot kind `test.say` (`/cop later <key> <seconds>`).
 
     Every run writes an outbox row under a fresh key, so a second run of anything shows as a
@@ -49,6 +50,7 @@ def registry_with(
     before it works (-1: it always raises).
     """
     registry = build_registry()
+    registry.recurring.clear()  # the features' own calendar would fire beside the test's jobs
     failing = failures if failures is not None else {}
 
     async def run(context: Context, job: JobDue) -> None:
@@ -282,7 +284,8 @@ async def test_the_loop_lives_through_a_raising_job_and_keeps_its_heartbeat(
 
 async def test_the_console_fires_what_falls_due_in_time_order(db: Database) -> None:
     """`wait` moves the simulated clock through the same scheduler: a rule CronTrigger makes
-    free (`last friday`), in the community's zone, and the poll's closing one-shot after it."""
+    free (`last friday`), in the community's zone, the poll's closing one-shot after it, and
+    the weekly digest (Monday 09:00 community time) with the poll's result."""
     out = await transcript(
         db,
         """
@@ -307,6 +310,10 @@ async def test_the_console_fires_what_falls_due_in_time_order(db: Database) -> N
             Yes 0 · 0%
             No 0 · 0%
             (Poll #1 by @facilitator · closed Fri 25 Dec 18:00 EST · nobody voted)
+        -- 2026-12-28 14:00 UTC --
+        [4] #community bot: *The week in #community* — Mon 21 Dec to Sun 27 Dec
+            *Poll results*
+            • Poll #1 “Retro?”: nobody voted
         """
     )
 

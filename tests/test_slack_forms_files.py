@@ -38,7 +38,7 @@ async def hearth(sqlite_url: str) -> AsyncIterator[HearthHarness]:
     async with running_hearth(sqlite_url) as harness:
         registry = harness.client.app[HUB].registry
 
-        @registry.command("ask", summary="ask", needs_community=False)
+        @registry.command("form-test", summary="a test form", needs_community=False)
         async def ask(context: Context, args: Args) -> None:
             context.open_form(FORM)
 
@@ -68,7 +68,7 @@ def submission(view: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
 async def test_a_form_opens_as_a_valid_modal_and_its_submission_comes_back(
     hearth: HearthHarness,
 ) -> None:
-    await hearth.command("ask")
+    await hearth.command("form-test")
     await eventually(lambda: hearth.fake.calls_to("views.open"), what="views.open")
     [opened] = hearth.fake.calls_to("views.open")
     view = opened["view"]

@@ -111,6 +111,8 @@ def expected(card: Card) -> tuple[list[str], list[tuple[str, str, str]]]:
                 texts += [text, *fields]
             case ContextLine(text):
                 texts.append(text)
+    for user in card.quiet:  # named without a notification: the name, no @
+        texts = [t.replace(f"<@{user}>", card.names.get(user) or "someone") for t in texts]
     lines = [_plain(line, card.names) for t in texts for line in t.splitlines() if line.strip()]
     buttons = [(("✓ " if b.selected else "") + b.label, b.action, b.value) for b in card.buttons()]
     return lines, buttons
