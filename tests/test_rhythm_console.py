@@ -45,12 +45,12 @@ wait 1d
 facilitator: /cop digest preview
 wait 2d
 bob: Benefits realisation question: who signs off the final benefits review?
-alice in thread 27: Usually the sponsor
+alice in thread 39: Usually the sponsor
 wait 7d
 # the 11 Jan digest brings people back: the spike
 carol: After the digest: our benefits review template, if useful
-alice in thread 34: Thanks Carol, this is great
-bob in thread 34: Borrowing it
+alice in thread 47: Thanks Carol, this is great
+bob in thread 47: Borrowing it
 wait 3d
 # the mid-month prompt (15 Jan); then two quiet weeks: no digest on 25 Jan or 1 Feb
 wait 17d
@@ -59,7 +59,7 @@ wait 2d
 facilitator: /cop article add https://example.org/risk-lite "A light-touch risk log for small projects"
 wait 5d
 bob: Anyone using a RAID log on a two-person project?
-carol in thread 43: Yes, a single page
+carol in thread 56: Yes, a single page
 wait 6d
 # Hearth is down from Sunday 14 Feb to Tuesday: Monday's digest is posted once when it is back
 restart after 2d
@@ -67,9 +67,9 @@ restart
 wait 13d
 # March: the theme opens, the article goes out; the clocks go forward on 28 March
 wait 10d
-alice in thread 47: Ours: write lessons down the week they happen
-bob in thread 47: We keep a lessons log per project
-carol in thread 47: We read last project's lessons at every kick-off
+alice in thread 65: Ours: write lessons down the week they happen
+bob in thread 65: We keep a lessons log per project
+carol in thread 65: We read last project's lessons at every kick-off
 # the channel is busy with the theme: no mid-month prompt on 15 March
 wait 12d
 bob: Lessons learned: we now hold a 15-minute retro after every milestone
@@ -93,15 +93,15 @@ async def test_a_quarter_of_rhythm(db: Database) -> None:
     out = await transcript(db, QUARTER, timezone=LONDON, start=DECEMBER)
     # Themes open on the first working day at 10:00, in London time.
     assert at(out, "2027-01-01 10:00", "[20] #community bot: This month's theme: *Benefits")
-    assert at(out, "2027-02-01 10:00", "[41] #community bot: This month's theme: *Risk in small")
-    assert at(out, "2027-03-01 10:00", "[47] #community bot: This month's theme: *Lessons")
+    assert at(out, "2027-02-01 10:00", "[54] #community bot: This month's theme: *Risk in small")
+    assert at(out, "2027-03-01 10:00", "[65] #community bot: This month's theme: *Lessons")
     # Mid-month: a pointer to the liveliest thread on the theme in January; in February the
     # prompt missed while Hearth was down comes when it is back; in March the channel was busy
     # with the theme (three people in its thread that week): no prompt.
-    assert at(out, "2027-01-15 10:00", "[37] #community bot: Mid-month on *Benefits realisation*")
+    assert at(out, "2027-01-15 10:00", "[50] #community bot: Mid-month on *Benefits realisation*")
     liveliest = "The liveliest conversation on it so far: “Has anyone measured benefits after"
     assert f"{liveliest} go-live?” (4 people)" in out
-    assert at(out, "2027-02-16 12:00", "[46] #community bot: Mid-month on *Risk in small projects*")
+    assert at(out, "2027-02-16 12:00", "[64] #community bot: Mid-month on *Risk in small projects*")
     assert "Mid-month on *Lessons learned*" not in out
     # Articles: suggested, approved and rejected (kindly), posted on the second working day
     # with who suggested it and a discussion thread; nothing approved in February: nothing
@@ -115,18 +115,18 @@ async def test_a_quarter_of_rhythm(db: Database) -> None:
     assert at(
         out,
         "2027-01-04 10:00",
-        "[27] #community bot: Article of the month: https://example.org/benefits-maps",
+        "[36] #community bot: Article of the month: https://example.org/benefits-maps",
     )
     assert "    Suggested by @alice\n" in out
-    assert "[28] #community thread [27] bot: Discussion of this month's article" in out
+    assert "[37] #community thread [36] bot: Discussion of this month's article" in out
     assert at(
-        out, "2027-01-29 10:00", "[40] DM @facilitator bot: No article of the month is approved"
+        out, "2027-01-29 10:00", "[53] DM @facilitator bot: No article of the month is approved"
     )
     assert "2027-02-02" not in out
     assert at(
         out,
         "2027-03-02 10:00",
-        "[48] #community bot: Article of the month: https://example.org/risk-lite",
+        "[66] #community bot: Article of the month: https://example.org/risk-lite",
     )
     # Weekly digests with the right content, Mondays 09:00 London time (08:00 UTC in BST),
     # none in an empty week, and the one missed while Hearth was down posted once on its return.
@@ -140,19 +140,19 @@ async def test_a_quarter_of_rhythm(db: Database) -> None:
         "Mon 8 Mar to Sun 14 Mar",
         "Mon 22 Mar to Sun 28 Mar",
     ]
-    assert at(out, "2027-01-04 09:00", "[26] #community bot: *The week in #community* — Mon 28 Dec")
+    assert at(out, "2027-01-04 09:00", "[35] #community bot: *The week in #community* — Mon 28 Dec")
     assert "    • “Has anyone measured benefits after go-live?”: 4 people, 3 replies\n" in out
     assert "    • Alice, Bob, Carol, Dave: say hello in the thread!\n" in out
-    assert at(out, "2027-02-16 12:00", "[45] #community bot: *The week in #community* — Mon 8 Feb")
+    assert at(out, "2027-02-16 12:00", "[63] #community bot: *The week in #community* — Mon 8 Feb")
     assert "* Hearth was down since 2027-02-14 12:00 UTC; it restarted on the same database" in out
     assert "    • the thread of the theme of the month: 3 people, 3 replies\n" in out
-    assert at(out, "2027-03-29 08:00", "[56] #community bot: *The week in #community* — Mon 22 Mar")
+    assert at(out, "2027-03-29 08:00", "[74] #community bot: *The week in #community* — Mon 22 Mar")
     # The preview, privately, shows the same digest before it is posted.
     assert "(Preview, just for you: the digest due Mon 4 Jan 09:00 GMT, as it stands now.)" in out
     # Dave, in New York, takes the digest by DM: 09:00 his time (14:00 UTC, 13:00 once the US
     # clocks went forward on 14 March).
     assert at(out, "2026-12-28 14:00", "[19] DM @dave bot: *The week in #community* — Mon 21 Dec")
-    assert at(out, "2027-03-15 13:00", "[54] DM @dave bot: *The week in #community* — Mon 8 Mar")
+    assert at(out, "2027-03-15 13:00", "[72] DM @dave bot: *The week in #community* — Mon 8 Mar")
     assert out.count("DM @dave bot: *The week in") == 6
     # The spike: messages in the 48 hours after the 11 January digest against a week before.
     assert "    • Mon 11 Jan (weekly): 3 messages after, 2 the week before: *+50%*\n" in out

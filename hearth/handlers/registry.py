@@ -66,6 +66,9 @@ class DigestSection:
 
     title: str
     items: tuple[DigestItem, ...]
+    news: bool = True
+    """False for context that alone is no reason to post a digest (this month's theme, what is
+    coming up, questions still waiting): a period with only such sections posts nothing."""
 
 
 @dataclass(frozen=True)

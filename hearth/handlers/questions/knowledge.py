@@ -119,7 +119,7 @@ async def waiting_section(context: Context, period: DigestPeriod) -> DigestSecti
         )
         for q in questions[:10]
     )
-    return DigestSection("Questions still waiting for help", items) if items else None
+    return DigestSection("Questions still waiting for help", items, news=False) if items else None
 
 
 async def helpers_section(context: Context, period: DigestPeriod) -> DigestSection | None:

@@ -9,7 +9,7 @@ the community's cadence, by DM to those who asked, and measured (the newsletter 
   Each post is keyed by its period: a restart or a takeover never posts twice, and a digest
   missed while Hearth was down is posted once when it is back within its period.
 - **Content.** Every section of `registry.digest_sections`, in order, for the period. Nothing
-  is posted when nothing happened (only scene-setting sections, see `sections.CONTEXT_SECTIONS`).
+  is posted when nothing happened (only sections that set the scene: `DigestSection.news` False).
 - **Limits.** The card keeps to Slack's (50 blocks, 3000 characters a section) and a Teams
   card's size: SECTION_ITEMS lines a section, CARD_CHARS in all; the rest goes in the thread
   under the digest, with a "more in the thread" line.
@@ -49,7 +49,6 @@ from hearth.handlers.ports import Target
 from hearth.handlers.registry import DigestPeriod, DigestSection, Registry
 from hearth.handlers.rhythm import dates
 from hearth.handlers.rhythm.common import follow_up, job_community
-from hearth.handlers.rhythm.sections import CONTEXT_SECTIONS
 from hearth.storage import rhythm as stored
 from hearth.storage.models import (
     Community,
@@ -131,12 +130,12 @@ async def build(context: Context, community: Community, start: datetime, end: da
     found: list[DigestSection] = []
     happened = False
     ordered = sorted(context.registry.digest_sections.items(), key=lambda kv: (kv[1][0], kv[0]))
-    for name, (_, provider) in ordered:
+    for _name, (_order, provider) in ordered:
         section = await provider(context, period)
         if section is None or not section.items:
             continue
         found.append(section)
-        happened = happened or name not in CONTEXT_SECTIONS
+        happened = happened or section.news
     return Built(tuple(found), happened)
 
 

@@ -25,8 +25,6 @@ THREADS_SHOWN = 10
 NEWCOMERS_SHOWN = 12
 POLLS_SHOWN = 10
 EXCERPT = 90
-CONTEXT_SECTIONS = frozenset({"rhythm.month", "rhythm.upcoming"})
-"""Sections that set the scene without anything having happened: alone they post nothing."""
 
 
 def register(registry: Registry) -> None:
@@ -65,7 +63,7 @@ def _count(n: int, one: str, many: str) -> str:
 
 async def this_month(context: Context, period: DigestPeriod) -> DigestSection | None:
     items = await themes.month_items(context, period) + await articles.month_items(context, period)
-    return DigestSection("This month", tuple(items)) if items else None
+    return DigestSection("This month", tuple(items), news=False) if items else None
 
 
 async def liveliest_threads(context: Context, period: DigestPeriod) -> DigestSection | None:
@@ -154,4 +152,4 @@ async def upcoming(context: Context, period: DigestPeriod) -> DigestSection | No
         for when, what in found
         if "digest" not in what.lower()
     )
-    return DigestSection("Coming up", items) if items else None
+    return DigestSection("Coming up", items, news=False) if items else None

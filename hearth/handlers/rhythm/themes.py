@@ -21,7 +21,7 @@ from hearth.handlers.commands import Args, CommandError, UsageError
 from hearth.handlers.context import Context
 from hearth.handlers.jobs import JobDue
 from hearth.handlers.ports import Target
-from hearth.handlers.registry import DigestItem, DigestPeriod, DigestSection, Registry
+from hearth.handlers.registry import DigestItem, DigestPeriod, Registry
 from hearth.handlers.rhythm import dates
 from hearth.handlers.rhythm.common import flags, job_community
 from hearth.storage import rhythm as stored
@@ -304,6 +304,3 @@ async def month_items(context: Context, period: DigestPeriod) -> list[DigestItem
     line = await current_line(context, period.community_id, period.end)
     return [DigestItem(line)] if line else []
 
-
-def section(items: list[DigestItem]) -> DigestSection | None:
-    return DigestSection("This month", tuple(items)) if items else None
