@@ -7,8 +7,10 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from contextvars import ContextVar
+from datetime import datetime, timedelta
 
 import pytest
+from sqlalchemy import event as sa_event
 from sqlalchemy import func, select
 
 from hearth.handlers import build_registry
@@ -18,7 +20,16 @@ from hearth.handlers.hub import BATCH_LIMIT, Hearth
 from hearth.handlers.intake import EventJournal
 from hearth.handlers.ports import Profile, RateLimited
 from hearth.storage.db import Database, insert_ignore
-from hearth.storage.models import InboundEvent, JournalEntry, Member, Membership, Message
+from hearth.storage.models import (
+    DueJob,
+    InboundEvent,
+    JournalEntry,
+    Member,
+    Membership,
+    Message,
+    Question,
+    ThreadActivity,
+)
 from tests.recording import RecordingMessenger, SettableClock
 from tests.waiting import eventually
 
@@ -126,6 +137,95 @@ async def test_one_bad_event_does_not_cost_the_others(hub: Hearth, db: Database)
     assert {"Ev98", "Ev99"}.isdisjoint(recorded)
     assert (entry.key, entry.attempts, entry.status) == ("test:Ev99", 1, "pending")
     assert entry.last_error == "Boom: 1.99"
+
+
+async def test_a_batch_of_channel_messages_runs_as_many_statements_however_long(
+    hub: Hearth, db: Database
+) -> None:
+    """What each channel message leaves (the message, its thread's counters, its poster's post
+    facts, a noticed question and the job that routes it) is written for the whole batch at
+    once: a batch of 60 messages runs no more statements than a batch of 6."""
+    texts = ["we ran the retro today", "how do you run retros with remote teams?"]
+
+    def batch(first: int, size: int) -> list[Event]:
+        return [message(n, texts[n % 2]) for n in range(first, first + size)]
+
+    async def handled(events: list[Event]) -> None:
+        assert await asyncio.gather(*map(hub.handle, events)) == [True] * len(events)
+
+    async def statements(events: list[Event]) -> int:
+        ran = 0
+
+        def count(*_: object) -> None:
+            nonlocal ran
+            ran += 1
+
+        sa_event.listen(db.engine.sync_engine, "before_cursor_execute", count)
+        try:
+            await handled(events)
+        finally:
+            sa_event.remove(db.engine.sync_engine, "before_cursor_execute", count)
+        return ran
+
+    await handled(batch(1000, 6))  # everyone has met Hearth and posted before
+    short, long = await statements(batch(2000, 6)), await statements(batch(3000, 60))
+    assert long <= short, (short, long)
+    async with db.transaction() as session:
+        noticed = await session.scalar(
+            select(func.count()).select_from(Question).where(Question.message_id >= "1.3000")
+        )
+        routing = await session.scalar(
+            select(func.count()).select_from(DueJob).where(DueJob.kind == "question.start")
+        )
+        threads = await session.scalar(select(func.count()).select_from(ThreadActivity))
+    assert (noticed, routing, threads) == (30, 3 + 3 + 30, 6 + 6 + 60)
+
+
+async def test_thread_counters_written_per_batch_count_each_message_once(
+    hub: Hearth, db: Database
+) -> None:
+    """Replies and distinct participants per thread, whether a thread's messages arrive in one
+    batch or in several, a new face counted once however often it replies."""
+    clock = SettableClock()
+
+    def post(n: int, user: str, thread: str | None = None, minutes: int = 0) -> MessagePosted:
+        return MessagePosted(
+            platform="test",
+            workspace="T",
+            channel="C",
+            user=user,
+            at=clock.now() + timedelta(minutes=minutes),
+            event_id=f"Ev{n}",
+            message_id=f"2.{n}",
+            thread_id=thread,
+            text="a story",
+        )
+
+    first = [
+        post(1, "U1"),
+        post(2, "U2", "2.1", 1),
+        post(3, "U2", "2.1", 2),
+        post(4, "U1", "2.1", 3),
+        post(5, "U3"),
+    ]
+    assert await asyncio.gather(*map(hub.handle, first)) == [True] * len(first)
+    later = [post(6, "U3", "2.1", 9), post(7, "U2", "2.1", 5), post(8, "U3", "2.5", 4)]
+    assert await asyncio.gather(*map(hub.handle, later)) == [True] * len(later)
+    async with db.transaction() as session:
+        counted = {
+            t.thread_id: (t.replies, t.participants, naive(t.started_at), naive(t.last_at))
+            for t in await session.scalars(select(ThreadActivity))
+        }
+    start = naive(clock.now())
+    assert counted == {
+        "2.1": (5, 3, start, start + timedelta(minutes=9)),
+        "2.5": (1, 1, start, start + timedelta(minutes=4)),
+    }
+
+
+def naive(moment: datetime) -> datetime:
+    """A UTC time as SQLite gives it back (PostgreSQL keeps the zone)."""
+    return moment.replace(tzinfo=None)
 
 
 class _RollBack(Exception):

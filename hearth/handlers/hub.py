@@ -24,7 +24,7 @@ from hearth.handlers.context import (
 )
 from hearth.handlers.events import ActionClicked, CommandInvoked, Event, FormSubmitted
 from hearth.handlers.ports import Clock, DeliveryError, Messenger, Profile
-from hearth.handlers.registry import Registry
+from hearth.handlers.registry import Arrival, Registry
 from hearth.storage import journal
 from hearth.storage.db import Database, insert_ignore, insert_ignore_many
 from hearth.storage.models import Community, InboundEvent, Member
@@ -321,6 +321,13 @@ class Hearth:
                 )
             ):
                 known[(member.platform, member.workspace, member.user_id)] = member
+            arrivals = [
+                Arrival(e, community, known.get((e.platform, e.workspace, e.user)))
+                for e in events
+                if (community := communities.get((e.platform, e.workspace, e.channel)))
+            ]
+            for preload in self.registry.preloaders:
+                await preload(session, arrivals)
             try:
                 for item in batch:
                     event = item.event

@@ -48,26 +48,60 @@ async def schedule(
     Never schedule the key of a job that may be running while you hold a lock its handler
     takes (the insert would wait for it): give repeated jobs distinct keys (a time slot, say).
     """
-    event = context.event
     added = await stored.schedule(
-        context.session,
-        key=key,
-        kind=kind,
-        platform=event.platform,
-        workspace=event.workspace,
-        channel=channel or event.channel,
-        payload=payload,
-        due_at=due_at,
-        now=context.now(),
+        context.session, **_job(context, key, kind, due_at, payload, channel)
     )
-    if added and context.registry.on_scheduled:
-
-        def committed(_session: Session) -> None:
-            for tell in context.registry.on_scheduled:
-                tell(due_at)
-
-        orm_events.listen(context.session.sync_session, "after_commit", committed, once=True)
+    if added:
+        _wake_after_commit(context, due_at)
     return added
+
+
+def schedule_later(
+    context: Context,
+    key: str,
+    kind: str,
+    due_at: datetime,
+    payload: dict[str, Any],
+    *,
+    channel: str | None = None,
+) -> None:
+    """`schedule`, written with the batch's other deferred writes: no statement now, for work
+    that every event of a busy batch may schedule (a noticed question's routing, say)."""
+    stored.schedule_later(context.session, **_job(context, key, kind, due_at, payload, channel))
+    _wake_after_commit(context, due_at)
+
+
+def _job(
+    context: Context,
+    key: str,
+    kind: str,
+    due_at: datetime,
+    payload: dict[str, Any],
+    channel: str | None,
+) -> dict[str, Any]:
+    event = context.event
+    return {
+        "key": key,
+        "kind": kind,
+        "platform": event.platform,
+        "workspace": event.workspace,
+        "channel": channel or event.channel,
+        "payload": payload,
+        "due_at": due_at,
+        "now": context.now(),
+    }
+
+
+def _wake_after_commit(context: Context, due_at: datetime) -> None:
+    """Tell the scheduler of `due_at` once the transaction has committed."""
+    if not context.registry.on_scheduled:
+        return
+
+    def committed(_session: Session) -> None:
+        for tell in context.registry.on_scheduled:
+            tell(due_at)
+
+    orm_events.listen(context.session.sync_session, "after_commit", committed, once=True)
 
 
 async def cancel(context: Context, key: str) -> bool:

@@ -11,9 +11,11 @@ from hearth.handlers.events import ActionClicked, Event, FormSubmitted
 from hearth.scheduler.declarations import Applies, Recurring, Scope
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
     from hearth.handlers.commands import Args
     from hearth.handlers.context import Context
-    from hearth.storage.models import Member
+    from hearth.storage.models import Community, Member
 
 GROUPS = (
     "community",
@@ -40,6 +42,19 @@ FirstResponders = Callable[["Context", int, datetime], Awaitable[list[int]]]
 """(context, community id, now) → member ids to ask first about a new question (a hot seat's
 expert while it runs), before the router's own picks."""
 DigestProvider = Callable[["Context", "DigestPeriod"], Awaitable["DigestSection | None"]]
+Preloader = Callable[["AsyncSession", list["Arrival"]], Awaitable[None]]
+"""(session, a batch's arrivals) → load what the batch's listeners will read into the session, a
+query for the whole batch, so that each event's listeners find it there without a statement."""
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """One event of a batch about to be handled in a community that is set up."""
+
+    event: Event
+    community: Community
+    member: Member | None
+    """None for someone Hearth has not met yet."""
 
 
 @dataclass(frozen=True)
@@ -119,7 +134,7 @@ class Registry:
     digest_sections: dict[str, tuple[int, DigestProvider]] = field(default_factory=dict)
     """Name → (order, provider): the digest shows sections by ascending order."""
     first_responders: dict[str, FirstResponders] = field(default_factory=dict)
-    """Name → (order, provider): the digest shows sections by ascending order."""
+    preloaders: list[Preloader] = field(default_factory=list)
 
     def command(
         self,
@@ -254,6 +269,11 @@ class Registry:
             return run
 
         return decorate
+
+    def preload(self, run: Preloader) -> Preloader:
+        """Register a preloader: run before each batch of events is handled (see Preloader)."""
+        self.preloaders.append(run)
+        return run
 
     def first_responder(self, name: str) -> Callable[[FirstResponders], FirstResponders]:
         """Register who is asked first about new questions (see FirstResponders)."""

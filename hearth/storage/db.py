@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Hashable, Iterable
 from contextlib import asynccontextmanager
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeVar, cast
 
 from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
@@ -24,11 +25,21 @@ _HOLDING_WRITER: contextvars.ContextVar[bool] = contextvars.ContextVar(
     "hearth_holding_sqlite_writer", default=False
 )
 _DEFERRED = "hearth.deferred_inserts"
+_KEPT = "hearth.kept_rows"
 
 
 class HearthSession(Session):
-    """A Session that writes the rows queued by `insert_ignore_later` before it runs its next
-    statement or commits, so the session always reads its own writes."""
+    """A Session that runs its deferred writes (`defer`, `insert_ignore_later`) before it runs
+    its next statement or commits, so the session always reads its own writes."""
+
+
+class DeferredWrite(Protocol):
+    """Writes queued in a session, written together by one call (a few statements at most)."""
+
+    def write(self, session: Session) -> None: ...
+
+
+W = TypeVar("W", bound=DeferredWrite)
 
 
 @event.listens_for(HearthSession, "do_orm_execute")
@@ -42,9 +53,39 @@ def _before_commit(session: Session) -> None:
 
 
 def _write_deferred(session: Session) -> None:
-    pending: dict[type[DeclarativeBase], list[dict[str, Any]]] = session.info.pop(_DEFERRED, {})
-    for model, rows in pending.items():  # Core executemany: compiled once, cached
-        session.execute(dialect_insert(session)(model.__table__).on_conflict_do_nothing(), rows)
+    pending: dict[Hashable, DeferredWrite] = session.info.pop(_DEFERRED, {})
+    for writer in pending.values():
+        writer.write(session)
+
+
+def defer(session: Session | AsyncSession, key: Hashable, new: Callable[[], W]) -> W:
+    """The session's deferred write under `key` (made by `new` on first use), to queue work in.
+
+    It is written just before the session's next statement or its commit: work that each event
+    of a batch queues this way is written at once, in one statement per table, when nothing else
+    runs a statement in between.
+    """
+    pending = session.info.setdefault(_DEFERRED, {})
+    writer = pending.get(key)
+    if writer is None:
+        writer = pending[key] = new()
+    return cast(W, writer)
+
+
+def keep(session: AsyncSession, rows: Iterable[object]) -> None:
+    """Hold loaded rows for the session's life, so that `session.get` finds them without a
+    statement (the session's identity map holds unchanged rows only weakly)."""
+    session.info.setdefault(_KEPT, []).extend(rows)
+
+
+@dataclass
+class _InsertIgnore:
+    model: type[DeclarativeBase]
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+    def write(self, session: Session) -> None:  # Core executemany: compiled once, cached
+        insert = dialect_insert(session)(self.model.__table__).on_conflict_do_nothing()
+        session.execute(insert, self.rows)
 
 
 def dialect_insert(session: Session | AsyncSession) -> Any:
@@ -131,7 +172,7 @@ def insert_ignore_later(
     Queued rows are written together (one multi-row statement per table) just before the
     session's next statement or its commit: a batch of events writes its messages at once.
     """
-    session.info.setdefault(_DEFERRED, {}).setdefault(model, []).append(values)
+    defer(session, model, lambda: _InsertIgnore(model)).rows.append(values)
 
 
 async def insert_ignore_many(

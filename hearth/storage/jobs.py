@@ -8,12 +8,22 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hearth.storage.db import insert_ignore
+from hearth.storage.db import insert_ignore, insert_ignore_later
 from hearth.storage.models import DueJob
 
 
-async def schedule(
-    session: AsyncSession,
+async def schedule(session: AsyncSession, **job: Any) -> bool:
+    """Add a job (the fields of `job_row`) unless one with its key is waiting; True when added."""
+    return await insert_ignore(session, DueJob, job_row(**job))
+
+
+def schedule_later(session: AsyncSession, **job: Any) -> None:
+    """`schedule`, written with the session's other deferred writes (see `insert_ignore_later`):
+    for what each event of a batch schedules, when whether it was added does not matter."""
+    insert_ignore_later(session, DueJob, job_row(**job))
+
+
+def job_row(
     *,
     key: str,
     kind: str,
@@ -23,22 +33,18 @@ async def schedule(
     payload: dict[str, Any],
     due_at: datetime,
     now: datetime,
-) -> bool:
-    """Add a job unless one with `key` is waiting; True when added."""
-    return await insert_ignore(
-        session,
-        DueJob,
-        {
-            "key": key,
-            "kind": kind,
-            "platform": platform,
-            "workspace": workspace,
-            "channel": channel,
-            "payload": payload,
-            "due_at": due_at,
-            "created_at": now,
-        },
-    )
+) -> dict[str, Any]:
+    """A due_jobs row: the job `kind` under `key`, due at `due_at`, scheduled `now`."""
+    return {
+        "key": key,
+        "kind": kind,
+        "platform": platform,
+        "workspace": workspace,
+        "channel": channel,
+        "payload": payload,
+        "due_at": due_at,
+        "created_at": now,
+    }
 
 
 async def cancel(session: AsyncSession, key: str) -> bool:

@@ -10,11 +10,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, Select, and_, case, false, func, or_, select, true
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    case,
+    false,
+    func,
+    or_,
+    select,
+    true,
+    tuple_,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from hearth.storage.db import insert_ignore
+from hearth.storage.db import insert_ignore, keep
 from hearth.storage.models import (
     Facilitator,
     LurkerSettings,
@@ -43,6 +54,20 @@ async def settings_of(session: AsyncSession, community_id: int) -> LurkerSetting
         row = await session.get(LurkerSettings, community_id)
         assert row is not None
     return row
+
+
+async def load_participation(session: AsyncSession, pairs: set[tuple[int, int]]) -> None:
+    """Load the post facts of these (community, member) pairs into the session in one query,
+    so that `record_post` finds them there."""
+    if pairs:
+        keep(
+            session,
+            await session.scalars(
+                select(Participation).where(
+                    tuple_(Participation.community_id, Participation.member_id).in_(pairs)
+                )
+            ),
+        )
 
 
 async def record_post(

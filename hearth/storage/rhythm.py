@@ -6,12 +6,15 @@ Every digest query reads an indexed range of its period (threads by `last_at`, m
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
-from hearth.storage.db import dialect_insert, insert_ignore
+from hearth.storage.db import defer, dialect_insert
 from hearth.storage.models import (
     Article,
     DigestCadence,
@@ -27,7 +30,7 @@ from hearth.storage.models import (
 # Thread counters
 
 
-async def count_message(
+def count_message(
     session: AsyncSession,
     community_id: int,
     member_id: int,
@@ -36,36 +39,63 @@ async def count_message(
     at: datetime,
 ) -> None:
     """Count one message: a top-level message starts its thread, a reply adds to its thread's
-    replies and, from a new face, to its participants. Two statements per message."""
-    thread = thread_id or message_id
-    new_face = await insert_ignore(
-        session,
-        ThreadParticipant,
-        {"community_id": community_id, "thread_id": thread, "member_id": member_id},
-    )
-    replies = 1 if thread_id else 0
-    joined = 1 if new_face else 0
-    insert = dialect_insert(session)(ThreadActivity).values(
-        community_id=community_id,
-        thread_id=thread,
-        replies=replies,
-        participants=joined,
-        started_at=at,
-        last_at=at,
-    )
-    table = ThreadActivity.__table__.c
-    sqlite = session.bind is not None and session.bind.dialect.name == "sqlite"
-    latest = (func.max if sqlite else func.greatest)(table.last_at, insert.excluded.last_at)
-    await session.execute(
-        insert.on_conflict_do_update(
-            index_elements=[table.community_id, table.thread_id],
-            set_={
-                "replies": table.replies + replies,
-                "participants": table.participants + joined,
-                "last_at": latest,
-            },
+    replies and, from a new face, to its participants. Written with the session's other deferred
+    writes: two statements for a whole batch of messages."""
+    counts = defer(session, ThreadCounts, ThreadCounts)
+    counts.messages.append((community_id, thread_id or message_id, member_id, thread_id, at))
+
+
+@dataclass
+class ThreadCounts:
+    """Messages to count: (community, thread, member, replied-to thread or None, at)."""
+
+    messages: list[tuple[int, str, int, str | None, datetime]] = field(default_factory=list)
+
+    def write(self, session: Session) -> None:
+        faces = {(c, t, m): None for c, t, m, _, _ in self.messages}
+        participant = ThreadParticipant.__table__
+        insert = dialect_insert(session)
+        new_faces = {
+            tuple(row)
+            for row in session.execute(
+                insert(participant)
+                .on_conflict_do_nothing()
+                .returning(participant.c.community_id, participant.c.thread_id),
+                [{"community_id": c, "thread_id": t, "member_id": m} for c, t, m in faces],
+            )
+        }
+        threads: dict[tuple[int, str], dict[str, Any]] = {}
+        for community_id, thread, _, replied_to, at in self.messages:
+            row = threads.setdefault(
+                (community_id, thread),
+                {
+                    "community_id": community_id,
+                    "thread_id": thread,
+                    "replies": 0,
+                    "participants": 0,
+                    "started_at": at,
+                    "last_at": at,
+                },
+            )
+            row["replies"] += 1 if replied_to else 0
+            row["started_at"] = min(row["started_at"], at)
+            row["last_at"] = max(row["last_at"], at)
+        for community_id, thread in new_faces:
+            threads[(community_id, thread)]["participants"] += 1
+        table = ThreadActivity.__table__
+        upsert = insert(table)
+        latest = func.max if session.bind.dialect.name == "sqlite" else func.greatest
+        session.execute(
+            upsert.on_conflict_do_update(
+                index_elements=[table.c.community_id, table.c.thread_id],
+                set_={
+                    "replies": table.c.replies + upsert.excluded.replies,
+                    "participants": table.c.participants + upsert.excluded.participants,
+                    "last_at": latest(table.c.last_at, upsert.excluded.last_at),
+                },
+            ),
+            [threads[key] for key in sorted(threads)],  # one lock order for every writer
         )
-    )
 
 
 async def liveliest(

@@ -28,6 +28,7 @@ GROUP = "community"
 
 def register(registry: Registry) -> None:
     registry.on(MessagePosted)(firsts.on_message)
+    registry.preload(firsts.preload)
     registry.every("lurkers.sweep", SWEEP_AT)(nudges.sweep_job)
     registry.action("lurkers.intro")(nudges.intro_clicked)
     registry.action("lurkers.later")(nudges.later_clicked)

@@ -12,12 +12,27 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from hearth.handlers.cards import Card, ContextLine, Section, typed
 from hearth.handlers.context import Context
 from hearth.handlers.events import MessagePosted
 from hearth.handlers.ports import Target
+from hearth.handlers.registry import Arrival
 from hearth.storage import lurkers as store
 from hearth.storage.models import Community, Member, Membership
+
+
+async def preload(session: AsyncSession, arrivals: list[Arrival]) -> None:
+    """The post facts of everyone posting in this batch, in one query."""
+    await store.load_participation(
+        session,
+        {
+            (a.community.id, a.member.id)
+            for a in arrivals
+            if isinstance(a.event, MessagePosted) and a.member is not None
+        },
+    )
 
 
 async def on_message(context: Context, event: MessagePosted) -> None:

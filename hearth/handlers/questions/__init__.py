@@ -44,6 +44,7 @@ def register(registry: Registry) -> None:
     registry.action("questions.stop")(flow.stop_requests)
     registry.action("questions.answered")(flow.answered_clicked)
     registry.action("questions.not_yet")(flow.not_yet_clicked)
+    registry.job("question.start")(flow.start_job)
     registry.job("question.escalate")(flow.escalate_job)
     registry.job("question.facilitators")(flow.facilitators_job)
     registry.job("question.followup")(flow.followup_job)

@@ -3,7 +3,9 @@ escalated when nobody replies, marked as answered, kept as knowledge.
 
 - **Noticed**: a member's message in the community channel that `classify.is_question` reads
   as a question, or `/cop ask [--anonymous] <question>` / the ask form (Hearth posts those in
-  the channel). Thread replies are replies, never new questions.
+  the channel). Thread replies are replies, never new questions. A noticed question is written
+  with the rest of its batch of events; a keyed one-shot due at once (`question.start`) routes
+  it just after, so that routing never slows the storing of a busy channel's messages.
 - **Routed**: the registry's first responders, then `expertise.rank_experts`; never the asker,
   nobody with `Defaults.max_open_requests` requests open (HEARTH_MAX_OPEN_REQUESTS), nobody the
   send policy would drop (paused, stopped expert requests, deactivated, a bot), nobody who
@@ -44,6 +46,7 @@ from hearth.handlers.questions import classify, sealing
 from hearth.handlers.questions.timing import add_working_hours, link
 from hearth.storage import outbox
 from hearth.storage import questions as stored
+from hearth.storage.db import insert_ignore_later
 from hearth.storage.models import (
     Community,
     Facilitator,
@@ -90,23 +93,47 @@ async def on_message(context: Context, event: MessagePosted) -> None:
         return
     if not classify.is_question(event.text):
         return
-    question = Question(
-        community_id=community.id,
-        message_id=event.message_id,
-        asker_id=member.id,
-        anonymous=False,
-        text=event.text,
-        via="message",
-        status=stored.OPEN,
-        stage=0,
-        asked_at=context.now(),  # when Hearth noticed it: follow-ups count from here
+    insert_ignore_later(  # written with the rest of the batch, like the message
+        context.session,
+        Question,
+        {
+            "community_id": community.id,
+            "message_id": event.message_id,
+            "asker_id": member.id,
+            "anonymous": False,
+            "text": event.text,
+            "via": "message",
+            "status": stored.OPEN,
+            "stage": 0,
+            "asked_at": context.now(),  # when Hearth noticed it: follow-ups count from here
+        },
     )
-    context.session.add(question)
-    await context.session.flush()
+    jobs.schedule_later(
+        context,
+        f"question:{community.id}:{event.message_id}:start",
+        "question.start",
+        context.now(),
+        {"community": community.id, "message": event.message_id},
+        channel=community.channel,
+    )
+
+
+async def start_job(context: Context, job: JobDue) -> None:
+    """A question noticed in the channel, just after its batch of events was stored (routing
+    is not done inside the batch): "this may help", then route it and say so in its thread."""
+    found = await stored.by_message(
+        context.session, int(job.payload["community"]), str(job.payload["message"])
+    )
+    question = await stored.lock(context.session, found.id) if found else None
+    if question is None or question.status != stored.OPEN or question.asker_id is None:
+        return  # answered, withdrawn or forgotten meanwhile
+    community = await _community(context, question)
+    asker = await context.session.get(Member, question.asker_id)
+    assert asker is not None, "a question's asker is a member"
     suggestion = await similar(context, community, question)
     if suggestion is not None:
         await _in_thread(context, community, question, "similar", suggestion)
-    asked = await start(context, community, question, member)
+    asked = await start(context, community, question, asker)
     if asked:
         people = "one person" if asked == 1 else f"{asked} people"
         await _in_thread(

@@ -45,7 +45,7 @@ async def count_message(context: Context, event: MessagePosted) -> None:
     member = await context.member()
     if member.is_bot:
         return
-    await stored.count_message(
+    stored.count_message(
         context.session, community.id, member.id, event.message_id, event.thread_id, event.at
     )
 

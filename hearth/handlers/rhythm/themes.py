@@ -303,4 +303,3 @@ async def current_line(context: Context, community_id: int, now: datetime) -> st
 async def month_items(context: Context, period: DigestPeriod) -> list[DigestItem]:
     line = await current_line(context, period.community_id, period.end)
     return [DigestItem(line)] if line else []
-
