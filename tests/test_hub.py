@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from contextvars import ContextVar
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import pytest
@@ -143,12 +144,18 @@ async def test_a_batch_of_channel_messages_runs_as_many_statements_however_long(
     hub: Hearth, db: Database
 ) -> None:
     """What each channel message leaves (the message, its thread's counters, its poster's post
-    facts, a noticed question and the job that routes it) is written for the whole batch at
-    once: a batch of 60 messages runs no more statements than a batch of 6."""
-    texts = ["we ran the retro today", "how do you run retros with remote teams?"]
+    facts, a noticed question and the job that routes it, a reply's question looked up) is
+    written or read for the whole batch at once: 60 messages run no more statements than 6."""
 
     def batch(first: int, size: int) -> list[Event]:
-        return [message(n, texts[n % 2]) for n in range(first, first + size)]
+        """A story, a question, a reply to the first story, a story, a question, …"""
+        kinds = [message(n, "we ran the retro today") for n in range(first, first + size)]
+        for n, event in enumerate(kinds, start=first):
+            if n % 3 == 1:
+                kinds[n - first] = replace(event, text="how do you run retros with remote teams?")
+            elif n % 3 == 2:
+                kinds[n - first] = replace(event, thread_id="1.1000")
+        return kinds
 
     async def handled(events: list[Event]) -> None:
         assert await asyncio.gather(*map(hub.handle, events)) == [True] * len(events)
@@ -167,18 +174,18 @@ async def test_a_batch_of_channel_messages_runs_as_many_statements_however_long(
             sa_event.remove(db.engine.sync_engine, "before_cursor_execute", count)
         return ran
 
-    await handled(batch(1000, 6))  # everyone has met Hearth and posted before
+    stories = [message(n, "a story") for n in range(1000, 1006)]
+    await handled(stories)  # everyone has met Hearth and posted before
     short, long = await statements(batch(2000, 6)), await statements(batch(3000, 60))
     assert long <= short, (short, long)
     async with db.transaction() as session:
-        noticed = await session.scalar(
-            select(func.count()).select_from(Question).where(Question.message_id >= "1.3000")
-        )
+        noticed = await session.scalar(select(func.count()).select_from(Question))
         routing = await session.scalar(
             select(func.count()).select_from(DueJob).where(DueJob.kind == "question.start")
         )
-        threads = await session.scalar(select(func.count()).select_from(ThreadActivity))
-    assert (noticed, routing, threads) == (30, 3 + 3 + 30, 6 + 6 + 60)
+        replied = await session.get(ThreadActivity, (1, "1.1000"))
+    assert (noticed, routing) == (2 + 20, 2 + 20)
+    assert replied is not None and (replied.replies, replied.participants) == (2 + 20, 2)
 
 
 async def test_thread_counters_written_per_batch_count_each_message_once(

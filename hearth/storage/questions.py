@@ -6,9 +6,10 @@ import re
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import delete, func, select, text, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hearth.storage.db import keep
 from hearth.storage.models import (
     Community,
     KnowledgeEntry,
@@ -23,6 +24,7 @@ from hearth.storage.models import (
 OPEN, ANSWERED = "open", "answered"
 ASKED, TAKING, PASSED, CLOSED = "open", "taking", "passed", "closed"
 """A request's states: asked (waiting for I'll answer / Not me), taking it, passed, closed."""
+_LOOKED_UP = "hearth.questions_by_message"
 _TERM = re.compile(r"[a-z0-9]+")
 _STOP = """
 a an and any anyone are as at be been but by can could do does did for from had has have how i
@@ -58,9 +60,29 @@ def post_key(question_id: int) -> str:
     return f"question:{question_id}:post"
 
 
+async def look_up_threads(session: AsyncSession, threads: set[tuple[int, str]]) -> None:
+    """Find the questions of these (community, message id) pairs at once, for `by_message` to
+    answer from the session: the threads a batch of replies went to."""
+    if not threads:
+        return
+    for community_id in {c for c, _ in threads}:
+        await learn_post_ids(session, community_id)
+    found = {
+        (q.community_id, q.message_id): q
+        for q in await session.scalars(
+            select(Question).where(tuple_(Question.community_id, Question.message_id).in_(threads))
+        )
+    }
+    keep(session, found.values())
+    session.info.setdefault(_LOOKED_UP, {}).update({pair: found.get(pair) for pair in threads})
+
+
 async def by_message(session: AsyncSession, community_id: int, message_id: str) -> Question | None:
     """The question whose chat message this is; Hearth's own posts are looked up in the outbox
     once delivered (their message id is learned then)."""
+    looked_up = session.info.get(_LOOKED_UP, {})
+    if (community_id, message_id) in looked_up:
+        return looked_up[(community_id, message_id)]
     found = await session.scalar(
         select(Question).where(
             Question.community_id == community_id, Question.message_id == message_id

@@ -36,6 +36,7 @@ def register(registry: Registry) -> None:
         group=GROUP,
     )(knowledge.lesson_command)
     registry.on(MessagePosted)(flow.on_message)
+    registry.preload(flow.preload)
     registry.on(ReactionAdded)(flow.on_reaction)
     registry.action(flow.ASK_FORM)(flow.open_ask_form)
     registry.form(flow.ASK_FORM)(flow.submit_ask_form)

@@ -27,6 +27,7 @@ import re
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from hearth.handlers import jobs, policy
 from hearth.handlers.cards import Actions, Button, Card, ContextLine, Field, Form, Section, typed
@@ -44,6 +45,7 @@ from hearth.handlers.jobs import JobDue
 from hearth.handlers.ports import Target
 from hearth.handlers.questions import classify, sealing
 from hearth.handlers.questions.timing import add_working_hours, link
+from hearth.handlers.registry import Arrival
 from hearth.storage import outbox
 from hearth.storage import questions as stored
 from hearth.storage.db import insert_ignore_later
@@ -76,6 +78,17 @@ ASK_USAGE = "[--anonymous] <your question>"
 
 
 # Asking
+
+
+async def preload(session: AsyncSession, arrivals: list[Arrival]) -> None:
+    """The questions a batch's replies went to, found at once (a thread that starts in this
+    batch is looked up when its reply comes, once its question is written)."""
+    posts = [(a.community.id, a.event) for a in arrivals if isinstance(a.event, MessagePosted)]
+    here = {(community, event.message_id) for community, event in posts}
+    await stored.look_up_threads(
+        session,
+        {(community, event.thread_id) for community, event in posts if event.thread_id} - here,
+    )
 
 
 async def on_message(context: Context, event: MessagePosted) -> None:
