@@ -74,14 +74,20 @@ async def list_command(context: Context, args: Args) -> None:
     )
 
 
-async def _managed(context: Context, community: Community, given: str) -> HotSeat:
-    """The hot seat named `H1` or `1`, locked: live and not over; CommandError otherwise."""
+async def _managed(
+    context: Context, community: Community, given: str, *, moving: bool = False
+) -> HotSeat:
+    """The hot seat named `H1` or `1`, locked: live and not over (when `moving`, a proposal
+    whose days passed unanswered may be given new ones); CommandError otherwise."""
     found = number(given[1:] if given[:1] in "Hh" else given)
     hot_seat = await stored.lock(context.session, found) if found is not None else None
     if hot_seat is None or hot_seat.community_id != community.id:
         raise CommandError(f"There is no hot seat {typed(given)} in {typed(community.name)}.")
-    if hot_seat.status not in stored.LIVE or hot_seat.ends_at <= context.now():
+    if hot_seat.status not in stored.LIVE:
         raise CommandError(f"Hot seat {label(hot_seat)} is {hot_seat.status} already.")
+    over = hot_seat.ends_at <= context.now()
+    if over and not (moving and hot_seat.status == stored.PROPOSED):
+        raise CommandError(f"Hot seat {label(hot_seat)} is over ({days_of(hot_seat, community)}).")
     return hot_seat
 
 
@@ -185,7 +191,7 @@ async def move_command(context: Context, args: Args) -> None:
         raise UsageError(
             "Give the hot seat and its new first day, like `hotseat move H1 --starts 2027-02-01`."
         )
-    hot_seat = await _managed(context, community, plain[0].text)
+    hot_seat = await _managed(context, community, plain[0].text, moving=True)
     now = context.now()
     if hot_seat.status == stored.ACCEPTED and hot_seat.starts_at <= now:
         raise CommandError(
