@@ -1,6 +1,6 @@
 """Hot seats in the console: a whole one from proposal to summary, a cancelled one, a restart
-in the middle, anonymous early questions, what the questions feature and nudges ask of it, and
-mistakes."""
+in the middle, anonymous early questions, what the questions feature and nudges ask of it,
+extended and moved ones, and mistakes."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from hearth.storage.models import (
     OutboxMessage,
 )
 from tests.console_helpers import START, community_context, expected, stale_click, transcript
+from tests.question_helpers import console as in_order
 from tests.question_helpers import run
 from tests.test_privacy import dump, traces
 
@@ -462,8 +463,7 @@ async def test_a_moved_hot_seat_fires_nothing_at_the_old_times_and_once_at_the_n
     the old days pass in silence, Hearth restarts, and the new days open, remind and close
     once each, with the question sent early."""
     lines: list[str] = []
-    console = ConsoleSession(db, START, lines.append, Defaults(), None)
-    await console.start()
+    console = await in_order(db, lines)  # the note and the DM print in the order written
     await run(
         console,
         """
@@ -513,7 +513,7 @@ async def test_a_moved_hot_seat_fires_nothing_at_the_old_times_and_once_at_the_n
                 [Ask a question early]
             [6] form for @alice "Ask the hot seat": question (text), anonymous (yes/no)
             [7] (only @alice) bot: Thank you — your question Q1 for the hot seat “Assurance in agile delivery” is saved. It opens its own thread on the first day.
-            [8] (only @facilitator) bot: Hot seat H1 “Assurance in agile delivery” moves to Mon 21 Dec – Tue 22 Dec (it was to run Mon 14 Dec – Tue 15 Dec). The channel and the expert are told.
+            [8] (only @facilitator) bot: Hot seat H1 “Assurance in agile delivery” moves to Mon 21 Dec – Tue 22 Dec (it was to run Mon 14 Dec – Tue 15 Dec). I've told the channel and the expert.
             [9] #community bot: 🔥 New dates: the hot seat with @bob on “Assurance in agile delivery” moves to Mon 21 Dec – Tue 22 Dec (it was to run Mon 14 Dec – Tue 15 Dec).
                 (The questions sent early are kept; the announcement's button still takes yours.)
             [10] DM @bob bot: Your hot seat “Assurance in agile delivery” in #community moves to Mon 21 Dec – Tue 22 Dec (it was to run Mon 14 Dec – Tue 15 Dec). Hearth opens it, reminds you and closes it on the new days; the questions sent early are kept.
@@ -599,7 +599,7 @@ async def test_a_hot_seat_moved_before_an_answer_or_an_announcement(db: Database
             [Stop messages from Hearth]
         [8] (update of [7]) DM @bob bot: Thank you! You're in the hot seat “Risk”, Mon 21 Dec. Hearth announces it a week ahead and sends you the questions.
         [9] DM @facilitator bot: @bob accepted the hot seat H1 “Risk”, Mon 21 Dec.
-        [10] (only @facilitator) bot: Hot seat H1 “Risk” moves to Thu 17 Dec (it was to run Mon 21 Dec). The channel and the expert are told.
+        [10] (only @facilitator) bot: Hot seat H1 “Risk” moves to Thu 17 Dec (it was to run Mon 21 Dec). I've told the expert; the channel hears of it a week before the new days.
         [11] DM @bob bot: Your hot seat “Risk” in #community moves to Thu 17 Dec (it was to run Mon 21 Dec). Hearth opens it, reminds you and closes it on the new days; the questions sent early are kept.
         -- 2026-12-10 09:00 UTC --
         [12] #community bot: 🔥 Coming up: @bob is in the hot seat on “Risk”, Thu 17 Dec.
@@ -692,3 +692,29 @@ async def test_moving_explains_mistakes_and_a_running_hot_seat_stays(db: Databas
     async with db.transaction() as session:
         keys = set(await session.scalars(select(DueJob.key)))
     assert "hotseat:1:close:2@2026-12-14" in keys  # the running one still closes on its day
+
+
+async def test_an_announcement_not_yet_sent_shows_the_new_days(db: Database) -> None:
+    """Moved while its announcement waits in the outbox: the announcement goes out once, with
+    the new days, and no note follows it."""
+    lines: list[str] = []
+    console = await in_order(db, lines)
+    await run(
+        console,
+        """
+        facilitator: /cop hotseat @bob "Risk" --starts 2026-12-14 --days 1
+        bob clicks "Accept" on 2
+        """,
+    )
+    console.clock.current = datetime(2026, 12, 7, 9, tzinfo=UTC)
+    await console.scheduler.run_due()  # the announcement is written, not yet sent
+    async with db.transaction() as session:
+        status = select(OutboxMessage.status).where(OutboxMessage.key == "hotseat:1:announce")
+        assert await session.scalar(status) == "pending"
+    await run(console, "facilitator: /cop hotseat move H1 --starts 2026-12-21\nwait 15d\n")
+    out = "\n".join(lines)
+    assert "the announcement about to go out shows the new days" in out
+    assert out.count("Coming up") == 1
+    assert "🔥 Coming up: @bob is in the hot seat on “Risk”, Mon 21 Dec." in out
+    assert "New dates" not in out
+    assert out.count("The hot seat is open") == 1 and "-- 2026-12-21 09:00 UTC --" in out

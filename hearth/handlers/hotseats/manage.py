@@ -3,7 +3,7 @@ every scheduled step of the hot seat by its key and cancels or reschedules it.""
 
 from __future__ import annotations
 
-from hearth.handlers.cards import Card, ContextLine, Section, names_of, typed
+from hearth.handlers.cards import Card, ContextLine, Section, typed
 from hearth.handlers.commands import Args, CommandError, UsageError, number
 from hearth.handlers.context import Context
 from hearth.handlers.hotseats.cards import (
@@ -222,23 +222,19 @@ async def move_command(context: Context, args: Args) -> None:
     expert = await _expert(context, hot_seat)
     if accepted:
         await schedule_all(context, community, hot_seat, announce=announced is None)
+    then = ""
     if expert is not None and accepted:
-        await _moved_posts(context, community, hot_seat, expert, was, announced)
+        then = " " + await _moved_posts(context, community, hot_seat, expert, was, announced)
     elif expert is not None:
         proposer = await context.member()
         again = invitation(hot_seat, community, expert, proposer, was=was)
         to = Target("dm", expert.user_id)
         await _send(context, key(hot_seat, "invite"), "hotseat_invite", to, again, expert)
-    then = (
-        "The channel and the expert are told."
-        if accepted
-        else "I've asked the expert to accept the new days."
-    )
+        then = " I've asked the expert to accept the new days."
     context.reply_privately(
         Card(
             f"Hot seat {label(hot_seat)} “{typed(hot_seat.topic)}” moves to "
-            f"{days_of(hot_seat, community)} (it was to run {was}). {then}",
-            names=names_of([expert] if expert else []),
+            f"{days_of(hot_seat, community)} (it was to run {was}).{then}"
         )
     )
 
@@ -250,19 +246,25 @@ async def _moved_posts(
     expert: Member,
     was: str,
     announced: str | None,
-) -> None:
+) -> str:
     """An accepted hot seat moved: its announcement, if written but not gone out yet, shows
-    the new days; one already out is followed by a note in the channel. The expert is told."""
-    if announced == outbox.PENDING:
+    the new days; one already out is followed by a note in the channel. The expert is told.
+    Returns what the facilitator is told of it."""
+    if announced is None:
+        said = "I've told the expert; the channel hears of it a week before the new days."
+    elif announced == outbox.PENDING:
         card = announcement(hot_seat, community, expert)
         await outbox.replace_pending(context.session, key(hot_seat, "announce"), card.to_json())
-    elif announced is not None:
+        said = "I've told the expert; the announcement about to go out shows the new days."
+    else:
         note = moved(hot_seat, community, expert, was, to_expert=False)
         channel = Target("channel", community.channel)
         await _send(context, key(hot_seat, "moved"), "hotseat_post", channel, note, None)
+        said = "I've told the channel and the expert."
     told = moved(hot_seat, community, expert, was, to_expert=True)
     dm = Target("dm", expert.user_id)
     await _send(context, key(hot_seat, "moved-dm"), "hotseat_status", dm, told, expert)
+    return said
 
 
 async def _send(
