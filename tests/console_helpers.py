@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from textwrap import dedent
+
+from sqlalchemy import select
 
 from hearth.bot.console.script import Wait
 from hearth.bot.console.session import ConsoleSession
 from hearth.bot.console.workspace import PLATFORM, WORKSPACE
-from hearth.handlers.context import Defaults
-from hearth.handlers.events import ActionClicked, FormSubmitted, MessageRef
+from hearth.handlers import build_registry
+from hearth.handlers.context import Context, Defaults
+from hearth.handlers.events import ActionClicked, FormSubmitted, MessagePosted, MessageRef
 from hearth.handlers.registry import Registry
 from hearth.storage.db import Database
+from hearth.storage.models import Community
+from tests.recording import RecordingMessenger, SettableClock
 
 START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
@@ -37,6 +44,30 @@ async def transcript(
     for line in dedent(script).splitlines():
         await session.run_line(line)
     return "\n".join(lines) + "\n"
+
+
+@asynccontextmanager
+async def community_context(
+    db: Database, at: datetime = START
+) -> AsyncIterator[tuple[Context, Community]]:
+    """A handler's context in the console community at `at` (a message posted there), in one
+    transaction, with every feature registered: for calling what a feature declares to the
+    others (digest sections, first responders, highlights) directly."""
+    async with db.transaction() as session:
+        community = await session.scalar(select(Community))
+        assert community is not None, "run a console transcript first: it sets the community up"
+        event = MessagePosted(
+            platform=PLATFORM,
+            workspace=WORKSPACE,
+            channel=community.channel,
+            user="x",
+            at=at,
+            message_id="1",
+            text="",
+        )
+        registry = build_registry()
+        clock = SettableClock(at)
+        yield Context(session, event, RecordingMessenger(), clock, registry, Defaults()), community
 
 
 def expected(*parts: str) -> str:

@@ -1,6 +1,6 @@
 """Hot seats in the console: a whole one from proposal to summary, a cancelled one, a restart
-in the middle, anonymous early questions, what the questions feature and nudges ask of it, and
-mistakes."""
+in the middle, anonymous early questions, what the questions feature and nudges ask of it,
+extended and moved ones, and mistakes."""
 
 from __future__ import annotations
 
@@ -12,22 +12,19 @@ import pytest
 from sqlalchemy import func, select
 
 from hearth.bot.console.session import ConsoleSession
-from hearth.bot.console.workspace import PLATFORM, WORKSPACE
-from hearth.handlers import build_registry
 from hearth.handlers.cards import typed
-from hearth.handlers.context import Context, Defaults
-from hearth.handlers.events import MessagePosted
+from hearth.handlers.context import Defaults
 from hearth.storage.db import Database
 from hearth.storage.models import (
-    Community,
     DueJob,
     HotSeatQuestion,
     KnowledgeEntry,
     Member,
     OutboxMessage,
 )
-from tests.console_helpers import START, expected, stale_click, transcript
-from tests.recording import RecordingMessenger, SettableClock
+from tests.console_helpers import START, community_context, expected, stale_click, transcript
+from tests.question_helpers import console as in_order
+from tests.question_helpers import run
 from tests.test_privacy import dump, traces
 
 WHOLE = """
@@ -133,18 +130,22 @@ def items(transcript: str) -> list[str]:
     return [re.sub(r"\[\d+\]", "[n]", item) for item in found]
 
 
+def assert_closing_aside(out: str, gold: str, closing: str) -> None:
+    """`out` is `gold`; but what the close sends at `closing` goes to two conversations at once
+    (the channel and the expert's DM), each at its own pace: from there on, their relative
+    order (and so the numbers) may differ between runs."""
+    before, _, after = out.partition(closing)
+    want_before, _, want_after = gold.partition(closing)
+    assert before == want_before
+    assert sorted(items(after)) == sorted(items(want_after))
+
+
 async def test_a_whole_hot_seat_from_proposal_to_summary(db: Database) -> None:
     """Proposed, accepted by the expert, announced a week ahead with the early-question form,
     opened with a thread per question, the expert reminded each morning of what still waits
     (nothing the day all is answered), closed with a summary of every answer, and thanked."""
     out = await transcript(db, WHOLE)
-    # What the close sends goes out to two conversations at once (the channel and Bob's DM),
-    # each at its own pace: their relative order (and so the numbers) may differ between runs.
-    closing = "-- 2026-12-15 17:00 UTC --\n"
-    before, _, after = out.partition(closing)
-    want_before, _, want_after = GOLD.partition(closing)
-    assert before == want_before
-    assert sorted(items(after)) == sorted(items(want_after))
+    assert_closing_aside(out, GOLD, "-- 2026-12-15 17:00 UTC --\n")
     async with db.transaction() as session:
         assert await session.scalar(select(func.count()).select_from(DueJob)) == 0
         keys = set(await session.scalars(select(OutboxMessage.key)))
@@ -368,24 +369,10 @@ async def test_the_expert_is_asked_first_and_the_week_highlighted(db: Database) 
     await console.run_line(
         'facilitator: /cop hotseat @bob "Assurance" --starts 2026-12-14 --days 2'
     )
-    registry = build_registry()
 
     async def ask(at: datetime) -> tuple[list[int], str | None]:
-        async with db.transaction() as session:
-            community = await session.scalar(select(Community))
-            assert community is not None
-            event = MessagePosted(
-                platform=PLATFORM,
-                workspace=WORKSPACE,
-                channel=community.channel,
-                user="x",
-                at=at,
-                message_id="1",
-                text="",
-            )
-            context = Context(
-                session, event, RecordingMessenger(), SettableClock(at), registry, Defaults()
-            )
+        async with community_context(db, at) as (context, community):
+            registry = context.registry
             first = await registry.first_responders["hotseat"](context, community.id, at)
             line = await registry.highlights["hotseat"](context, community.id, at)
             return first, line
@@ -461,3 +448,273 @@ async def test_a_question_in_the_channel_goes_to_the_expert_first(db: Database) 
             """
         )
     )
+
+
+async def job_keys(db: Database) -> list[str]:
+    async with db.transaction() as session:
+        return sorted(await session.scalars(select(DueJob.key)))
+
+
+async def test_a_moved_hot_seat_fires_nothing_at_the_old_times_and_once_at_the_new(
+    db: Database,
+) -> None:
+    """Moved a week on after its announcement: a note in the channel instead of a second
+    announcement, a DM to the expert; every step waits under a key naming the new first day;
+    the old days pass in silence, Hearth restarts, and the new days open, remind and close
+    once each, with the question sent early."""
+    lines: list[str] = []
+    console = await in_order(db, lines)  # the note and the DM print in the order written
+    await run(
+        console,
+        """
+        facilitator: /cop hotseat @bob "Assurance in agile delivery" --starts 2026-12-14 --days 2
+        bob clicks "Accept" on 2
+        wait 6d
+        alice clicks "Ask a question early" on 5
+        alice submits 6 question="Where do I start?"
+        facilitator: /cop hotseat move H1 --starts 2026-12-21
+        """,
+    )
+    assert await job_keys(db) == [
+        "hotseat:1:close:2@2026-12-21",
+        "hotseat:1:open@2026-12-21",
+        "hotseat:1:remind:1@2026-12-21",
+        "hotseat:1:remind:2@2026-12-21",
+    ]
+    await run(
+        console,
+        """
+        wait 8d
+        wait 9h
+        restart
+        facilitator: /cop hotseat list
+        wait 6d
+        wait 1d
+        wait 7d
+        """,
+    )
+    assert_closing_aside(
+        "\n".join(lines) + "\n",
+        expected(
+            """\
+            -- 2026-12-01 09:00 UTC --
+            [1] (only @facilitator) bot: Hot seat H1 “Assurance in agile delivery”, Mon 14 Dec – Tue 15 Dec: I've asked @bob to accept.
+                (`/cop hotseat list` shows where it stands.)
+            [2] DM @bob bot: @facilitator invites you to the hot seat in #community: “Assurance in agile delivery”, Mon 14 Dec – Tue 15 Dec.
+                For those days members' questions come to you first; Hearth collects questions early, opens with them, reminds you each morning of those still waiting, and closes with a summary of every answer.
+                [Accept] [Decline]
+                (You're getting this because a facilitator of #community proposed you.)
+                [Stop messages from Hearth]
+            [3] (update of [2]) DM @bob bot: Thank you! You're in the hot seat “Assurance in agile delivery”, Mon 14 Dec – Tue 15 Dec. Hearth announces it a week ahead and sends you the questions.
+            [4] DM @facilitator bot: @bob accepted the hot seat H1 “Assurance in agile delivery”, Mon 14 Dec – Tue 15 Dec.
+            -- 2026-12-07 09:00 UTC --
+            [5] #community bot: 🔥 Coming up: @bob is in the hot seat on “Assurance in agile delivery”, Mon 14 Dec – Tue 15 Dec.
+                Send your questions early: they're collected privately and each opens its own thread on the first day. You can ask anonymously — nobody, facilitators included, will see who asked.
+                [Ask a question early]
+            [6] form for @alice "Ask the hot seat": question (text), anonymous (yes/no)
+            [7] (only @alice) bot: Thank you — your question Q1 for the hot seat “Assurance in agile delivery” is saved. It opens its own thread on the first day.
+            [8] (only @facilitator) bot: Hot seat H1 “Assurance in agile delivery” moves to Mon 21 Dec – Tue 22 Dec (it was to run Mon 14 Dec – Tue 15 Dec). I've told the channel and the expert.
+            [9] #community bot: 🔥 New dates: the hot seat with @bob on “Assurance in agile delivery” moves to Mon 21 Dec – Tue 22 Dec (it was to run Mon 14 Dec – Tue 15 Dec).
+                (The questions sent early are kept; the announcement's button still takes yours.)
+            [10] DM @bob bot: Your hot seat “Assurance in agile delivery” in #community moves to Mon 21 Dec – Tue 22 Dec (it was to run Mon 14 Dec – Tue 15 Dec). Hearth opens it, reminds you and closes it on the new days; the questions sent early are kept.
+            -- 2026-12-15 18:00 UTC --
+            * Hearth restarted on the same database
+            [11] (only @facilitator) bot: Hot seats in #community:
+                • H1 Bob on “Assurance in agile delivery” — Mon 21 Dec – Tue 22 Dec · accepted · 1 question sent early
+            -- 2026-12-21 09:00 UTC --
+            [12] #community bot: 🔥 The hot seat is open: @bob answers your questions on “Assurance in agile delivery” (Mon 21 Dec – Tue 22 Dec).
+                The question sent early follows, in its own thread: reply there. Questions asked in the channel go to @bob first.
+            [13] #community bot: Q1 for @bob (asked by Alice): Where do I start?
+                (Hot seat “Assurance in agile delivery” · reply in this thread)
+            -- 2026-12-21 09:30 UTC --
+            [14] DM @bob bot: Good morning! 1 question waits for your answer in your hot seat “Assurance in agile delivery” in #community:
+                • Q1: Where do I start?
+                (Reply in each question's thread. These reminders stop when the hot seat closes; `/cop settings` turns reminders off.)
+            -- 2026-12-22 09:30 UTC --
+            [15] DM @bob bot: Good morning! 1 question waits for your answer in your hot seat “Assurance in agile delivery” in #community:
+                • Q1: Where do I start?
+                (Reply in each question's thread. These reminders stop when the hot seat closes; `/cop settings` turns reminders off.)
+            -- 2026-12-22 17:00 UTC --
+            [16] #community bot: 🔥 The hot seat on “Assurance in agile delivery” (Mon 21 Dec – Tue 22 Dec) has closed. Thank you, @bob, for your answers!
+                *Q1* Where do I start? — [13] in #community
+                ↳ _no answer in its thread yet_
+                (0 of 1 question answered; each question's thread above keeps the whole conversation.)
+            [17] DM @bob bot: Thank you for the hot seat “Assurance in agile delivery” in #community! You answered 0 of the questions sent early; the summary is posted in the channel and your answers are kept in the community's knowledge.
+            """
+        ),
+        "-- 2026-12-22 17:00 UTC --\n",
+    )
+    assert await job_keys(db) == []
+    async with db.transaction() as session:
+        keys = list(await session.scalars(select(OutboxMessage.key)))
+    hot = sorted(k.split(":", 2)[2] for k in keys if k.startswith("hotseat:1:"))
+    steps = ["invite", "status:accepted", "announce", "moved", "moved-dm", "open"]
+    assert hot == sorted([*steps, "remind:1", "remind:2", "summary", "thanks"])
+
+
+async def test_a_hot_seat_moved_before_an_answer_or_an_announcement(db: Database) -> None:
+    """A proposal whose day passed unanswered is moved: the expert is asked again for the new
+    days (and again after a second move); accepted, then moved sooner before its
+    announcement: the expert is told, the channel hears of it once, a week before the days it
+    finally runs, and none of the days given before fire anything."""
+    out = await transcript(
+        db,
+        """
+        facilitator: /cop hotseat @bob "Risk" --starts 2026-12-03 --days 1
+        wait 3d
+        bob clicks "Accept" on 2
+        facilitator: /cop hotseat move H1 --starts 2026-12-28
+        facilitator: /cop hotseat move H1 --starts 2026-12-21
+        bob clicks "Accept" on 7
+        facilitator: /cop hotseat move H1 --starts 2026-12-17
+        wait 14d
+        wait 30d
+        """,
+    )
+    gold = expected(
+        """\
+        -- 2026-12-01 09:00 UTC --
+        [1] (only @facilitator) bot: Hot seat H1 “Risk”, Thu 3 Dec: I've asked @bob to accept.
+            (`/cop hotseat list` shows where it stands.)
+        [2] DM @bob bot: @facilitator invites you to the hot seat in #community: “Risk”, Thu 3 Dec.
+            For those days members' questions come to you first; Hearth collects questions early, opens with them, reminds you each morning of those still waiting, and closes with a summary of every answer.
+            [Accept] [Decline]
+            (You're getting this because a facilitator of #community proposed you.)
+            [Stop messages from Hearth]
+        -- 2026-12-04 09:00 UTC --
+        [3] (only @bob) bot: That hot seat was to start already; ask a facilitator for a new date.
+        [4] (only @facilitator) bot: Hot seat H1 “Risk” moves to Mon 28 Dec (it was to run Thu 3 Dec). I've asked the expert to accept the new days.
+        [5] DM @bob bot: @facilitator invites you to the hot seat in #community: “Risk”, Mon 28 Dec.
+            (New dates: it was to run Thu 3 Dec.)
+            For those days members' questions come to you first; Hearth collects questions early, opens with them, reminds you each morning of those still waiting, and closes with a summary of every answer.
+            [Accept] [Decline]
+            (You're getting this because a facilitator of #community proposed you.)
+            [Stop messages from Hearth]
+        [6] (only @facilitator) bot: Hot seat H1 “Risk” moves to Mon 21 Dec (it was to run Mon 28 Dec). I've asked the expert to accept the new days.
+        [7] DM @bob bot: @facilitator invites you to the hot seat in #community: “Risk”, Mon 21 Dec.
+            (New dates: it was to run Mon 28 Dec.)
+            For those days members' questions come to you first; Hearth collects questions early, opens with them, reminds you each morning of those still waiting, and closes with a summary of every answer.
+            [Accept] [Decline]
+            (You're getting this because a facilitator of #community proposed you.)
+            [Stop messages from Hearth]
+        [8] (update of [7]) DM @bob bot: Thank you! You're in the hot seat “Risk”, Mon 21 Dec. Hearth announces it a week ahead and sends you the questions.
+        [9] DM @facilitator bot: @bob accepted the hot seat H1 “Risk”, Mon 21 Dec.
+        [10] (only @facilitator) bot: Hot seat H1 “Risk” moves to Thu 17 Dec (it was to run Mon 21 Dec). I've told the expert; the channel hears of it a week before the new days.
+        [11] DM @bob bot: Your hot seat “Risk” in #community moves to Thu 17 Dec (it was to run Mon 21 Dec). Hearth opens it, reminds you and closes it on the new days; the questions sent early are kept.
+        -- 2026-12-10 09:00 UTC --
+        [12] #community bot: 🔥 Coming up: @bob is in the hot seat on “Risk”, Thu 17 Dec.
+            Send your questions early: they're collected privately and each opens its own thread on the first day. You can ask anonymously — nobody, facilitators included, will see who asked.
+            [Ask a question early]
+        -- 2026-12-17 09:00 UTC --
+        [13] #community bot: 🔥 The hot seat is open: @bob answers your questions on “Risk” (Thu 17 Dec).
+            Ask your questions here in the channel. Questions asked in the channel go to @bob first.
+        -- 2026-12-17 17:00 UTC --
+        [14] #community bot: 🔥 The hot seat on “Risk” (Thu 17 Dec) has closed. Thank you, @bob, for your answers!
+            (No questions were sent early; the conversations are in the channel.)
+        [15] DM @bob bot: Thank you for the hot seat “Risk” in #community! You answered 0 of the questions sent early; the summary is posted in the channel and your answers are kept in the community's knowledge.
+        """
+    )
+    assert_closing_aside(out, gold, "-- 2026-12-17 17:00 UTC --\n")
+    assert await job_keys(db) == []
+
+
+async def test_moving_explains_mistakes_and_a_running_hot_seat_stays(db: Database) -> None:
+    out = await transcript(
+        db,
+        """
+        facilitator: /cop hotseat @bob "Risk" --starts 2026-12-14 --days 2
+        facilitator: /cop hotseat @carol "Tools" --starts 2026-12-21 --days 1
+        bob: /cop hotseat move H1 --starts 2026-12-28
+        facilitator: /cop hotseat move H1
+        facilitator: /cop hotseat move --starts 2026-12-28
+        facilitator: /cop hotseat move H1 --starts 2026-11-30
+        facilitator: /cop hotseat move H1 --starts 2026-12-32
+        facilitator: /cop hotseat move H1 --starts 2028-01-04
+        facilitator: /cop hotseat move H1 --starts 2026-12-14
+        facilitator: /cop hotseat move H1 --starts 2026-12-20
+        facilitator: /cop hotseat move H9 --starts 2026-12-28
+        facilitator: /cop hotseat move H1 --starts 2026-12-28 --days 3
+        bob clicks "Accept" on 2
+        wait 13d
+        wait 1h
+        facilitator: /cop hotseat move H1 --starts 2026-12-28
+        facilitator: /cop help hotseat move
+        """,
+    )
+    assert out == expected(
+        """\
+        -- 2026-12-01 09:00 UTC --
+        [1] (only @facilitator) bot: Hot seat H1 “Risk”, Mon 14 Dec – Tue 15 Dec: I've asked @bob to accept.
+            (`/cop hotseat list` shows where it stands.)
+        [2] DM @bob bot: @facilitator invites you to the hot seat in #community: “Risk”, Mon 14 Dec – Tue 15 Dec.
+            For those days members' questions come to you first; Hearth collects questions early, opens with them, reminds you each morning of those still waiting, and closes with a summary of every answer.
+            [Accept] [Decline]
+            (You're getting this because a facilitator of #community proposed you.)
+            [Stop messages from Hearth]
+        [3] (only @facilitator) bot: Hot seat H2 “Tools”, Mon 21 Dec: I've asked @carol to accept.
+            (`/cop hotseat list` shows where it stands.)
+        [4] DM @carol bot: @facilitator invites you to the hot seat in #community: “Tools”, Mon 21 Dec.
+            For those days members' questions come to you first; Hearth collects questions early, opens with them, reminds you each morning of those still waiting, and closes with a summary of every answer.
+            [Accept] [Decline]
+            (You're getting this because a facilitator of #community proposed you.)
+            [Stop messages from Hearth]
+        [5] (only @bob) bot: Sorry, only facilitators of #community can use `/cop hotseat move`.
+        [6] (only @facilitator) bot: Give the hot seat and its new first day, like `hotseat move H1 --starts 2027-02-01`.
+            Usage: `/cop hotseat move <id> --starts 2027-02-01`
+        [7] (only @facilitator) bot: Give the hot seat and its new first day, like `hotseat move H1 --starts 2027-02-01`.
+            Usage: `/cop hotseat move <id> --starts 2027-02-01`
+        [8] (only @facilitator) bot: --starts: that day has begun or passed; pick a later one.
+            Usage: `/cop hotseat move <id> --starts 2027-02-01`
+        [9] (only @facilitator) bot: --starts: that is not a date (day is out of range for month).
+            Usage: `/cop hotseat move <id> --starts 2027-02-01`
+        [10] (only @facilitator) bot: --starts: that is more than a year away; pick something sooner.
+            Usage: `/cop hotseat move <id> --starts 2027-02-01`
+        [11] (only @facilitator) bot: Hot seat H1 runs Mon 14 Dec – Tue 15 Dec already.
+        [12] (only @facilitator) bot: Hot seat H2 “Tools” runs Mon 21 Dec; one hot seat at a time.
+        [13] (only @facilitator) bot: There is no hot seat H9 in #community.
+        [14] (only @facilitator) bot: I don't know the option `--days`; the options are `--starts`.
+            Usage: `/cop hotseat move <id> --starts 2027-02-01`
+        [15] (update of [2]) DM @bob bot: Thank you! You're in the hot seat “Risk”, Mon 14 Dec – Tue 15 Dec. Hearth announces it a week ahead and sends you the questions.
+        [16] DM @facilitator bot: @bob accepted the hot seat H1 “Risk”, Mon 14 Dec – Tue 15 Dec.
+        -- 2026-12-07 09:00 UTC --
+        [17] #community bot: 🔥 Coming up: @bob is in the hot seat on “Risk”, Mon 14 Dec – Tue 15 Dec.
+            Send your questions early: they're collected privately and each opens its own thread on the first day. You can ask anonymously — nobody, facilitators included, will see who asked.
+            [Ask a question early]
+        -- 2026-12-14 09:00 UTC --
+        [18] #community bot: 🔥 The hot seat is open: @bob answers your questions on “Risk” (Mon 14 Dec – Tue 15 Dec).
+            Ask your questions here in the channel. Questions asked in the channel go to @bob first.
+        -- 2026-12-14 10:00 UTC --
+        [19] (only @facilitator) bot: Hot seat H1 is running (Mon 14 Dec – Tue 15 Dec): it can't move now. `/cop hotseat extend H1 <days>` gives it more days; `/cop hotseat cancel H1` calls it off.
+        [20] (only @facilitator) bot: `/cop hotseat move <id> --starts 2027-02-01`
+            Move a hot seat that has not opened to new days (every step with it). Facilitators of the community can use it.
+        """,
+    )
+    async with db.transaction() as session:
+        keys = set(await session.scalars(select(DueJob.key)))
+    assert "hotseat:1:close:2@2026-12-14" in keys  # the running one still closes on its day
+
+
+async def test_an_announcement_not_yet_sent_shows_the_new_days(db: Database) -> None:
+    """Moved while its announcement waits in the outbox: the announcement goes out once, with
+    the new days, and no note follows it."""
+    lines: list[str] = []
+    console = await in_order(db, lines)
+    await run(
+        console,
+        """
+        facilitator: /cop hotseat @bob "Risk" --starts 2026-12-14 --days 1
+        bob clicks "Accept" on 2
+        """,
+    )
+    console.clock.current = datetime(2026, 12, 7, 9, tzinfo=UTC)
+    await console.scheduler.run_due()  # the announcement is written, not yet sent
+    async with db.transaction() as session:
+        status = select(OutboxMessage.status).where(OutboxMessage.key == "hotseat:1:announce")
+        assert await session.scalar(status) == "pending"
+    await run(console, "facilitator: /cop hotseat move H1 --starts 2026-12-21\nwait 15d\n")
+    out = "\n".join(lines)
+    assert "the announcement about to go out shows the new days" in out
+    assert out.count("Coming up") == 1
+    assert "🔥 Coming up: @bob is in the hot seat on “Risk”, Mon 21 Dec." in out
+    assert "New dates" not in out
+    assert out.count("The hot seat is open") == 1 and "-- 2026-12-21 09:00 UTC --" in out

@@ -8,15 +8,10 @@ from datetime import timedelta
 
 from sqlalchemy import select, text
 
-from hearth.bot.console.workspace import PLATFORM, WORKSPACE
-from hearth.handlers import build_registry
-from hearth.handlers.context import Context, Defaults
-from hearth.handlers.events import MessagePosted
 from hearth.handlers.registry import DigestPeriod
 from hearth.storage.db import Database
-from hearth.storage.models import Community, DueJob, JobPosting, Resource
-from tests.console_helpers import START, expected, transcript
-from tests.recording import RecordingMessenger, SettableClock
+from hearth.storage.models import DueJob, JobPosting, Resource
+from tests.console_helpers import START, community_context, expected, transcript
 from tests.test_typed_everywhere import EVIL, FRAN, World, assert_shown_as_typed
 
 
@@ -288,26 +283,11 @@ async def test_new_links_and_jobs_appear_in_the_digest(db: Database) -> None:
         bob: /cop job post https://example.org/jobs/2 "Gone soon" --closes 2h
         """,
     )
-    registry = build_registry()
-    async with db.transaction() as session:
-        community = await session.scalar(select(Community))
-        assert community is not None
-        event = MessagePosted(
-            platform=PLATFORM,
-            workspace=WORKSPACE,
-            channel=community.channel,
-            user="x",
-            at=START,
-            message_id="1",
-            text="",
-        )
-        context = Context(
-            session, event, RecordingMessenger(), SettableClock(START), registry, Defaults()
-        )
+    async with community_context(db) as (context, community):
         week = DigestPeriod(community.id, START - timedelta(days=1), START + timedelta(days=6))
         (library_order, library), (jobs_order, jobs) = (
-            registry.digest_sections["library.new"],
-            registry.digest_sections["jobs.new"],
+            context.registry.digest_sections["library.new"],
+            context.registry.digest_sections["jobs.new"],
         )
         new_links = await library(context, week)
         new_jobs = await jobs(context, week)

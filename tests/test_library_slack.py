@@ -15,7 +15,14 @@ from sqlalchemy import select
 
 from hearth.bot.app import HUB
 from hearth.scheduler.scheduler import Scheduler
-from hearth.storage.models import HotSeat, HotSeatQuestion, JobPosting, Resource
+from hearth.storage.models import (
+    DueJob,
+    HotSeat,
+    HotSeatQuestion,
+    JobPosting,
+    OutboxMessage,
+    Resource,
+)
 from tests.fakes.slack_api import SPEC_MISSING_REASON, spec_available
 from tests.slack_helpers import (
     CHANNEL,
@@ -163,11 +170,9 @@ async def test_the_library_and_the_jobs_board_on_slack(clocked: HearthHarness) -
     assert await hearth.rows(select(JobPosting.id)) == []
 
 
-async def test_a_hot_seat_on_slack(clocked: HearthHarness) -> None:
-    """Proposed by slash command; the expert accepts in the DM; the announcement (never
-    unfurled) opens the early-question modal; an anonymous question gets its own thread on the
-    day; the expert's reply there is in the summary."""
-    hearth = clocked
+async def accepted_and_announced(hearth: HearthHarness) -> str:
+    """A hot seat from Tue 17 Mar proposed by slash command, accepted by the expert in their
+    DM, and announced (a week ahead is now); the expert's DM channel."""
     await set_up(hearth)
     replies = await hearth.command(f'hotseat <@{EXPERT}> "Assurance" --starts 2026-03-17 --days 1')
     assert "I've asked <@U555>" in text_of(replies)
@@ -180,9 +185,17 @@ async def test_a_hot_seat_on_slack(clocked: HearthHarness) -> None:
     assert "Thank you!" in message_text(hearth.fake.calls_to("chat.update")[-1])
     [[status]] = await hearth.rows(select(HotSeat.status))
     assert status == "accepted"
-
-    await run_due(hearth, START + timedelta(seconds=1))  # a week ahead is now: announced
+    await run_due(hearth, START + timedelta(seconds=1))
     await eventually(lambda: hearth.posts_to(CHANNEL), what="the announcement")
+    return dm
+
+
+async def test_a_hot_seat_on_slack(clocked: HearthHarness) -> None:
+    """Proposed by slash command; the expert accepts in the DM; the announcement (never
+    unfurled) opens the early-question modal; an anonymous question gets its own thread on the
+    day; the expert's reply there is in the summary."""
+    hearth = clocked
+    dm = await accepted_and_announced(hearth)
     announcement = latest_post(hearth, CHANNEL, "Coming up")
     assert announcement.get("unfurl_links") in (False, "false", "0", 0)
     assert announcement.get("unfurl_media") in (False, "false", "0", 0)
@@ -245,3 +258,42 @@ async def test_a_hot_seat_on_slack(clocked: HearthHarness) -> None:
         "the thanks",
     )
     assert ASKER not in "\n".join(message_text(p) for p in hearth.posts_to(CHANNEL))
+
+
+async def test_a_hot_seat_moved_on_slack(clocked: HearthHarness) -> None:
+    """Moved a week on after its announcement: a note in the channel and a DM to the expert;
+    at the old times nothing is written, at the new ones it opens and closes once."""
+    hearth = clocked
+    dm = await accepted_and_announced(hearth)
+    bad = await hearth.command("hotseat move H1 --starts 2026-03-09")
+    assert "that day has begun or passed" in text_of(bad)
+    replies = await hearth.command("hotseat move H1 --starts 2026-03-24")
+    assert "moves to Tue 24 Mar (it was to run Tue 17 Mar)" in text_of(replies)
+    await delivered(
+        hearth,
+        lambda: (
+            any("New dates" in message_text(p) for p in hearth.posts_to(CHANNEL))
+            and any("moves to Tue 24 Mar" in message_text(p) for p in hearth.posts_to(dm))
+        ),
+        "the note and the expert's DM",
+    )
+
+    for at in (
+        datetime(2026, 3, 17, 9, 0, 1, tzinfo=UTC),
+        datetime(2026, 3, 17, 17, 0, 1, tzinfo=UTC),
+    ):
+        await run_due(hearth, at)
+    written = [key for [key] in await hearth.rows(select(OutboxMessage.key))]
+    assert not any(k.endswith((":open", ":summary", ":remind:1")) for k in written)
+
+    await run_due(hearth, datetime(2026, 3, 24, 9, 0, 1, tzinfo=UTC))
+    await run_due(hearth, datetime(2026, 3, 24, 17, 0, 1, tzinfo=UTC))
+    await delivered(
+        hearth,
+        lambda: any("has closed" in message_text(p) for p in hearth.posts_to(CHANNEL)),
+        "the summary",
+    )
+    posts = [message_text(p) for p in hearth.posts_to(CHANNEL)]
+    assert [sum(w in p for p in posts) for w in ("Coming up", "is open", "has closed")] == [1, 1, 1]
+    assert "Tue 24 Mar" in next(p for p in posts if "is open" in p)
+    assert await hearth.rows(select(DueJob.key)) == []

@@ -18,7 +18,14 @@ require_teams_specs()
 
 from hearth.bot.app import HUB  # noqa: E402
 from hearth.scheduler.scheduler import Scheduler  # noqa: E402
-from hearth.storage.models import HotSeat, HotSeatQuestion, JobPosting, Resource  # noqa: E402
+from hearth.storage.models import (  # noqa: E402
+    DueJob,
+    HotSeat,
+    HotSeatQuestion,
+    JobPosting,
+    OutboxMessage,
+    Resource,
+)
 from tests.teams_helpers import (  # noqa: E402
     ALICE,
     BOB,
@@ -115,48 +122,53 @@ async def test_the_library_and_the_jobs_board_on_teams(tmp_path: Path, db_url: s
         assert [r.url for r in await h.rows(Resource)] == ["https://example.org/raid"]
 
 
+async def accepted_and_announced(h: TeamsHarness, ids: Ids) -> tuple[str, str]:
+    """Bob and Alice join; a hot seat on Tue 8 Dec is proposed in the channel, accepted in
+    Bob's chat and announced (a week ahead is now): Fran's and Bob's chats."""
+    fran_chat = await set_up_community(h)
+    bob_joins = activity(  # Hearth reaches members it has seen in the team
+        "conversationUpdate_membersAdded__team_member_added_v3",
+        h.connector,
+        id=ids(),
+        membersAdded=[{"id": BOB["id"], "aadObjectId": BOB["aadObjectId"]}],
+    )
+    assert (await h.post(bob_joins))[0] == 200
+    alice_joins = activity(
+        "conversationUpdate_membersAdded__team_member_added_v3",
+        h.connector,
+        id=ids(),
+        membersAdded=[{"id": ALICE["id"], "aadObjectId": ALICE["aadObjectId"]}],
+    )
+    assert (await h.post(alice_joins))[0] == 200
+    await command(
+        h,
+        ids,
+        'hotseat <at>Bob</at> "Assurance" --starts 2026-12-08 --days 1',
+        entities=[MENTION_BOB],
+    )
+    assert "I've asked" in last_texts(h, fran_chat)[0]
+    await eventually(lambda: chat_of(h, BOB) is not None, what="bob's chat")
+    bob_chat = chat_of(h, BOB)
+    assert bob_chat is not None
+    await run_due(h, h.clock.now())  # the welcome went first: the invitation is paced
+    assert "invites you" in all_texts(h, bob_chat)
+    (invite,) = [a for a in h.connector.activities(bob_chat) if "invites you" in texts(card(a))[0]]
+    by_title = {a["title"]: a for a in actions(card(invite))}
+    accept = in_chat(
+        h, ids, BOB, bob_chat, replyToId=invite["id"], value=by_title["Accept"]["data"]
+    )
+    assert (await h.post(accept))[0] == 200
+    assert [s.status for s in await h.rows(HotSeat)] == ["accepted"]
+
+    await run_due(h, datetime(2026, 12, 1, 9, 0, 1, tzinfo=UTC))  # a week ahead: now
+    assert "Coming up" in all_texts(h, TEAM)
+    return fran_chat, bob_chat
+
+
 async def test_a_hot_seat_on_teams(tmp_path: Path, db_url: str) -> None:
     ids = Ids()
     async with serve_teams(tmp_path, database_url=db_url) as h:
-        fran_chat = await set_up_community(h)
-        bob_joins = activity(  # Hearth reaches members it has seen in the team
-            "conversationUpdate_membersAdded__team_member_added_v3",
-            h.connector,
-            id=ids(),
-            membersAdded=[{"id": BOB["id"], "aadObjectId": BOB["aadObjectId"]}],
-        )
-        assert (await h.post(bob_joins))[0] == 200
-        alice_joins = activity(
-            "conversationUpdate_membersAdded__team_member_added_v3",
-            h.connector,
-            id=ids(),
-            membersAdded=[{"id": ALICE["id"], "aadObjectId": ALICE["aadObjectId"]}],
-        )
-        assert (await h.post(alice_joins))[0] == 200
-        await command(
-            h,
-            ids,
-            'hotseat <at>Bob</at> "Assurance" --starts 2026-12-08 --days 1',
-            entities=[MENTION_BOB],
-        )
-        assert "I've asked" in last_texts(h, fran_chat)[0]
-        await eventually(lambda: chat_of(h, BOB) is not None, what="bob's chat")
-        bob_chat = chat_of(h, BOB)
-        assert bob_chat is not None
-        await run_due(h, h.clock.now())  # the welcome went first: the invitation is paced
-        assert "invites you" in all_texts(h, bob_chat)
-        (invite,) = [
-            a for a in h.connector.activities(bob_chat) if "invites you" in texts(card(a))[0]
-        ]
-        by_title = {a["title"]: a for a in actions(card(invite))}
-        accept = in_chat(
-            h, ids, BOB, bob_chat, replyToId=invite["id"], value=by_title["Accept"]["data"]
-        )
-        assert (await h.post(accept))[0] == 200
-        assert [s.status for s in await h.rows(HotSeat)] == ["accepted"]
-
-        await run_due(h, datetime(2026, 12, 1, 9, 0, 1, tzinfo=UTC))  # a week ahead: now
-        assert "Coming up" in all_texts(h, TEAM)
+        _, bob_chat = await accepted_and_announced(h, ids)
         announcement = [
             a for a in h.connector.activities(TEAM) if "Coming up" in texts(card(a))[0]
         ][-1]
@@ -216,3 +228,31 @@ async def test_a_hot_seat_on_teams(tmp_path: Path, db_url: str) -> None:
         ]
         assert not any("Alice" in t for t in hot_seat_posts)
         assert "Thank you for the hot seat" in all_texts(h, bob_chat)
+
+
+async def test_a_hot_seat_moved_on_teams(tmp_path: Path, db_url: str) -> None:
+    """Moved a week on after its announcement: a note in the channel and a message to the
+    expert; nothing is written at the old times, it opens and closes once at the new ones."""
+    ids = Ids()
+    async with serve_teams(tmp_path, database_url=db_url) as h:
+        fran_chat, bob_chat = await accepted_and_announced(h, ids)
+        await command(h, ids, "hotseat move H1 --starts 2026-12-15")
+        assert "moves to Tue 15 Dec (it was to run Tue 8 Dec)" in last_texts(h, fran_chat)[0]
+        await run_due(h, h.clock.now())
+        assert "New dates" in all_texts(h, TEAM)
+        assert "moves to Tue 15 Dec" in all_texts(h, bob_chat)
+        await command(h, ids, "hotseat move H1 --starts 2028-01-04")
+        assert "more than a year away" in last_texts(h, fran_chat)[0]
+
+        await run_due(h, datetime(2026, 12, 8, 9, 0, 1, tzinfo=UTC))
+        await run_due(h, datetime(2026, 12, 8, 17, 0, 1, tzinfo=UTC))
+        written = [m.key for m in await h.rows(OutboxMessage)]
+        assert not any(k.endswith((":open", ":summary", ":remind:1")) for k in written)
+
+        await run_due(h, datetime(2026, 12, 15, 9, 0, 1, tzinfo=UTC))
+        await run_due(h, datetime(2026, 12, 15, 17, 0, 1, tzinfo=UTC))
+        shown = [t for c in h.sent_cards(TEAM) for t in texts(c)]
+        counts = [sum(w in t for t in shown) for w in ("Coming up", "is open", "has closed")]
+        assert counts == [1, 1, 1]
+        assert "Tue 15 Dec" in next(t for t in shown if "is open" in t)
+        assert await h.rows(DueJob) == []

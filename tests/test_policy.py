@@ -32,6 +32,7 @@ DYNAMIC_KINDS = {
     ("handlers/polls.py", "poll.kind"): {"poll", "survey"},
     ("handlers/rhythm/common.py", "payload['kind']"): {"digest_post", "article"},
     ("handlers/rhythm/digest.py", "kind"): {"digest", "group_digest"},
+    ("handlers/hotseats/manage.py", "kind"): {"hotseat_invite", "hotseat_post", "hotseat_status"},
 }
 """Calls whose kind is not a literal: what the expression can be (checked against the code)."""
 

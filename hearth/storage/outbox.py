@@ -101,6 +101,11 @@ async def requeue(session: AsyncSession, key: str, card: dict[str, Any], due_at:
     return result.rowcount == 1
 
 
+async def status_of(session: AsyncSession, key: str) -> str | None:
+    """The status of the message written under `key`; None if there is none."""
+    return await session.scalar(select(OutboxMessage.status).where(OutboxMessage.key == key))
+
+
 async def cancel_pending(session: AsyncSession, key: str) -> bool:
     """Withdraw a message that has not gone out yet."""
     result = await session.execute(

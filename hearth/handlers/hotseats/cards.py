@@ -54,11 +54,21 @@ def _excerpt(text: str) -> str:
     return flat if len(flat) <= MAX_EXCERPT else flat[: MAX_EXCERPT - 1] + "…"
 
 
-def invitation(hot_seat: HotSeat, community: Community, expert: Member, proposer: Member) -> Card:
+def invitation(
+    hot_seat: HotSeat,
+    community: Community,
+    expert: Member,
+    proposer: Member,
+    *,
+    was: str | None = None,
+) -> Card:
+    """The invitation; `was` (the days it was to run), when it was moved before an answer."""
+    moved = (ContextLine(f"New dates: it was to run {was}."),) if was else ()
     return Card(
         f"<@{proposer.user_id}> invites you to the hot seat in {typed(community.name)}: "
         f"“{typed(hot_seat.topic)}”, {days_of(hot_seat, community)}.",
         (
+            *moved,
             Section(
                 "For those days members' questions come to you first; Hearth collects questions "
                 "early, opens with them, reminds you each morning of those still waiting, and "
@@ -250,6 +260,29 @@ def extended(hot_seat: HotSeat, community: Community, expert: Member, *, to_expe
     return Card(
         f"🔥 More time with <@{expert.user_id}>: the hot seat “{typed(hot_seat.topic)}” now "
         f"runs {days_of(hot_seat, community)}.",
+        names=names_of([expert]),
+    )
+
+
+def moved(
+    hot_seat: HotSeat, community: Community, expert: Member, was: str, *, to_expert: bool
+) -> Card:
+    """A hot seat on new days (`was`: the days it was to run), told to the expert or the
+    channel (after its announcement: the announcement's button still takes questions)."""
+    if to_expert:
+        return Card(
+            f"Your hot seat “{typed(hot_seat.topic)}” in {typed(community.name)} moves to "
+            f"{days_of(hot_seat, community)} (it was to run {was}). Hearth opens it, reminds "
+            "you and closes it on the new days; the questions sent early are kept."
+        )
+    return Card(
+        f"🔥 New dates: the hot seat with <@{expert.user_id}> on “{typed(hot_seat.topic)}” "
+        f"moves to {days_of(hot_seat, community)} (it was to run {was}).",
+        (
+            ContextLine(
+                "The questions sent early are kept; the announcement's button still takes yours."
+            ),
+        ),
         names=names_of([expert]),
     )
 
