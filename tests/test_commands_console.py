@@ -247,7 +247,11 @@ async def test_one_digest_setting_and_time_zones_by_name(db: Database) -> None:
     assert "    Community digest by DM: daily\n" in out
     async with db.transaction() as session:
         stored = (await session.scalars(select(MemberSettings))).one()
-    assert (stored.tz, stored.digest_frequency, stored.dms) == ("Europe/London", "daily", {"digests": True})
+    assert (stored.tz, stored.digest_frequency, stored.dms) == (
+        "Europe/London",
+        "daily",
+        {"digests": True},
+    )
 
 
 async def test_a_dm_command_asks_which_community_when_there_are_several(db: Database) -> None:

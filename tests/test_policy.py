@@ -16,7 +16,9 @@ from hearth.handlers.context import Context, Defaults
 from hearth.handlers.events import CommandInvoked, MemberJoined
 from hearth.handlers.hours import Hours, HoursError, next_allowed, parse_hours
 from hearth.handlers.hub import Hearth
+from hearth.handlers.policy import Kind
 from hearth.handlers.ports import Target
+from hearth.handlers.registry import Registry
 from hearth.storage import outbox
 from hearth.storage.db import Database
 from hearth.storage.models import Member, MemberSettings, OutboxMessage
@@ -24,6 +26,7 @@ from tests.recording import RecordingMessenger, SettableClock
 
 HEARTH = Path(__file__).resolve().parents[1] / "hearth"
 MONDAY_9 = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
+KINDS = build_registry().outbox_kinds
 
 # ------------------------------------------------------------------ every send path
 
@@ -57,7 +60,7 @@ def enqueue_calls() -> list[tuple[str, ast.expr]]:
     return found
 
 
-def test_every_enqueued_kind_is_registered_with_the_policy() -> None:
+def test_every_enqueued_kind_is_declared_by_a_feature() -> None:
     calls = enqueue_calls()
     assert len(calls) >= 6, calls  # welcome DM and post, intro, poll post and update, summary
     dynamic_seen = set()
@@ -71,8 +74,17 @@ def test_every_enqueued_kind_is_registered_with_the_policy() -> None:
             assert key in DYNAMIC_KINDS, f"{where}: enqueue kind {key[1]} is not a literal"
             dynamic_seen.add(key)
             kinds = DYNAMIC_KINDS[key]
-        assert kinds <= set(policy.KINDS), f"{where}: unregistered outbox kind {kinds}"
+        assert kinds <= set(KINDS), f"{where}: undeclared outbox kind {kinds}"
     assert dynamic_seen == set(DYNAMIC_KINDS)
+
+
+def test_a_kind_two_features_send_is_declared_alike() -> None:
+    registry = Registry()
+    registry.sends(Kind("intro", dm=False))
+    registry.sends(Kind("intro", dm=False))  # the welcome's and the nudge's introductions
+    with pytest.raises(ValueError, match="'intro' declared twice"):
+        registry.sends(Kind("intro", dm=True))
+    assert registry.outbox_kinds == {"intro": Kind("intro", dm=False)}
 
 
 async def setup_members(db: Database, clock: SettableClock) -> tuple[Hearth, RecordingMessenger]:
@@ -96,7 +108,7 @@ async def member_id(db: Database, user: str) -> int:
 async def put(
     db: Database, clock: SettableClock, kind: str, user: str, member: int | None, n: int = 0
 ) -> None:
-    target = Target("dm", user) if policy.KINDS[kind].dm else Target("channel", "C1")
+    target = Target("dm", user) if KINDS[kind].dm else Target("channel", "C1")
     async with db.transaction() as session:
         await outbox.enqueue(
             session,
@@ -130,7 +142,7 @@ async def test_the_sender_applies_the_policy_to_every_dm_kind(db: Database, stat
             await session.execute(
                 update(Member).where(Member.id == alice).values({column[state]: True})
             )
-    dm_kinds = [k for k in policy.KINDS.values() if k.dm]
+    dm_kinds = [k for k in KINDS.values() if k.dm]
     for n, kind in enumerate(dm_kinds):
         await put(db, clock, kind.name, "alice", None if state == "forgotten" else alice, n)
         await put(db, clock, kind.name, "alice", None, n + 100)  # a row naming no member
@@ -249,7 +261,7 @@ def member(**values: object) -> Member:
 def decide(kind: str, who: Member | None, now: datetime = MONDAY_9, **settings: object) -> str:
     stored = MemberSettings(dms={}, **settings) if settings else None
     chosen = policy.choices(who, stored, "UTC") if who else None
-    decision = policy.decide(policy.KINDS[kind], who, chosen, recent=(), now=now)
+    decision = policy.decide(KINDS[kind], who, chosen, recent=(), now=now)
     return decision.action if decision.action != "defer" else f"defer {decision.until:%d %H:%M}"
 
 
@@ -257,10 +269,8 @@ def test_kinds_are_independent_toggles() -> None:
     off = {"dms": {"nudges": False}}
     stored = MemberSettings(**off)
     chosen = policy.choices(member(), stored, "UTC")
-    nudge = policy.decide(policy.KINDS["nudge"], member(), chosen, recent=(), now=MONDAY_9)
-    expert = policy.decide(
-        policy.KINDS["expert_request"], member(), chosen, recent=(), now=MONDAY_9
-    )
+    nudge = policy.decide(KINDS["nudge"], member(), chosen, recent=(), now=MONDAY_9)
+    expert = policy.decide(KINDS["expert_request"], member(), chosen, recent=(), now=MONDAY_9)
     assert (nudge.action, nudge.reason, expert.action) == ("drop", "turned off nudges", "send")
 
 
@@ -290,9 +300,9 @@ def test_timing() -> None:
 def test_the_cap_counts_a_rolling_week() -> None:
     chosen = policy.choices(member(), None, "UTC")
     sent = [MONDAY_9 - timedelta(days=d) for d in (6, 3, 1)]
-    capped = policy.decide(policy.KINDS["nudge"], member(), chosen, recent=sent, now=MONDAY_9)
+    capped = policy.decide(KINDS["nudge"], member(), chosen, recent=sent, now=MONDAY_9)
     assert (capped.action, capped.until) == ("defer", MONDAY_9 + timedelta(days=1))
-    uncapped = policy.decide(policy.KINDS["reminder"], member(), chosen, recent=sent, now=MONDAY_9)
+    uncapped = policy.decide(KINDS["reminder"], member(), chosen, recent=sent, now=MONDAY_9)
     assert uncapped.action == "send"
 
 

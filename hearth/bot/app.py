@@ -121,8 +121,15 @@ async def _hearth(app: web.Application) -> AsyncIterator[None]:
 
         teams = TeamsBot(settings, db, clock, app.get(TEAMS_AUTHENTICATION))
         messengers["teams"] = teams.messenger
-    sender = OutboxSender(db, messengers, clock, lease=settings.outbox_lease_seconds)
-    hub = Hearth(db, build_registry(), messengers, clock, settings.defaults(), sender.wake)
+    registry = build_registry()
+    sender = OutboxSender(
+        db,
+        messengers,
+        clock,
+        lease=settings.outbox_lease_seconds,
+        kinds=registry.outbox_kinds,
+    )
+    hub = Hearth(db, registry, messengers, clock, settings.defaults(), sender.wake)
     app[HUB], app[SENDER] = hub, sender
     journal = app[JOURNAL] = EventJournal(hub)  # acknowledged events: stored, then handled
     hub.keep = journal.keep  # a click or command that fails is tried again from the journal

@@ -29,7 +29,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hearth.handlers import policy
+from hearth.handlers import build_registry, policy
 from hearth.handlers.cards import Card
 from hearth.handlers.events import MessageRef
 from hearth.handlers.ports import (
@@ -110,8 +110,11 @@ class OutboxSender:
         max_attempts: int = MAX_ATTEMPTS,
         max_bug_attempts: int = MAX_BUG_ATTEMPTS,
         name: str | None = None,
+        kinds: Mapping[str, policy.Kind] | None = None,
     ) -> None:
+        """`kinds`: the outbox kinds the features declared (by default, every feature's)."""
         self.db = db
+        self.kinds = build_registry().outbox_kinds if kinds is None else kinds
         self.messengers = messengers
         self.clock = clock
         self.batch = batch
@@ -347,7 +350,7 @@ class OutboxSender:
         async with self.db.transaction() as session:
             member = await _recipient(session, row)
             decision = await policy.check(
-                session, row.kind, member, self.clock.now(), row_id=row.id
+                session, self.kinds, row.kind, member, self.clock.now(), row_id=row.id
             )
         return None if decision.action == "send" else decision
 

@@ -9,6 +9,7 @@ from hearth.handlers.cards import Card, ContextLine, Section, names_of, typed
 from hearth.handlers.commands import Args, CommandError, UsageError, mentioned_user, visible
 from hearth.handlers.context import Context
 from hearth.handlers.events import BotAdded, CommandInvoked
+from hearth.handlers.policy import Kind
 from hearth.handlers.ports import Target
 from hearth.handlers.registry import GROUPS, Registry
 from hearth.storage.db import insert_ignore
@@ -36,6 +37,7 @@ GROUP_TITLES = {
 
 
 def register(registry: Registry) -> None:
+    registry.sends(Kind("intro", dm=False))  # a member's introduction, posted for them
     registry.on(BotAdded)(introduce)
     registry.command("help", "[command]", summary="what you can do here", needs_community=False)(
         show_help

@@ -237,13 +237,14 @@ class Context:
     ) -> bool:
         """Write a bot-initiated message to the outbox; False if its key exists.
 
-        `kind` is registered in `policy.KINDS` (a test checks every call; a DM of an unknown
-        kind is refused here), and a DM kind goes to a DM: the outbox sender applies the member
-        policy to it when it is due (the member defaults to the one the DM is for).
+        `kind` is declared by a feature (`registry.sends`; a test checks every call; a DM of an
+        undeclared kind is refused here), and a DM kind goes to a DM: the outbox sender applies
+        the member policy to it when it is due (the member defaults to the one the DM is for).
         """
-        registered = policy.KINDS.get(kind)
+        registered = self.registry.outbox_kinds.get(kind)
         if target.kind == "dm" and registered is None:
-            policy.kind_of(kind)  # raises: a DM nobody registered would bypass the policy
+            # raises: a DM nobody declared would bypass the policy
+            policy.kind_of(self.registry.outbox_kinds, kind)
         if registered is not None and registered.dm != (target.kind == "dm"):
             where = "a DM" if registered.dm else "a channel or an update"
             raise ValueError(f"outbox kind {kind!r} goes to {where}, not to {target.kind}")

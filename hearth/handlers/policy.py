@@ -1,9 +1,10 @@
 """Whether Hearth may message a member now: one rule for every message Hearth starts itself.
 
-Every outbox row has a kind registered in KINDS. Channel kinds go to a channel and are nobody's
-DM. DM kinds go to one member, and the outbox sender asks `check` (which reads the member's
-settings and recent DMs for `decide`, the rule itself) about every DM row when it is about to
-send it, so what a member chose takes effect at once, whichever feature wrote the row:
+Every outbox row has a kind its feature declared (`registry.sends`). Channel kinds go to a
+channel and are nobody's DM. DM kinds go to one member, and the outbox sender asks `check`
+(which reads the member's settings and recent DMs for `decide`, the rule itself) about every DM
+row when it is about to send it, so what a member chose takes effect at once, whichever feature
+wrote the row:
 
 - **drop** when the member is unknown (never seen, or forgotten), a bot or deactivated; when the
   kind is unsolicited and they paused Hearth (`/cop optout`, the welcome DM's Stop button, or
@@ -25,7 +26,6 @@ import hmac
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from types import MappingProxyType
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -85,45 +85,6 @@ class Kind:
     """Waits for the member's working hours, when they set some."""
 
 
-def _kinds(*kinds: Kind) -> Mapping[str, Kind]:
-    return MappingProxyType({kind.name: kind for kind in kinds})
-
-
-KINDS: Mapping[str, Kind] = _kinds(
-    # direct messages
-    Kind("welcome", dm=True, quiet=False),
-    Kind("nudge", dm=True, preference="nudges", capped=True, working=True),
-    Kind("expert_request", dm=True, preference="expert_requests", capped=True, working=True),
-    Kind("digest", dm=True, preference="digests"),
-    Kind("reminder", dm=True, preference="reminders"),
-    Kind("survey_summary", dm=True, unsolicited=False),
-    Kind("heads_up", dm=True),  # to facilitators: a member's first post (lurkers)
-    Kind("hotseat_invite", dm=True),
-    Kind("hotseat_reminder", dm=True, preference="reminders", working=True),
-    Kind("hotseat_status", dm=True, unsolicited=False),
-    Kind("question_followup", dm=True),  # was your question answered? (asked once)
-    Kind("question_thanks", dm=True),  # your answer was accepted
-    Kind("question_escalation", dm=True, preference="expert_requests"),  # to facilitators
-    Kind("question_answer", dm=True, unsolicited=False, quiet=False),  # to an anonymous asker
-    Kind("article_note", dm=True, unsolicited=False),
-    Kind("group_digest", dm=True),
-    # channel posts and updates of messages already sent: nobody's DM
-    Kind("welcome_post", dm=False),
-    Kind("intro", dm=False),
-    Kind("poll", dm=False),
-    Kind("survey", dm=False),
-    Kind("poll_update", dm=False),
-    Kind("celebration", dm=False),  # the reply in the thread of a member's first post
-    Kind("hotseat_post", dm=False),
-    Kind("question_post", dm=False),
-    Kind("question_reply", dm=False),
-    Kind("theme", dm=False),
-    Kind("article", dm=False),
-    Kind("digest_post", dm=False),
-)
-"""Every kind of message Hearth starts itself. A feature adds its kinds here."""
-
-
 def forgotten_key(secret: bytes, platform: str, workspace: str, user_id: str) -> str:
     """The tombstone of someone Hearth forgot: HMAC-SHA256 under the server secret of their
     platform id, so Hearth recognises them again without storing who they are."""
@@ -132,14 +93,14 @@ def forgotten_key(secret: bytes, platform: str, workspace: str, user_id: str) ->
 
 
 class UnknownKind(ValueError):
-    """An outbox kind nobody registered in KINDS."""
+    """An outbox kind no feature declared."""
 
 
-def kind_of(name: str) -> Kind:
-    """The registered kind; raises UnknownKind."""
-    kind = KINDS.get(name)
+def kind_of(kinds: Mapping[str, Kind], name: str) -> Kind:
+    """The declared kind; raises UnknownKind."""
+    kind = kinds.get(name)
     if kind is None:
-        raise UnknownKind(f"outbox kind {name!r} is not registered in hearth/handlers/policy.py")
+        raise UnknownKind(f"outbox kind {name!r} is not declared (registry.sends)")
     return kind
 
 
@@ -237,6 +198,7 @@ def decide(
 
 async def check(
     session: AsyncSession,
+    kinds: Mapping[str, Kind],
     kind_name: str,
     member: Member | None,
     now: datetime,
@@ -247,8 +209,9 @@ async def check(
 
     For a capped kind the member's row is locked first (PostgreSQL), so two senders cannot both
     take the last place under the cap. `row_id` is the outbox row being decided, not counted.
+    `kinds`: those the features declared.
     """
-    kind = KINDS.get(kind_name)
+    kind = kinds.get(kind_name)
     if kind is None:
         return Decision("drop", f"unregistered kind {kind_name}")
     if not kind.dm or member is None:
@@ -258,7 +221,8 @@ async def check(
     recent: list[datetime] = []
     if kind.capped:
         await session.execute(select(Member.id).where(Member.id == member.id).with_for_update())
-        recent = await _recent(session, member, now, row_id)
+        capped = [k.name for k in kinds.values() if k.capped]
+        recent = await _recent(session, member, now, row_id, capped)
     return decide(kind, member, chosen, recent=recent, now=now)
 
 
@@ -275,9 +239,8 @@ async def fallback_zone(session: AsyncSession, member: Member) -> str:
 
 
 async def _recent(
-    session: AsyncSession, member: Member, now: datetime, row_id: int | None
+    session: AsyncSession, member: Member, now: datetime, row_id: int | None, capped: list[str]
 ) -> list[datetime]:
-    capped = [k.name for k in KINDS.values() if k.capped]
     query = select(OutboxMessage.id, OutboxMessage.sent_at).where(
         OutboxMessage.member_id == member.id,
         OutboxMessage.kind.in_(capped),

@@ -35,6 +35,7 @@ from hearth.handlers.context import Context
 from hearth.handlers.events import ActionClicked, FormSubmitted, MessageRef
 from hearth.handlers.forms import read
 from hearth.handlers.jobs import JobDue
+from hearth.handlers.policy import Kind
 from hearth.handlers.poll_cards import (
     NAMES_PER_OPTION,
     Tally,
@@ -62,6 +63,12 @@ activity stay far below their rate limits however many people vote at once."""
 
 
 def register(registry: Registry) -> None:
+    registry.sends(
+        Kind("poll", dm=False),
+        Kind("survey", dm=False),
+        Kind("poll_update", dm=False),
+        Kind("survey_summary", dm=True, unsolicited=False),
+    )
     group = "polls and surveys"
     registry.command("poll", USAGE, summary="post a poll (no arguments: a form)", group=group)(
         poll_command

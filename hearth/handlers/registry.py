@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from hearth.handlers.events import ActionClicked, Event, FormSubmitted
+from hearth.handlers.policy import Kind
 from hearth.scheduler.declarations import Applies, Recurring, Scope
 
 if TYPE_CHECKING:
@@ -135,6 +136,8 @@ class Registry:
     """Name → (order, provider): the digest shows sections by ascending order."""
     first_responders: dict[str, FirstResponders] = field(default_factory=dict)
     preloaders: list[Preloader] = field(default_factory=list)
+    outbox_kinds: dict[str, Kind] = field(default_factory=dict)
+    """What each kind of message Hearth starts is, for the send policy (see `sends`)."""
 
     def command(
         self,
@@ -269,6 +272,13 @@ class Registry:
             return run
 
         return decorate
+
+    def sends(self, *kinds: Kind) -> None:
+        """Declare the kinds of message a feature starts itself (the outbox refuses others);
+        two features sending one kind declare it alike."""
+        for kind in kinds:
+            if self.outbox_kinds.setdefault(kind.name, kind) != kind:
+                raise ValueError(f"outbox kind {kind.name!r} declared twice, differently")
 
     def preload(self, run: Preloader) -> Preloader:
         """Register a preloader: run before each batch of events is handled (see Preloader)."""

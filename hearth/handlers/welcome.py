@@ -13,6 +13,7 @@ from hearth.handlers.commands import Args, CommandError, UsageError, number, vis
 from hearth.handlers.context import Context
 from hearth.handlers.events import ActionClicked, MemberJoined, MemberLeft
 from hearth.handlers.expertise.commands import sync_interests
+from hearth.handlers.policy import Kind
 from hearth.handlers.ports import Target
 from hearth.handlers.registry import Registry
 from hearth.handlers.templates import Template, TemplateError
@@ -35,6 +36,7 @@ MAX_LABEL = 75
 
 
 def register(registry: Registry) -> None:
+    registry.sends(Kind("welcome", dm=True, quiet=False), Kind("welcome_post", dm=False))
     registry.on(MemberJoined)(on_member_joined)
     registry.on(MemberLeft)(on_member_left)
     registry.action("welcome.segment")(choose_segment)
@@ -99,7 +101,9 @@ async def on_member_joined(context: Context, event: MemberJoined) -> None:
         )
     )
     await context.session.flush()
-    welcome = await policy.check(context.session, "welcome", member, context.now())
+    welcome = await policy.check(
+        context.session, context.registry.outbox_kinds, "welcome", member, context.now()
+    )
     if welcome.action != "drop":  # the sender asks again when it is due
         await context.enqueue(
             f"welcome-dm:{community.id}:{member.id}",

@@ -67,7 +67,7 @@ class ConsoleSession:
         registry = replace(registry, forms=forms)
         self.defaults = defaults
         self.hearth = Hearth(db, registry, messengers, self.clock, defaults)
-        self.sender = OutboxSender(db, messengers, self.clock)
+        self.sender = OutboxSender(db, messengers, self.clock, kinds=registry.outbox_kinds)
         self.scheduler = Scheduler(self.hearth, scopes=("community",))  # no server housekeeping
 
     def restart(self) -> None:
@@ -76,7 +76,9 @@ class ConsoleSession:
         self.hearth = Hearth(
             self.db, self.hearth.registry, self.hearth.messengers, self.clock, self.defaults
         )
-        self.sender = OutboxSender(self.db, self.hearth.messengers, self.clock)
+        self.sender = OutboxSender(
+            self.db, self.hearth.messengers, self.clock, kinds=self.hearth.registry.outbox_kinds
+        )
         self.scheduler = Scheduler(self.hearth, scopes=("community",))
 
     async def start(self) -> None:

@@ -30,12 +30,19 @@ expert first (`first_responder("hotseat")`), and welcomes and nudges may mention
 from __future__ import annotations
 
 from hearth.handlers.hotseats import hooks, manage, proposals, questions, steps
+from hearth.handlers.policy import Kind
 from hearth.handlers.registry import Registry
 
 GROUP = "hot seats, library and jobs"
 
 
 def register(registry: Registry) -> None:
+    registry.sends(
+        Kind("hotseat_invite", dm=True),
+        Kind("hotseat_reminder", dm=True, preference="reminders", working=True),
+        Kind("hotseat_status", dm=True, unsolicited=False),
+        Kind("hotseat_post", dm=False),
+    )
     registry.command(
         "hotseat",
         proposals.USAGE,

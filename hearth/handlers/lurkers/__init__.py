@@ -14,6 +14,7 @@ from hearth.handlers.commands import Args, UsageError, number, visible
 from hearth.handlers.context import Context
 from hearth.handlers.events import MessagePosted
 from hearth.handlers.lurkers import firsts, nudges, report
+from hearth.handlers.policy import Kind
 from hearth.handlers.registry import Registry
 from hearth.handlers.templates import Template, TemplateError
 from hearth.storage import lurkers as store
@@ -27,6 +28,12 @@ GROUP = "community"
 
 
 def register(registry: Registry) -> None:
+    registry.sends(
+        Kind("nudge", dm=True, preference="nudges", capped=True, working=True),
+        Kind("heads_up", dm=True),  # to facilitators: a member's first post
+        Kind("celebration", dm=False),  # the reply in the thread of a member's first post
+        Kind("intro", dm=False),  # "Introduce myself", posted for the member
+    )
     registry.on(MessagePosted)(firsts.on_message)
     registry.preload(firsts.preload)
     registry.every("lurkers.sweep", SWEEP_AT)(nudges.sweep_job)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from hearth.handlers.events import MessagePosted, ReactionAdded
+from hearth.handlers.policy import Kind
 from hearth.handlers.questions import flow, knowledge
 from hearth.handlers.registry import Registry
 from hearth.handlers.retention import has_limit
@@ -15,6 +16,15 @@ GROUP = "questions and experts"
 
 
 def register(registry: Registry) -> None:
+    registry.sends(
+        Kind("expert_request", dm=True, preference="expert_requests", capped=True, working=True),
+        Kind("question_followup", dm=True),  # was your question answered? (asked once)
+        Kind("question_thanks", dm=True),  # your answer was accepted
+        Kind("question_escalation", dm=True, preference="expert_requests"),  # to facilitators
+        Kind("question_answer", dm=True, unsolicited=False, quiet=False),  # to an anonymous asker
+        Kind("question_post", dm=False),
+        Kind("question_reply", dm=False),
+    )
     registry.command(
         "ask",
         flow.ASK_USAGE,

@@ -353,7 +353,9 @@ async def route(
         membership = await session.get(Membership, (community.id, member_id))
         if membership is not None and membership.left_at is not None:
             continue  # left the community (someone never seen joining may predate Hearth)
-        decision = await policy.check(session, "expert_request", member, now)
+        decision = await policy.check(
+            session, context.registry.outbox_kinds, "expert_request", member, now
+        )
         if decision.action == "drop":
             continue
         if decision.action == "defer":

@@ -12,11 +12,21 @@ or a keyed one-shot, and goes out through the outbox under a key of its own.
 
 from __future__ import annotations
 
+from hearth.handlers.policy import Kind
 from hearth.handlers.registry import Registry
 from hearth.handlers.rhythm import articles, calendar, common, digest, sections, themes
 
 
 def register(registry: Registry) -> None:
+    registry.sends(
+        Kind("digest", dm=True, preference="digests"),
+        Kind("group_digest", dm=True),
+        Kind("reminder", dm=True, preference="reminders"),
+        Kind("article_note", dm=True, unsolicited=False),
+        Kind("theme", dm=False),
+        Kind("article", dm=False),
+        Kind("digest_post", dm=False),
+    )
     for part in (themes, articles, sections, digest, calendar):
         part.register(registry)
     registry.job(common.FOLLOW_UP)(common.follow_up_job)
