@@ -165,7 +165,7 @@ class EventJournal:
         while self._appending:
             group: list[_Arrival] = []
             try:
-                async with self.hub.db.transaction() as session:
+                async with self.hub.db.transaction(urgent=True) as session:
                     group = self._take()  # once it is our turn: all that arrived meanwhile
                     rows = [self._row(event) for event, _ in group]
                     new = await journal.append(session, rows)

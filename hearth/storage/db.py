@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+from collections import deque
 from collections.abc import AsyncIterator, Callable, Hashable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -100,10 +101,10 @@ class Database:
     def __init__(self, url: str) -> None:
         self.url = make_url(url)
         self.engine: AsyncEngine = create_async_engine(self.url, pool_pre_ping=self.is_postgres)
-        self._writer: asyncio.Lock | None = None
+        self._writer: _Writer | None = None
         if self.url.get_backend_name() == "sqlite":
             _serialise_sqlite_writes(self.engine)
-            self._writer = asyncio.Lock()
+            self._writer = _Writer()
         self.sessions = async_sessionmaker(
             self.engine, expire_on_commit=False, sync_session_class=HearthSession
         )
@@ -113,27 +114,60 @@ class Database:
         return self.url.get_backend_name() == "postgresql"
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[AsyncSession]:
+    async def transaction(self, *, urgent: bool = False) -> AsyncIterator[AsyncSession]:
         """A session inside one transaction: committed on success, rolled back on error.
 
         On SQLite every transaction is a writer (BEGIN IMMEDIATE), so this process's
-        transactions queue on an asyncio lock, first come first served, rather than in SQLite's
-        busy handler, which sleeps and retries (other processes still meet the busy timeout).
+        transactions queue for it in turn, rather than in SQLite's busy handler, which sleeps
+        and retries (other processes still meet the busy timeout); `urgent` ones (storing what
+        was just acknowledged) go before the others that wait.
         """
         if self._writer is None or _HOLDING_WRITER.get():
             async with self.sessions() as session, session.begin():
                 yield session
             return
-        async with self._writer:
-            token = _HOLDING_WRITER.set(True)
-            try:
-                async with self.sessions() as session, session.begin():
-                    yield session
-            finally:
-                _HOLDING_WRITER.reset(token)
+        await self._writer.acquire(urgent)
+        token = _HOLDING_WRITER.set(True)
+        try:
+            async with self.sessions() as session, session.begin():
+                yield session
+        finally:
+            _HOLDING_WRITER.reset(token)
+            self._writer.release()
 
     async def close(self) -> None:
         await self.engine.dispose()
+
+
+class _Writer:
+    """SQLite's one writer, for this process's transactions in turn: urgent ones first, then
+    the others, each lane first come first served."""
+
+    def __init__(self) -> None:
+        self._held = False
+        self._lanes: tuple[deque[asyncio.Future[None]], ...] = (deque(), deque())
+
+    async def acquire(self, urgent: bool) -> None:
+        if not self._held and not any(self._lanes):
+            self._held = True
+            return
+        turn = asyncio.get_running_loop().create_future()
+        self._lanes[0 if urgent else 1].append(turn)
+        try:
+            await turn
+        except asyncio.CancelledError:
+            if turn.done() and not turn.cancelled():
+                self.release()  # given the writer as it was cancelled: pass it on
+            raise  # a cancelled turn left in its lane is skipped by `release`
+
+    def release(self) -> None:
+        for lane in self._lanes:
+            while lane:
+                turn = lane.popleft()
+                if not turn.done():
+                    turn.set_result(None)  # the writer passes on, still held
+                    return
+        self._held = False
 
 
 def _serialise_sqlite_writes(engine: AsyncEngine) -> None:
