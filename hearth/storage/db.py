@@ -6,9 +6,10 @@ import asyncio
 import contextvars
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import ColumnElement, DateTime, Interval, event, func, literal, type_coerce
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
@@ -51,6 +52,21 @@ def dialect_insert(session: Session | AsyncSession) -> Any:
     """The INSERT construct that knows ON CONFLICT for the session's database."""
     postgres = session.bind is not None and session.bind.dialect.name == "postgresql"
     return postgresql.insert if postgres else sqlite.insert
+
+
+def plus_days(
+    session: Session | AsyncSession, moment: ColumnElement[datetime], days: int
+) -> ColumnElement[datetime]:
+    """`moment` (a UTC time column) plus whole `days`, computed by the database, exactly.
+
+    SQLite keeps times as text, `YYYY-MM-DD HH:MM:SS.ffffff`: the whole seconds are shifted
+    and the microseconds kept as written (a text comparison then orders them correctly).
+    """
+    if session.bind is not None and session.bind.dialect.name == "sqlite":
+        seconds = func.strftime("%Y-%m-%d %H:%M:%S", func.substr(moment, 1, 19), f"{days:+d} days")
+        return type_coerce(seconds.concat(func.substr(moment, 20)), moment.type)
+    shifted = type_coerce(moment, DateTime()) + literal(timedelta(days=days), Interval())
+    return type_coerce(shifted, moment.type)
 
 
 class Database:
