@@ -7,7 +7,7 @@ import contextvars
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, DateTime, Interval, event, func, literal, type_coerce
 from sqlalchemy.dialects import postgresql, sqlite
@@ -19,12 +19,15 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import DeclarativeBase, ORMExecuteState, Session
+from sqlalchemy.sql.elements import UnaryExpression
+from sqlalchemy.sql.operators import custom_op
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 _HOLDING_WRITER: contextvars.ContextVar[bool] = contextvars.ContextVar(
     "hearth_holding_sqlite_writer", default=False
 )
 _DEFERRED = "hearth.deferred_inserts"
+T = TypeVar("T")
 
 
 class HearthSession(Session):
@@ -67,6 +70,17 @@ def plus_days(
         return type_coerce(seconds.concat(func.substr(moment, 20)), moment.type)
     shifted = type_coerce(moment, DateTime()) + literal(timedelta(days=days), Interval())
     return type_coerce(shifted, moment.type)
+
+
+def scanned(session: Session | AsyncSession, column: ColumnElement[T]) -> ColumnElement[T]:
+    """`column`, for a condition no index should serve: on SQLite, a query that aggregates
+    most of a table's rows then reads them in table order (pages in sequence) rather than in an
+    index's order (a random page per row, several times slower). SQLite's unary `+` changes no
+    value and keeps the planner off indexes on the column; PostgreSQL plans that well already.
+    """
+    if session.bind is not None and session.bind.dialect.name == "sqlite":
+        return UnaryExpression(column, operator=custom_op("+"), type_=column.type)
+    return column
 
 
 class Database:

@@ -27,7 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from hearth.storage.db import insert_ignore, plus_days
+from hearth.storage.db import insert_ignore, plus_days, scanned
 from hearth.storage.models import (
     Facilitator,
     LurkerSettings,
@@ -115,12 +115,16 @@ def _members(community_id: int) -> Select[tuple[Member, datetime]]:
     )
 
 
-def _quiet_members(community_id: int, joined_before: datetime) -> Select[tuple[Member, datetime]]:
+def _quiet_members(
+    community_id: int,
+    joined_before: datetime,
+    joined: ColumnElement[datetime] = Membership.joined_at,
+) -> Select[tuple[Member, datetime]]:
     """The community's lurkers: current members who joined before `joined_before` and never
-    posted (see `_members`)."""
+    posted (see `_members`). `joined`: the join time as the condition reads it (`scanned`)."""
     return _members(community_id).where(
         Membership.left_at.is_(None),
-        Membership.joined_at <= joined_before,
+        joined <= joined_before,
         Participation.member_id.is_(None),
     )
 
@@ -153,10 +157,12 @@ class LurkerGroup:
 async def lurker_groups(
     session: AsyncSession, community_id: int, joined_before: datetime, edges: tuple[datetime, ...]
 ) -> list[LurkerGroup]:
-    """The community's lurkers counted in SQL, by group and pause (no row per member)."""
+    """The community's lurkers counted in SQL, by group and pause (no row per member), in one
+    pass over its members in table order."""
     counts = [func.sum(case((Membership.joined_at > edge, 1), else_=0)) for edge in edges]
+    joined = scanned(session, Membership.joined_at)
     query = (
-        _quiet_members(community_id, joined_before)
+        _quiet_members(community_id, joined_before, joined)
         .with_only_columns(
             Member.segment,
             Member.unsolicited_dms_off,
@@ -323,7 +329,7 @@ async def comparable_rate(
     nudged, whose reference moment r = max(joined + `lurk_days`, `start`) is by `closed`, who
     had not posted before r, nor left or been sent a nudge before r + `days`; of them, those
     whose first post came in [r, r + `days`)."""
-    joined, first = Membership.joined_at, Participation.first_posted_at
+    joined, first = scanned(session, Membership.joined_at), Participation.first_posted_at
     early = joined <= start - timedelta(days=lurk_days)  # a lurker before the window opened
     became = case(
         (early, literal(start, UTCDateTime())), else_=plus_days(session, joined, lurk_days)
@@ -332,16 +338,16 @@ async def comparable_rate(
         (early, literal(start + timedelta(days=days), UTCDateTime())),
         else_=plus_days(session, joined, lurk_days + days),
     )
-    nudged_at = (
-        select(func.min(OutboxMessage.sent_at))
-        .select_from(Nudge)
+    nudged_before_end = (
+        select(Nudge.number)
         .join(OutboxMessage, OutboxMessage.key == Nudge.key)
         .where(
             Nudge.community_id == Membership.community_id,
             Nudge.member_id == Membership.member_id,
             OutboxMessage.status == SENT,
+            OutboxMessage.sent_at < ended,
         )
-        .scalar_subquery()
+        .exists()
     )
     query = (
         _nudgeable(_members(community_id))
@@ -352,7 +358,7 @@ async def comparable_rate(
             joined <= closed - timedelta(days=lurk_days),
             or_(first.is_(None), first >= became),
             or_(Membership.left_at.is_(None), Membership.left_at >= ended),
-            or_(nudged_at.is_(None), nudged_at >= ended),
+            ~nudged_before_end,
         )
     )
     counted, posted = (await session.execute(query)).one()
