@@ -320,9 +320,7 @@ async def test_a_member_in_tokyo_is_nudged_in_tokyo_working_hours(database_url: 
         await eventually(lambda: len(hearth.posts_to(DM)) == 2, what="the nudge")
         assert "No question is too small" in message_text(hearth.posts_to(DM)[1])
         [[nudge]] = await hearth.rows(select(Nudge))
-        assert nudge.due_at == SWEEP
-        [[row]] = await hearth.rows(select(OutboxMessage).where(OutboxMessage.kind == "nudge"))
-        assert row.sent_at == SWEEP
+        assert nudge.due_at == SWEEP  # delivered then: the clock has not moved
         await at(hearth, SWEEP + timedelta(days=3))
         assert len(hearth.posts_to(DM)) == 2
         assert hearth.fake.violations == []

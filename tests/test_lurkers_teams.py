@@ -21,7 +21,7 @@ from hearth.scheduler.scheduler import Scheduler  # noqa: E402
 from hearth.storage.models import (  # noqa: E402
     Member,
     MemberSettings,
-    OutboxMessage,
+    Nudge,
     Participation,
     Question,
 )
@@ -225,8 +225,8 @@ async def test_a_member_in_tokyo_is_nudged_in_tokyo_working_hours(
         await eventually(lambda: len(h.connector.activities(chat)) == before + 1, what="nudge")
         nudge = card(h.connector.activities(chat)[-1])
         assert "No question is too small" in " ".join(texts(nudge))
-        (row,) = await h.rows(OutboxMessage, OutboxMessage.kind == "nudge")
-        assert row.sent_at == h.clock.now()
+        (row,) = await h.rows(Nudge)
+        assert row.due_at == h.clock.now()  # delivered then: the clock has not moved
         await at(h, days=3)
         assert len(h.connector.activities(chat)) == before + 1
 
