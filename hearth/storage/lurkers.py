@@ -263,17 +263,11 @@ class Rate:
     converted: int
     counted: int
 
-    def __str__(self) -> str:
-        if not self.counted:
-            return "none to count yet"
-        share = round(100 * self.converted / self.counted)
-        return f"{self.converted} of {self.counted} ({share}%)"
-
 
 @dataclass(frozen=True)
 class NudgedRate:
-    """Members nudged in the window: `settled` (a nudge sent by `closed`), `rate` of those,
-    and `too_soon` (all their nudges in the window sent after `closed`)."""
+    """Members nudged in the window: `rate` among those with a nudge sent by `closed`, and
+    `too_soon`: those whose nudges in the window were all sent after `closed`."""
 
     rate: Rate
     too_soon: int

@@ -20,6 +20,13 @@ CONVERSION = timedelta(days=7)
 MAX_NAMES = 30
 
 
+def shown(rate: store.Rate) -> str:
+    """The rate as the report says it: "3 of 12 (25%)", or "none to count yet"."""
+    if not rate.counted:
+        return "none to count yet"
+    return f"{rate.converted} of {rate.counted} ({round(100 * rate.converted / rate.counted)}%)"
+
+
 @dataclass(frozen=True)
 class Conversion:
     nudged: store.Rate
@@ -110,8 +117,9 @@ async def report_card(
     blocks += [
         Section(
             "Nudged in the last 90 days, posted within 7 days of a nudge: "
-            f"{figures.nudged}{soon}.\n"
-            f"Comparable members not (yet) nudged, posted within 7 days: {figures.comparable}."
+            f"{shown(figures.nudged)}{soon}.\n"
+            "Comparable members not (yet) nudged, posted within 7 days: "
+            f"{shown(figures.comparable)}."
         ),
         ContextLine(
             f"Nudges: at most {settings.per_day} a day, two per member, 30+ days apart. "
