@@ -51,10 +51,13 @@ def _write_deferred(session: Session) -> None:
         session.execute(dialect_insert(session)(model.__table__).on_conflict_do_nothing(), rows)
 
 
+def _dialect(session: Session | AsyncSession) -> str | None:
+    return session.bind.dialect.name if session.bind is not None else None
+
+
 def dialect_insert(session: Session | AsyncSession) -> Any:
     """The INSERT construct that knows ON CONFLICT for the session's database."""
-    postgres = session.bind is not None and session.bind.dialect.name == "postgresql"
-    return postgresql.insert if postgres else sqlite.insert
+    return postgresql.insert if _dialect(session) == "postgresql" else sqlite.insert
 
 
 def plus_days(
@@ -65,7 +68,7 @@ def plus_days(
     SQLite keeps times as text, `YYYY-MM-DD HH:MM:SS.ffffff`: the whole seconds are shifted
     and the microseconds kept as written (a text comparison then orders them correctly).
     """
-    if session.bind is not None and session.bind.dialect.name == "sqlite":
+    if _dialect(session) == "sqlite":
         seconds = func.strftime("%Y-%m-%d %H:%M:%S", func.substr(moment, 1, 19), f"{days:+d} days")
         return type_coerce(seconds.concat(func.substr(moment, 20)), moment.type)
     shifted = type_coerce(moment, DateTime()) + literal(timedelta(days=days), Interval())
@@ -78,7 +81,7 @@ def scanned(session: Session | AsyncSession, column: ColumnElement[T]) -> Column
     index's order (a random page per row, several times slower). SQLite's unary `+` changes no
     value and keeps the planner off indexes on the column; PostgreSQL plans that well already.
     """
-    if session.bind is not None and session.bind.dialect.name == "sqlite":
+    if _dialect(session) == "sqlite":
         return UnaryExpression(column, operator=custom_op("+"), type_=column.type)
     return column
 
