@@ -1,4 +1,4 @@
-"""Lurker sweep benchmark: 100,000 members and 5,000,000 stored messages, SQLite and PostgreSQL.
+"""Lurkers at scale: the sweep and `/cop lurkers`, 100,000 members and 5,000,000 messages.
 
 Builds one community with `--members` members (a fifth of them posters, who wrote
 `--messages` messages between them over two years, a tenth of those thread replies; a tenth of
@@ -9,7 +9,8 @@ the lurkers nudged once 40+ days ago), migrated by Hearth's own migrations and b
   each run so every run does the same work): target < 1 s;
 - the sweep's candidate query materialising every due lurker (the worst case: a sweep that had
   to look at everyone);
-- `/cop lurkers` (the report with the conversion figures), for information.
+- `/cop lurkers` (`hearth.handlers.lurkers.report.report_card`: the counts by band and group,
+  the names, and both conversion figures, all SQL aggregates): target < 1 s too.
 
     .venv/bin/python bench/lurkers.py [--members 100000] [--messages 5000000] [--runs 5]
         [--postgres postgresql+asyncpg://postgres@127.0.0.1:5432/hearth_bench_lurkers]
@@ -423,7 +424,7 @@ async def measure(url: str, label: str, runs: int) -> dict[str, float]:
 
         sweep_times, scheduled = await timed(db, runs, sweep)
         scan_times, due = await timed(db, max(1, runs // 2), everyone)
-        report_times, headline = await timed(db, max(1, runs // 2), shown)
+        report_times, headline = await timed(db, runs, shown)
         async with db.transaction() as session:
             count = await session.scalar(select(Community.id).limit(1))
         assert count == 1
@@ -434,14 +435,19 @@ async def measure(url: str, label: str, runs: int) -> dict[str, float]:
         "sweep_max": max(sweep_times),
         "scan": statistics.median(scan_times),
         "report": statistics.median(report_times),
+        "report_max": max(report_times),
     }
-    verdict = "OK" if figures["sweep"] < TARGET else "OVER TARGET"
+
+    def verdict(seconds: float) -> str:
+        return f"target < {TARGET:.0f} s: {'OK' if seconds < TARGET else 'OVER TARGET'}"
+
     print(
         f"{label}: sweep {figures['sweep'] * 1000:.0f} ms median, {figures['sweep_max'] * 1000:.0f}"
-        f" ms max over {runs} runs ({scheduled} nudges scheduled) — target < {TARGET:.0f} s: "
-        f"{verdict}\n"
-        f"{label}: every due lurker ({due:,}) materialised in {figures['scan'] * 1000:.0f} ms; "
-        f"/cop lurkers in {figures['report'] * 1000:.0f} ms ({headline.split(':')[0]})",
+        f" ms max over {runs} runs ({scheduled} nudges scheduled) — {verdict(figures['sweep'])}\n"
+        f"{label}: /cop lurkers {figures['report'] * 1000:.0f} ms median, "
+        f"{figures['report_max'] * 1000:.0f} ms max over {runs} runs "
+        f"({headline.split(':')[0]}) — {verdict(figures['report'])}\n"
+        f"{label}: every due lurker ({due:,}) materialised in {figures['scan'] * 1000:.0f} ms",
         flush=True,
     )
     return figures
@@ -473,7 +479,8 @@ async def main() -> int:
             await db.close()
             print("SQLite: loading", flush=True)
             load_sqlite(path, data)
-            over |= (await measure(url, "SQLite", args.runs))["sweep"] >= TARGET
+            figures = await measure(url, "SQLite", args.runs)
+            over |= max(figures["sweep"], figures["report"]) >= TARGET
     if not args.no_postgres:
         await recreate_postgres(args.postgres)
         db = Database(args.postgres)
@@ -482,7 +489,8 @@ async def main() -> int:
         await db.close()
         print("PostgreSQL: loading", flush=True)
         await load_postgres(args.postgres, data)
-        over |= (await measure(args.postgres, "PostgreSQL", args.runs))["sweep"] >= TARGET
+        figures = await measure(args.postgres, "PostgreSQL", args.runs)
+        over |= max(figures["sweep"], figures["report"]) >= TARGET
     return 1 if over else 0
 
 

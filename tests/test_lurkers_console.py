@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import contextlib
 from datetime import timedelta
 
 from sqlalchemy import func, select
 
 from hearth.bot.console.script import Wait
 from hearth.bot.console.session import ConsoleSession
-from hearth.bot.console.workspace import CHANNEL, PLATFORM, WORKSPACE
-from hearth.handlers.context import Context, Defaults
-from hearth.handlers.jobs import JobDue
-from hearth.handlers.lurkers import nudges
+from hearth.handlers.context import Defaults
 from hearth.storage.db import Database
-from hearth.storage.models import Community, MemberSettings, Nudge, OutboxMessage, Participation
+from hearth.storage.models import MemberSettings, Nudge, OutboxMessage, Participation
 from tests.console_helpers import START, expected, transcript
+from tests.lurker_helpers import nudge_rows, sweep
 
 SETUP = """\
 facilitator: /cop welcome set Hi {name}!
@@ -376,44 +373,17 @@ async def test_a_rerun_sweep_never_sends_twice(db: Database) -> None:
     await session.start()
     for line in [*SETUP.splitlines(), "alice joins", "bob joins", "wait 14d", "wait 22h"]:
         await session.run_line(line)
+    hub = session.hearth
 
-    async def sweep(*, interrupt: bool) -> int:
-        async with db.transaction() as sql:
-            community = await sql.scalar(select(Community))
-            assert community is not None
-            event = JobDue(
-                platform=PLATFORM,
-                workspace=WORKSPACE,
-                channel=CHANNEL,
-                user="",
-                at=session.clock.now(),
-                kind="lurkers.sweep",
-                key="lurkers.sweep",
-                payload={"community": community.id},
-            )
-            context = Context(
-                sql,
-                event,
-                session.workspace,
-                session.clock,
-                session.hearth.registry,
-                session.hearth.defaults,
-            )
-            count = await nudges.sweep(context, community)
-            if interrupt:
-                raise RuntimeError("the process died mid-sweep")
-            return count
-
-    with contextlib.suppress(RuntimeError):
-        await sweep(interrupt=True)
-    assert await sweep(interrupt=False) == 0  # today's scheduled sweep already ran at 07:00
+    assert await sweep(hub, interrupt=True) == 0
+    assert await sweep(hub) == 0  # today's scheduled sweep already ran at 07:00
     async with db.transaction() as sql:
         await sql.execute(Nudge.__table__.delete())  # as if the sweep had never run today
         await sql.execute(OutboxMessage.__table__.delete().where(OutboxMessage.kind == "nudge"))
-    with contextlib.suppress(RuntimeError):
-        await sweep(interrupt=True)
-    assert await sweep(interrupt=False) == 2
-    assert await sweep(interrupt=False) == 0
+    assert await sweep(hub, interrupt=True) == 0
+    assert await nudge_rows(hub) == (0, 0)  # rolled back whole
+    assert await sweep(hub) == 2
+    assert await sweep(hub) == 0
     await session.run(Wait(timedelta(days=2)))
     out = "\n".join(lines)
     assert nudges_in(out, "alice") == ["-- 2026-12-16 09:00 UTC --"]

@@ -1,5 +1,6 @@
 """Lurkers on Slack, through the real app and the spec-checking fake Web API: the nudge in the
-member's working hours, its buttons, "Introduce myself" as a modal, the first-post celebration."""
+member's working hours (Paris, Tokyo), its buttons, asking anonymously and "Introduce myself" as
+modals, the first-post celebration, an interrupted sweep run again."""
 
 from __future__ import annotations
 
@@ -14,14 +15,23 @@ from sqlalchemy import select
 
 from hearth.bot.app import HUB
 from hearth.scheduler.scheduler import Scheduler
-from hearth.storage.models import MemberSettings, OutboxMessage
+from hearth.storage.models import (
+    Member,
+    MemberSettings,
+    Nudge,
+    OutboxMessage,
+    Participation,
+    Question,
+)
 from tests.fakes.slack_api import SPEC_MISSING_REASON, spec_available
+from tests.lurker_helpers import nudge_rows, sweep
 from tests.recording import SettableClock
 from tests.slack_helpers import (
     CHANNEL,
     FACILITATOR,
     NEWCOMER,
     TEAM,
+    USERS,
     HearthHarness,
     dm_buttons,
     event_callback,
@@ -222,3 +232,111 @@ async def test_not_now_then_a_second_nudge_33_days_later_and_no_third(
     for days in (40, 80):
         await at(hearth, later + timedelta(days=days, hours=1))
     assert len(hearth.posts_to(DM)) == 3
+
+
+def channel_messages_since(hearth: HearthHarness, count: int) -> list[dict[str, Any]]:
+    """What Hearth posted or changed anywhere but the newcomer's DM, after the first `count`
+    calls to chat.postMessage and chat.update."""
+    calls = hearth.fake.calls_to("chat.postMessage") + hearth.fake.calls_to("chat.update")
+    return [c for c in calls[count:] if c["channel"] != DM]
+
+
+async def test_asking_anonymously_from_the_nudge_names_her_nowhere(
+    hearth: HearthHarness,
+) -> None:
+    await set_up(hearth)
+    post = await nudged(hearth)
+    [message] = [m for m in hearth.fake.channel_messages(DM) if m.get("ts")][1:]
+    before = len(hearth.fake.calls_to("chat.postMessage") + hearth.fake.calls_to("chat.update"))
+    await hearth.click(click(hearth, message, buttons(post)["Ask a question"]))
+    await eventually(lambda: hearth.fake.calls_to("views.open"), what="the ask form")
+    [opened] = hearth.fake.calls_to("views.open")
+    view = opened["view"]
+    View(**view).validate_json()
+    assert view["callback_id"] == "questions.ask"
+    assert [b["block_id"] for b in view["blocks"]] == ["question", "anonymous"]
+    question = "Is it silly to ask how a RAID log differs from a risk register?"
+    yes = {"text": {"type": "plain_text", "text": "Yes"}, "value": "yes"}
+    values = {
+        "question": {"question": {"type": "plain_text_input", "value": question}},
+        "anonymous": {"anonymous": {"type": "radio_buttons", "selected_option": yes}},
+    }
+    submission = {
+        "type": "view_submission",
+        "team": {"id": TEAM, "domain": "workspace-domain"},
+        "user": {"id": NEWCOMER, "username": "uma", "team_id": TEAM},
+        "api_app_id": "A111",
+        "token": "verification_token",
+        "trigger_id": "111.222.valid",
+        "view": {**view, "id": "V112", "team_id": TEAM, "state": {"values": values}},
+    }
+    assert (await hearth.post_form({"payload": json.dumps(submission)})).status == 200
+
+    def asked() -> list[dict[str, Any]]:
+        return [p for p in hearth.posts_to(CHANNEL) if "A member asks, anonymously" in p["text"]]
+
+    await eventually(asked, what="the question in the channel")
+    [posted] = asked()
+    assert question in message_text(posted)
+    [[stored]] = await hearth.rows(select(Question))
+    assert (stored.anonymous, stored.asker_id, stored.via) == (True, None, "form")
+
+    # routed like any question: an answer in its thread reaches her, privately
+    [landed] = [m for m in hearth.fake.channel_messages(CHANNEL) if question in m.get("text", "")]
+    answer = event_callback(
+        "message_channel",
+        channel=CHANNEL,
+        user=FACILITATOR,
+        text="Not silly at all: a RAID log tracks more than risks.",
+        ts="1797412000.000100",
+        event_ts="1797412000.000100",
+        thread_ts=landed["ts"],
+    )
+    answer["event"].pop("blocks", None)
+    await hearth.send_event(answer)
+    await at(hearth, SWEEP + timedelta(hours=1, minutes=1))
+    await eventually(
+        lambda: any("anonymous question" in p["text"] for p in hearth.posts_to(DM)),
+        what="the answer to reach her",
+    )
+    [told] = hearth.fake.calls_to("chat.postEphemeral")  # in her DM, to her only
+    assert (told["channel"], told["user"]) == (DM, NEWCOMER)
+    assert "Your question is posted anonymously" in message_text(told)
+    elsewhere = channel_messages_since(hearth, before)
+    assert elsewhere, "nothing was posted"
+    for call in elsewhere:
+        assert NEWCOMER not in json.dumps(call) and "Uma" not in json.dumps(call), call
+    mine = select(Participation).join(Member, Member.id == Participation.member_id)
+    assert await hearth.rows(mine.where(Member.user_id == NEWCOMER)) == []  # still a lurker
+
+
+async def test_a_member_in_tokyo_is_nudged_in_tokyo_working_hours(database_url: str) -> None:
+    users = {**USERS, NEWCOMER: {**USERS[NEWCOMER], "tz": "Asia/Tokyo"}}
+    async with running_hearth(database_url, clock=SettableClock(START), users=users) as hearth:
+        await set_up(hearth)
+        await at(hearth, SWEEP - timedelta(hours=1))
+        assert len(hearth.posts_to(DM)) == 1  # the welcome
+        await at(hearth, SWEEP)  # Wednesday 07:00 UTC: 16:00 in Tokyo, before work in London
+        await eventually(lambda: len(hearth.posts_to(DM)) == 2, what="the nudge")
+        assert "No question is too small" in message_text(hearth.posts_to(DM)[1])
+        [[nudge]] = await hearth.rows(select(Nudge))
+        assert nudge.due_at == SWEEP  # delivered then: the clock has not moved
+        await at(hearth, SWEEP + timedelta(days=3))
+        assert len(hearth.posts_to(DM)) == 2
+        assert hearth.fake.violations == []
+
+
+async def test_an_interrupted_then_rerun_sweep_sends_one_nudge(hearth: HearthHarness) -> None:
+    await set_up(hearth)
+    await at(hearth, SWEEP - timedelta(hours=1))  # 06:00 UTC, before the scheduled sweep
+    hub = hearth.client.app[HUB]
+    assert await sweep(hub, interrupt=True) == 0
+    assert await nudge_rows(hub) == (0, 0)  # rolled back whole
+    assert await sweep(hub) == 1
+    assert await sweep(hub) == 0
+    await at(hearth, SWEEP)  # the scheduled sweep runs too: nothing new
+    await at(hearth, SWEEP + timedelta(hours=1))  # 09:00 in Paris
+    await eventually(lambda: len(hearth.posts_to(DM)) == 2, what="the nudge")
+    await at(hearth, SWEEP + timedelta(days=3))
+    assert len(hearth.posts_to(DM)) == 2
+    assert await nudge_rows(hub) == (1, 1)

@@ -8,9 +8,10 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable, Hashable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar, cast
 
-from sqlalchemy import event
+from sqlalchemy import ColumnElement, DateTime, Interval, event, func, literal, type_coerce
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
@@ -20,6 +21,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import DeclarativeBase, ORMExecuteState, Session
+from sqlalchemy.sql.elements import UnaryExpression
+from sqlalchemy.sql.operators import custom_op
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 _HOLDING_WRITER: contextvars.ContextVar[bool] = contextvars.ContextVar(
@@ -27,6 +30,7 @@ _HOLDING_WRITER: contextvars.ContextVar[bool] = contextvars.ContextVar(
 )
 _DEFERRED = "hearth.deferred_inserts"
 _KEPT = "hearth.kept_rows"
+T = TypeVar("T")
 
 
 class HearthSession(Session):
@@ -89,10 +93,39 @@ class _InsertIgnore:
         session.execute(insert, self.rows)
 
 
+def _dialect(session: Session | AsyncSession) -> str | None:
+    return session.bind.dialect.name if session.bind is not None else None
+
+
 def dialect_insert(session: Session | AsyncSession) -> Any:
     """The INSERT construct that knows ON CONFLICT for the session's database."""
-    postgres = session.bind is not None and session.bind.dialect.name == "postgresql"
-    return postgresql.insert if postgres else sqlite.insert
+    return postgresql.insert if _dialect(session) == "postgresql" else sqlite.insert
+
+
+def plus_days(
+    session: Session | AsyncSession, moment: ColumnElement[datetime], days: int
+) -> ColumnElement[datetime]:
+    """`moment` (a UTC time column) plus whole `days`, computed by the database, exactly.
+
+    SQLite keeps times as text, `YYYY-MM-DD HH:MM:SS.ffffff`: the whole seconds are shifted
+    and the microseconds kept as written (a text comparison then orders them correctly).
+    """
+    if _dialect(session) == "sqlite":
+        seconds = func.strftime("%Y-%m-%d %H:%M:%S", func.substr(moment, 1, 19), f"{days:+d} days")
+        return type_coerce(seconds.concat(func.substr(moment, 20)), moment.type)
+    shifted = type_coerce(moment, DateTime()) + literal(timedelta(days=days), Interval())
+    return type_coerce(shifted, moment.type)
+
+
+def scanned(session: Session | AsyncSession, column: ColumnElement[T]) -> ColumnElement[T]:
+    """`column`, for a condition no index should serve: on SQLite, a query that aggregates
+    most of a table's rows then reads them in table order (pages in sequence) rather than in an
+    index's order (a random page per row, several times slower). SQLite's unary `+` changes no
+    value and keeps the planner off indexes on the column; PostgreSQL plans that well already.
+    """
+    if _dialect(session) == "sqlite":
+        return UnaryExpression(column, operator=custom_op("+"), type_=column.type)
+    return column
 
 
 class Database:

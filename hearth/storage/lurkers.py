@@ -9,14 +9,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     ColumnElement,
     Select,
     and_,
     case,
+    distinct,
     false,
     func,
+    literal,
     or_,
     select,
     true,
@@ -25,7 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from hearth.storage.db import insert_ignore, keep
+from hearth.storage.db import insert_ignore, keep, plus_days, scanned
 from hearth.storage.models import (
     Facilitator,
     LurkerSettings,
@@ -36,7 +39,10 @@ from hearth.storage.models import (
     Nudge,
     OutboxMessage,
     Participation,
+    UTCDateTime,
 )
+
+_Row = TypeVar("_Row", bound=tuple[Any, ...])
 
 SENT = "sent"
 """outbox.SENT (storage imports nothing of handlers; the outbox module is ours too)."""
@@ -94,9 +100,10 @@ async def record_post(
     return inserted
 
 
-def _quiet_members(community_id: int, joined_before: datetime) -> Select[tuple[Member, datetime]]:
-    """Current members who joined before `joined_before` and never posted: not facilitators,
-    bots or deactivated (forgotten members have no row any more)."""
+def _members(community_id: int) -> Select[tuple[Member, datetime]]:
+    """The community's members, past and present, who can be lurkers: not facilitators, bots
+    or deactivated (forgotten members have no row any more); their participation facts joined
+    (`Participation.member_id` is NULL for those who never posted)."""
     return (
         select(Member, Membership.joined_at)
         .join(Membership, Membership.member_id == Member.id)
@@ -116,13 +123,37 @@ def _quiet_members(community_id: int, joined_before: datetime) -> Select[tuple[M
         )
         .where(
             Membership.community_id == community_id,
-            Membership.left_at.is_(None),
-            Membership.joined_at <= joined_before,
-            Participation.member_id.is_(None),
             Facilitator.member_id.is_(None),
             Member.is_bot.is_(false()),
             Member.deactivated.is_(false()),
         )
+    )
+
+
+def _quiet_members(
+    community_id: int,
+    joined_before: datetime,
+    joined: ColumnElement[datetime] = Membership.joined_at,
+) -> Select[tuple[Member, datetime]]:
+    """The community's lurkers: current members who joined before `joined_before` and never
+    posted (see `_members`). `joined`: the join time as the condition reads it (`scanned`)."""
+    return _members(community_id).where(
+        Membership.left_at.is_(None),
+        joined <= joined_before,
+        Participation.member_id.is_(None),
+    )
+
+
+def _nudgeable(query: Select[_Row]) -> Select[_Row]:
+    """`query` (over members) kept to those who did not pause Hearth nor turn the preference
+    "nudges" off, as their settings are now."""
+    return query.outerjoin(MemberSettings, MemberSettings.member_id == Member.id).where(
+        Member.unsolicited_dms_off.is_(false()),
+        or_(
+            MemberSettings.member_id.is_(None),
+            MemberSettings.dms["nudges"].as_boolean().is_(None),
+            MemberSettings.dms["nudges"].as_boolean() == true(),
+        ),
     )
 
 
@@ -141,10 +172,12 @@ class LurkerGroup:
 async def lurker_groups(
     session: AsyncSession, community_id: int, joined_before: datetime, edges: tuple[datetime, ...]
 ) -> list[LurkerGroup]:
-    """The community's lurkers counted in SQL, by group and pause (no row per member)."""
+    """The community's lurkers counted in SQL, by group and pause (no row per member), in one
+    pass over its members in table order."""
     counts = [func.sum(case((Membership.joined_at > edge, 1), else_=0)) for edge in edges]
+    joined = scanned(session, Membership.joined_at)
     query = (
-        _quiet_members(community_id, joined_before)
+        _quiet_members(community_id, joined_before, joined)
         .with_only_columns(
             Member.segment,
             Member.unsolicited_dms_off,
@@ -206,19 +239,12 @@ async def due_for_nudge(
         )
 
     query = (
-        _quiet_members(community_id, joined_before)
-        .add_columns(first.member_id)
+        _nudgeable(_quiet_members(community_id, joined_before))  # those who turned nudges off
+        .add_columns(first.member_id)  # would otherwise stand first in line every day
         .outerjoin(first, nudge(first, 1))
         .outerjoin(sent, sent.key == first.key)
         .outerjoin(second, nudge(second, 2))
-        .outerjoin(MemberSettings, MemberSettings.member_id == Member.id)
         .where(
-            Member.unsolicited_dms_off.is_(false()),
-            or_(  # not those who turned nudges off (they would stand first in line every day)
-                MemberSettings.member_id.is_(None),
-                MemberSettings.dms["nudges"].as_boolean().is_(None),
-                MemberSettings.dms["nudges"].as_boolean() == true(),
-            ),
             second.member_id.is_(None),
             or_(
                 first.member_id.is_(None),
@@ -246,111 +272,106 @@ async def nudges_of(session: AsyncSession, community_id: int, member_id: int) ->
 
 
 @dataclass(frozen=True)
-class SentNudge:
-    member_id: int
-    number: int
-    sent_at: datetime
+class Rate:
+    """`converted` of `counted` members."""
 
-
-async def sent_nudges(session: AsyncSession, community_id: int, since: datetime) -> list[SentNudge]:
-    """Nudges of the community that went out since `since`."""
-    rows = await session.execute(
-        select(Nudge.member_id, Nudge.number, OutboxMessage.sent_at)
-        .join(OutboxMessage, OutboxMessage.key == Nudge.key)
-        .where(
-            Nudge.community_id == community_id,
-            Nudge.due_at >= since - timedelta(days=8),  # deferred at most a week by the cap
-            OutboxMessage.status == SENT,
-            OutboxMessage.sent_at >= since,
-        )
-    )
-    return [SentNudge(m, n, at) for m, n, at in rows if at is not None]
-
-
-async def first_nudge_sent(session: AsyncSession, community_id: int) -> dict[int, datetime]:
-    """When each member's first nudge here went out (members never nudged are absent)."""
-    rows = await session.execute(
-        select(Nudge.member_id, func.min(OutboxMessage.sent_at))
-        .join(OutboxMessage, OutboxMessage.key == Nudge.key)
-        .where(Nudge.community_id == community_id, OutboxMessage.status == SENT)
-        .group_by(Nudge.member_id)
-    )
-    return {m: at for m, at in rows if at is not None}
+    converted: int
+    counted: int
 
 
 @dataclass(frozen=True)
-class Comparable:
-    """A member for the conversion baseline: when they joined, left, first posted."""
+class NudgedRate:
+    """Members nudged in the window: `rate` among those with a nudge sent by `closed`, and
+    `too_soon`: those whose nudges in the window were all sent after `closed`."""
 
-    member_id: int
-    joined_at: datetime
-    left_at: datetime | None
-    first_posted_at: datetime | None
-    paused: bool
-    nudges_on: bool
+    rate: Rate
+    too_soon: int
 
 
-async def comparable_pool(
-    session: AsyncSession, community_id: int, joined_before: datetime, posted_since: datetime
-) -> list[Comparable]:
-    """Members who joined before `joined_before` and had not posted before `posted_since`
-    (or never): not facilitators, bots or deactivated."""
+async def nudged_rate(
+    session: AsyncSession, community_id: int, *, start: datetime, closed: datetime, days: int
+) -> NudgedRate:
+    """Of the members with a nudge sent in [`start`, now], those with one sent by `closed` and,
+    of them, those whose first post came `days` days after one of those at most (sent ≤ first
+    post ≤ sent + days). One aggregate over the window's nudges (`ix_nudges_community_due`:
+    a nudge is deferred at most a week by the weekly cap, so one sent since `start` was due
+    since `start` − 8 days)."""
+    member, sent_at, first = Nudge.member_id, OutboxMessage.sent_at, Participation.first_posted_at
+    settled = sent_at <= closed
+    converted = and_(settled, first >= sent_at, first <= plus_days(session, sent_at, days))
     query = (
         select(
-            Membership.member_id,
-            Membership.joined_at,
-            Membership.left_at,
-            Participation.first_posted_at,
-            Member.unsolicited_dms_off,
-            MemberSettings.dms,
+            func.count(distinct(member)),
+            func.count(distinct(case((settled, member)))),
+            func.count(distinct(case((converted, member)))),
         )
-        .join(Member, Member.id == Membership.member_id)
-        .outerjoin(MemberSettings, MemberSettings.member_id == Member.id)
+        .select_from(Nudge)
+        .join(OutboxMessage, OutboxMessage.key == Nudge.key)
         .outerjoin(
             Participation,
             and_(
-                Participation.community_id == Membership.community_id,
-                Participation.member_id == Membership.member_id,
-            ),
-        )
-        .outerjoin(
-            Facilitator,
-            and_(
-                Facilitator.community_id == Membership.community_id,
-                Facilitator.member_id == Membership.member_id,
+                Participation.community_id == Nudge.community_id,
+                Participation.member_id == Nudge.member_id,
             ),
         )
         .where(
-            Membership.community_id == community_id,
-            Membership.joined_at <= joined_before,
-            or_(
-                Participation.member_id.is_(None),
-                Participation.first_posted_at >= posted_since,
-            ),
-            Facilitator.member_id.is_(None),
-            Member.is_bot.is_(false()),
-            Member.deactivated.is_(false()),
+            Nudge.community_id == community_id,
+            Nudge.due_at >= start - timedelta(days=8),
+            OutboxMessage.status == SENT,
+            sent_at >= start,
         )
     )
-    return [
-        Comparable(member, joined, left, first, paused, bool((dms or {}).get("nudges", True)))
-        for member, joined, left, first, paused, dms in await session.execute(query)
-    ]
+    total, counted, posted = (await session.execute(query)).one()
+    return NudgedRate(Rate(posted, counted), total - counted)
 
 
-async def first_posts(
-    session: AsyncSession, community_id: int, member_ids: list[int]
-) -> dict[int, datetime]:
-    found: dict[int, datetime] = {}
-    for start in range(0, len(member_ids), 500):
-        rows = await session.execute(
-            select(Participation.member_id, Participation.first_posted_at).where(
-                Participation.community_id == community_id,
-                Participation.member_id.in_(member_ids[start : start + 500]),
-            )
+async def comparable_rate(
+    session: AsyncSession,
+    community_id: int,
+    *,
+    lurk_days: int,
+    start: datetime,
+    closed: datetime,
+    days: int,
+) -> Rate:
+    """The baseline of the README, in one aggregate: members (see `_members`) who may be
+    nudged, whose reference moment r = max(joined + `lurk_days`, `start`) is by `closed`, who
+    had not posted before r, nor left or been sent a nudge before r + `days`; of them, those
+    whose first post came in [r, r + `days`)."""
+    joined, first = scanned(session, Membership.joined_at), Participation.first_posted_at
+    early = joined <= start - timedelta(days=lurk_days)  # a lurker before the window opened
+    became = case(
+        (early, literal(start, UTCDateTime())), else_=plus_days(session, joined, lurk_days)
+    )
+    ended = case(
+        (early, literal(start + timedelta(days=days), UTCDateTime())),
+        else_=plus_days(session, joined, lurk_days + days),
+    )
+    nudged_before_end = (
+        select(Nudge.number)
+        .join(OutboxMessage, OutboxMessage.key == Nudge.key)
+        .where(
+            Nudge.community_id == Membership.community_id,
+            Nudge.member_id == Membership.member_id,
+            OutboxMessage.status == SENT,
+            OutboxMessage.sent_at < ended,
         )
-        found.update({member: at for member, at in rows})
-    return found
+        .exists()
+    )
+    query = (
+        _nudgeable(_members(community_id))
+        .with_only_columns(
+            func.count(), func.sum(case((and_(first.is_not(None), first < ended), 1), else_=0))
+        )
+        .where(
+            joined <= closed - timedelta(days=lurk_days),
+            or_(first.is_(None), first >= became),
+            or_(Membership.left_at.is_(None), Membership.left_at >= ended),
+            ~nudged_before_end,
+        )
+    )
+    counted, posted = (await session.execute(query)).one()
+    return Rate(int(posted or 0), counted)
 
 
 async def lively_thread(

@@ -3,7 +3,7 @@ helps (the figures are defined in the README, "Lurkers and nudges")."""
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -20,66 +20,33 @@ CONVERSION = timedelta(days=7)
 MAX_NAMES = 30
 
 
-@dataclass(frozen=True)
-class Rate:
-    """`converted` of `counted` members."""
-
-    converted: int
-    counted: int
-
-    def __str__(self) -> str:
-        if not self.counted:
-            return "none to count yet"
-        share = round(100 * self.converted / self.counted)
-        return f"{self.converted} of {self.counted} ({share}%)"
+def shown(rate: store.Rate) -> str:
+    """The rate as the report says it: "3 of 12 (25%)", or "none to count yet"."""
+    if not rate.counted:
+        return "none to count yet"
+    return f"{rate.converted} of {rate.counted} ({round(100 * rate.converted / rate.counted)}%)"
 
 
 @dataclass(frozen=True)
 class Conversion:
-    nudged: Rate
+    nudged: store.Rate
     too_soon: int
     """Members whose nudges in the window all went out in the last 7 days."""
-    comparable: Rate
+    comparable: store.Rate
 
 
 async def conversion(
     session: AsyncSession, community_id: int, days: int, now: datetime
 ) -> Conversion:
-    """The two rates of the README, exactly."""
+    """The two rates of the README, exactly, each one indexed aggregate in SQL."""
     start, closed = now - WINDOW, now - CONVERSION
-    sent: dict[int, list[datetime]] = defaultdict(list)
-    for nudge in await store.sent_nudges(session, community_id, start):
-        sent[nudge.member_id].append(nudge.sent_at)
-    settled = {m: [t for t in times if t <= closed] for m, times in sent.items()}
-    settled = {m: times for m, times in settled.items() if times}
-    firsts = await store.first_posts(session, community_id, list(settled))
-    converted = sum(
-        1
-        for member, times in settled.items()
-        if (first := firsts.get(member)) is not None
-        and any(t <= first <= t + CONVERSION for t in times)
+    nudged = await store.nudged_rate(
+        session, community_id, start=start, closed=closed, days=CONVERSION.days
     )
-    nudged = Rate(converted, len(settled))
-    ever_nudged = await store.first_nudge_sent(session, community_id)
-    lurk = timedelta(days=days)
-    counted = posted = 0
-    for member in await store.comparable_pool(session, community_id, closed - lurk, start):
-        if member.paused or not member.nudges_on:
-            continue
-        became = max(member.joined_at + lurk, start)
-        if became > closed:
-            continue
-        if member.first_posted_at is not None and member.first_posted_at < became:
-            continue
-        if member.left_at is not None and member.left_at < became + CONVERSION:
-            continue
-        nudged_at = ever_nudged.get(member.member_id)
-        if nudged_at is not None and nudged_at < became + CONVERSION:
-            continue
-        counted += 1
-        first = member.first_posted_at
-        posted += first is not None and became <= first < became + CONVERSION
-    return Conversion(nudged, len(sent) - len(settled), Rate(posted, counted))
+    comparable = await store.comparable_rate(
+        session, community_id, lurk_days=days, start=start, closed=closed, days=CONVERSION.days
+    )
+    return Conversion(nudged.rate, nudged.too_soon, comparable)
 
 
 async def report_card(
@@ -150,8 +117,9 @@ async def report_card(
     blocks += [
         Section(
             "Nudged in the last 90 days, posted within 7 days of a nudge: "
-            f"{figures.nudged}{soon}.\n"
-            f"Comparable members not (yet) nudged, posted within 7 days: {figures.comparable}."
+            f"{shown(figures.nudged)}{soon}.\n"
+            "Comparable members not (yet) nudged, posted within 7 days: "
+            f"{shown(figures.comparable)}."
         ),
         ContextLine(
             f"Nudges: at most {settings.per_day} a day, two per member, 30+ days apart. "
