@@ -235,6 +235,14 @@ def naive(moment: datetime) -> datetime:
     return moment.replace(tzinfo=None)
 
 
+async def test_other_work_lets_acknowledged_events_be_stored_first(hub: Hearth) -> None:
+    journal = EventJournal(hub)
+    assert await journal.accept(message(1))
+    assert journal.counts.stored == 0
+    await journal.stored_first()  # what a scheduled job awaits before taking the writer
+    assert journal.counts.stored == 1
+
+
 class _RollBack(Exception):
     """Ends `writer_held`'s transaction without committing it."""
 

@@ -123,6 +123,19 @@ async def test_a_recurring_job_fires_once_per_period_per_community(db: Database)
     assert await firing(db, "test.daily@community:1") == [("done", 1, None)]
 
 
+async def test_each_firing_awaits_before_firing_first(db: Database) -> None:
+    """What the app passes as `before_firing`: storing acknowledged events goes first."""
+    clock = SettableClock(MONDAY)
+    hub = await set_up(db, clock, registry_with(**{"test.daily": {}, "test.other": {}}))
+    runs_before: list[int] = []
+
+    async def before_firing() -> None:
+        runs_before.append(len(await runs(db)))
+
+    assert await Scheduler(hub, scopes=COMMUNITIES, before_firing=before_firing).run_due() == 2
+    assert runs_before == [0, 1]
+
+
 async def test_a_restart_never_repeats_a_firing(db: Database) -> None:
     clock = SettableClock(MONDAY)
     hub = await set_up(db, clock, registry_with(**{"test.daily": {}}))

@@ -145,7 +145,7 @@ async def _hearth(app: web.Application) -> AsyncIterator[None]:
             app[SLACK_ROUTE] = slack_adapter.route(
                 bolt, settings.slack_signing_secret or "", intake
             )
-    jobs = app[SCHEDULER] = SchedulerRunner.for_hub(hub)
+    jobs = app[SCHEDULER] = SchedulerRunner.for_hub(hub, before_firing=journal.stored_first)
     supervisor, metrics = app[SUPERVISOR], app[METRICS]
     supervisor.add("outbox-sender", sender, stall_after=SENDER_STALL_SECONDS)
     supervisor.add("scheduler", jobs, stall_after=JOBS_STALL_SECONDS)

@@ -302,6 +302,13 @@ class EventJournal:
         """Whether acknowledged events are arriving to be stored now."""
         return self._appender is not None and not self._appender.done()
 
+    async def stored_first(self) -> None:
+        """Wait while acknowledged events arrive to be stored, HANDLING_DELAY seconds at most:
+        other work that takes SQLite's one writer (a scheduled job) lets them go first."""
+        if self._storing:
+            assert self._appender is not None
+            await asyncio.wait([self._appender], timeout=HANDLING_DELAY)
+
     async def _storing_first(self) -> None:
         """Storing goes before handling: acknowledged events must be durable within
         milliseconds, and on SQLite they wait for the one writer a handling batch holds. While

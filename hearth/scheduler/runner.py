@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -52,8 +53,10 @@ class SchedulerRunner:
         scheduler.hub.registry.on_scheduled.append(self.wake)
 
     @classmethod
-    def for_hub(cls, hub: Hearth) -> SchedulerRunner:
-        return cls(Scheduler(hub), leadership_for(hub.db))
+    def for_hub(
+        cls, hub: Hearth, before_firing: Callable[[], Awaitable[None]] | None = None
+    ) -> SchedulerRunner:
+        return cls(Scheduler(hub, before_firing=before_firing), leadership_for(hub.db))
 
     @property
     def counts(self) -> Counts:

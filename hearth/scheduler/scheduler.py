@@ -10,6 +10,7 @@ sleeps until `next_due`; the console does the same with its simulated clock.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -49,8 +50,11 @@ class Scheduler:
         *,
         policy: RetryPolicy | None = None,
         scopes: tuple[str, ...] = SCOPES,
+        before_firing: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
+        """`before_firing`: awaited before each firing (to let storing events go first)."""
         self.hub = hub
+        self.before_firing = before_firing
         self.policy = policy or RetryPolicy()
         self.scopes = scopes
         self.counts = Counts()
@@ -119,6 +123,8 @@ class Scheduler:
         queue.sort(key=lambda entry: entry[0].due)
         done = 0
         for firing, job in queue:
+            if self.before_firing is not None:
+                await self.before_firing()
             outcome = await fire(self.hub, firing, self.policy)
             if job is not None and firing.event.period is not None:
                 self._next[job.name] = job.after(firing.event.period)
