@@ -294,6 +294,7 @@ async def test_my_data_is_a_file_of_everything_stored(db: Database) -> None:
             "working_hours": None,
             "quiet_hours": None,
             "digest": "off",
+            "away_until": None,
         },
         "communities": [
             {"community": "#community", "joined": "2026-12-01T09:00:00+00:00", "left": None}
