@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime, timedelta
 
 from hearth.handlers.expertise import (
+    model,
     rank_experts,
     record_accepted,
     record_question,
@@ -122,3 +124,16 @@ async def test_a_reply_to_an_unknown_question_is_ignored(db: Database) -> None:
             await rank_experts(session, community_id=cid, text="anything", asker_id=m["ann"], at=T0)
             == []
         )
+
+
+def test_features_are_standardised_within_the_question_and_shrunk_among_few() -> None:
+    many = [(float(i), 1.0) for i in range(180)]
+    standardised = [v[2:] for v in model.normalised(many)]
+    assert all(len(v) == 4 for v in model.normalised(many))
+    assert abs(sum(x for x, _ in standardised)) < 1e-6
+    spread = math.sqrt(sum(x * x for x, _ in standardised) / len(standardised))
+    assert 0.89 < spread < 0.91  # 180 / (180 + 20)
+    assert {y for _, y in standardised} == {0.0}  # no spread: no signal
+    few = model.normalised([(0.0, 0.0), (0.01, 0.0)])
+    assert few[1][2] - few[0][2] < 0.2  # two of them a hair apart are not two deviations apart
+    assert model.normalised([]) == []
