@@ -56,7 +56,7 @@ SETTINGS_FORM = (
     'form for @{who} "Your Hearth settings": pause (yes/no) = no, nudges (yes/no) = yes, '
     "expert_requests (yes/no) = yes, reminders (yes/no) = yes, "
     "timezone (text) = {zone}, working_hours (text), quiet_hours (text) = {quiet}, "
-    "digest (one of off/daily/weekly/monthly) = off, "
+    "digest (one of off/daily/weekly/monthly) = off, away_until (text), "
     "segment (one of Delivery/Leadership), interests (any of Risk/Tools)"
 )
 DEFAULTS = {"zone": "UTC", "quiet": "21:00-08:00"}

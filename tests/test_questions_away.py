@@ -121,3 +121,58 @@ def test_the_policy_holds_requests_for_help_while_away_and_nothing_else() -> Non
     earlier = now.replace(hour=11)
     assert policy.decide(request, member, away, recent=(), now=earlier).reason == "away"
     assert policy.decide(nudge, member, away, recent=(), now=earlier).action == "send"
+
+
+async def test_the_settings_form_shows_the_away_time_and_changes_it(db: Database) -> None:
+    """`/cop settings` shows when bob is back; emptying the field ends it, a duration sets it,
+    a time past is refused."""
+    out = await transcript(
+        db,
+        """
+        bob: /cop away until 2026-12-20
+        bob: /cop settings
+        bob submits 2 away_until=
+        bob: /cop settings
+        bob submits 4 away_until=2w
+        bob: /cop settings
+        bob submits 6 away_until=2020-01-01
+        """,
+    )
+    assert out == expected(
+        """
+        -- 2026-12-01 09:00 UTC --
+        [1] (only @bob) bot: Enjoy the time away: Hearth won't ask you to help with questions until Sun 20 Dec 23:59 UTC. `/cop back` ends it sooner.
+            Messages Hearth starts on its own: on
+            Direct messages: nudges on · expert requests on · reminders on
+            Time zone: UTC
+            Working hours: any time
+            Quiet hours: 21:00-08:00
+            Community digest by DM: off
+            Group: not chosen
+            Interests: none chosen
+            Away: until Sun 20 Dec 23:59 UTC (no requests for help before then)
+        [2] form for @bob "Your Hearth settings": pause (yes/no) = no, nudges (yes/no) = yes, expert_requests (yes/no) = yes, reminders (yes/no) = yes, timezone (text) = UTC, working_hours (text), quiet_hours (text) = 21:00-08:00, digest (one of off/daily/weekly/monthly) = off, away_until (text) = "2026-12-20 23:59"
+        [3] (only @bob) bot: Saved. Your settings now:
+            Messages Hearth starts on its own: on
+            Direct messages: nudges on · expert requests on · reminders on
+            Time zone: UTC
+            Working hours: any time
+            Quiet hours: 21:00-08:00
+            Community digest by DM: off
+            Group: not chosen
+            Interests: none chosen
+        [4] form for @bob "Your Hearth settings": pause (yes/no) = no, nudges (yes/no) = yes, expert_requests (yes/no) = yes, reminders (yes/no) = yes, timezone (text) = UTC, working_hours (text), quiet_hours (text) = 21:00-08:00, digest (one of off/daily/weekly/monthly) = off, away_until (text)
+        [5] (only @bob) bot: Saved. Your settings now:
+            Messages Hearth starts on its own: on
+            Direct messages: nudges on · expert requests on · reminders on
+            Time zone: UTC
+            Working hours: any time
+            Quiet hours: 21:00-08:00
+            Community digest by DM: off
+            Group: not chosen
+            Interests: none chosen
+            Away: until Tue 15 Dec 09:00 UTC (no requests for help before then)
+        [6] form for @bob "Your Hearth settings": pause (yes/no) = no, nudges (yes/no) = yes, expert_requests (yes/no) = yes, reminders (yes/no) = yes, timezone (text) = UTC, working_hours (text), quiet_hours (text) = 21:00-08:00, digest (one of off/daily/weekly/monthly) = off, away_until (text) = "2026-12-15 09:00"
+        [7] (only @bob) bot: Your Hearth settings: 2020 has already passed.
+""",
+    )

@@ -8,6 +8,8 @@ to send them something, so it takes effect everywhere, for messages already queu
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, select, update
 
@@ -135,6 +137,13 @@ async def settings_form(context: Context, member: Member) -> Form:
             required=False,
             initial=digest(chosen),
         ),
+        Field(
+            "away_until",
+            "Away until: no requests to help with questions before then "
+            "(like 2026-12-20; empty: not away)",
+            required=False,
+            initial=_away_text(chosen),
+        ),
     ]
     if segments:
         fields.append(
@@ -198,8 +207,10 @@ async def save(context: Context, event: FormSubmitted) -> None:
     try:
         _apply(member, stored, form, values)
         chosen = policy.choices(member, stored, await policy.fallback_zone(context.session, member))
-    except HoursError as error:
+        _apply_away(stored, form, values, chosen.zone, context.now())
+    except (HoursError, TimeError) as error:
         raise CommandError(f"{TITLE}: {error}") from error
+    chosen = await current(context, member)
     if (
         chosen.working
         and next_allowed(context.now(), chosen.zone, quiet=chosen.quiet, working=chosen.working)
@@ -258,6 +269,27 @@ def _apply(
     if "interests" in values:
         chosen = values["interests"]
         member.interests = list(chosen) if isinstance(chosen, list) else []
+
+
+def _away_text(chosen: policy.Choices) -> str:
+    """The away time as the form shows it (and `parse_moment` reads it back): local, to the
+    minute."""
+    if chosen.away_until is None:
+        return ""
+    return chosen.away_until.astimezone(ZoneInfo(chosen.zone)).strftime("%Y-%m-%d %H:%M")
+
+
+def _apply_away(
+    stored: MemberSettings,
+    form: Form,
+    values: dict[str, str | list[str] | bool],
+    zone: str,
+    now: datetime,
+) -> None:
+    initial = {f.name: f.initial for f in form.fields}
+    text = str(values["away_until"]).strip()
+    if text != initial["away_until"]:
+        stored.away_until = parse_moment(text, zone, now) if text else None
 
 
 async def _stored(context: Context, member: Member) -> MemberSettings:
