@@ -56,6 +56,17 @@ WEIGHTS = (
 `declared` never occurs there and is set by hand (3.0: a declared topic weighs about as much as
 having answered several similar questions; its standardised twin 0)."""
 BIAS = 0.0
+RERANK = 30
+"""The first stage's top candidates that the second stage (RERANK_WEIGHTS) orders again."""
+RERANK_WEIGHTS = (
+    *(0.837, 0.403, -0.005, -0.048, 0.528, 0.596, 0.368, 3.0, -0.027, 0.536, -0.171, -0.386),
+    *(-0.144, 0.264),
+    # standardised (within all the question's candidates, as for WEIGHTS)
+    *(0.088, 0.058, -0.483, 0.319, -0.806, -0.483, -0.221, 0.0, -0.255, 0.642, 0.066, -0.198),
+    *(0.213, -0.035),
+)
+"""The second stage: the same conditional logit, fitted on the validation slices' RERANK best
+candidates by WEIGHTS (where the answerer is among them); `declared` set by hand as above."""
 
 
 @dataclass(frozen=True)

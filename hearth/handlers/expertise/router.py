@@ -231,9 +231,16 @@ async def rank_experts(
 
 
 def best(generated: list[Candidate], limit: int) -> list[tuple[float, Candidate]]:
-    """The `limit` best candidates by the model's score, with it (ties: lower member id)."""
-    scored = [(model.score(c.features), c) for c in generated]
-    return sorted(scored, key=lambda pair: (-pair[0], pair[1].member_id))[:limit]
+    """The `limit` best candidates, with their scores (ties: lower member id): ordered by the
+    model, then its top RERANK ordered again by the second stage (fitted where the first three
+    places are decided)."""
+    scored = _ordered([(model.score(c.features), c) for c in generated])
+    head = [(model.score(c.features, model.RERANK_WEIGHTS), c) for _, c in scored[: model.RERANK]]
+    return (_ordered(head) + scored[model.RERANK :])[:limit]
+
+
+def _ordered(scored: list[tuple[float, Candidate]]) -> list[tuple[float, Candidate]]:
+    return sorted(scored, key=lambda pair: (-pair[0], pair[1].member_id))
 
 
 async def _topic_names(
