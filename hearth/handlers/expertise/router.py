@@ -233,8 +233,11 @@ async def rank_experts(
 def best(generated: list[Candidate], limit: int) -> list[tuple[float, Candidate]]:
     """The `limit` best candidates, with their scores (ties: lower member id): ordered by the
     model, then its top RERANK ordered again by the second stage (fitted where the first three
-    places are decided)."""
+    places are decided). The second stage only where it was fitted: among more than RERANK
+    candidates (a small community's handful is the first stage's to order)."""
     scored = _ordered([(model.score(c.features), c) for c in generated])
+    if len(scored) <= model.RERANK:
+        return scored[:limit]
     head = [(model.score(c.features, model.RERANK_WEIGHTS), c) for _, c in scored[: model.RERANK]]
     return (_ordered(head) + scored[model.RERANK :])[:limit]
 
