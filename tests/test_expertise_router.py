@@ -11,6 +11,7 @@ from hearth.handlers.expertise import (
     record_accepted,
     record_question,
     record_reply,
+    router,
 )
 from hearth.storage import expertise as store
 from hearth.storage.db import Database
@@ -137,3 +138,22 @@ def test_features_are_standardised_within_the_question_and_shrunk_among_few() ->
     few = model.normalised([(0.0, 0.0), (0.01, 0.0)])
     assert few[1][2] - few[0][2] < 0.2  # two of them a hair apart are not two deviations apart
     assert model.normalised([]) == []
+
+
+def test_the_second_stage_orders_only_the_top_of_many_candidates() -> None:
+    size = len(model.WEIGHTS)
+
+    def candidate(member: int, value: float) -> router.Candidate:
+        return router.Candidate(member, (value,) * size, 0.0, 0.0)
+
+    few = [candidate(m, m / 10) for m in range(1, 6)]
+    by_first = sorted(few, key=lambda c: -model.score(c.features))
+    assert [c for _, c in router.best(few, 3)] == by_first[:3]
+    many = [candidate(m, m / 100) for m in range(1, model.RERANK + 11)]
+    picked = [c for _, c in router.best(many, len(many))]
+    first = sorted(many, key=lambda c: (-model.score(c.features), c.member_id))
+    head = first[: model.RERANK]
+    second = sorted(
+        head, key=lambda c: (-model.score(c.features, model.RERANK_WEIGHTS), c.member_id)
+    )
+    assert picked == second + first[model.RERANK :]
