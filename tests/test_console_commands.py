@@ -51,6 +51,8 @@ async def test_help_is_grouped_and_shows_a_member_what_they_can_do(db: Database)
             • `/cop resource add` — suggest a link for the library (facilitators: add it straight away)
             • `/cop resources` — find links in the library by title, tags, description
             *Members and privacy*
+            • `/cop away` — no requests for help until a date (like until 2026-12-20)
+            • `/cop back` — take requests for help again
             • `/cop forget-me` — delete everything Hearth stores about you
             • `/cop my-data` — get everything Hearth stores about you, as a file
             • `/cop optin` — let Hearth message you again

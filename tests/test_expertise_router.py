@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime, timedelta
 
 from hearth.handlers.expertise import (
+    model,
     rank_experts,
     record_accepted,
     record_question,
     record_reply,
+    router,
 )
 from hearth.storage import expertise as store
 from hearth.storage.db import Database
@@ -122,3 +125,35 @@ async def test_a_reply_to_an_unknown_question_is_ignored(db: Database) -> None:
             await rank_experts(session, community_id=cid, text="anything", asker_id=m["ann"], at=T0)
             == []
         )
+
+
+def test_features_are_standardised_within_the_question_and_shrunk_among_few() -> None:
+    many = [(float(i), 1.0) for i in range(180)]
+    standardised = [v[2:] for v in model.normalised(many)]
+    assert all(len(v) == 4 for v in model.normalised(many))
+    assert abs(sum(x for x, _ in standardised)) < 1e-6
+    spread = math.sqrt(sum(x * x for x, _ in standardised) / len(standardised))
+    assert 0.89 < spread < 0.91  # 180 / (180 + 20)
+    assert {y for _, y in standardised} == {0.0}  # no spread: no signal
+    few = model.normalised([(0.0, 0.0), (0.01, 0.0)])
+    assert few[1][2] - few[0][2] < 0.2  # two of them a hair apart are not two deviations apart
+    assert model.normalised([]) == []
+
+
+def test_the_second_stage_orders_only_the_top_of_many_candidates() -> None:
+    size = len(model.WEIGHTS)
+
+    def candidate(member: int, value: float) -> router.Candidate:
+        return router.Candidate(member, (value,) * size, 0.0, 0.0)
+
+    few = [candidate(m, m / 10) for m in range(1, 6)]
+    by_first = sorted(few, key=lambda c: -model.score(c.features))
+    assert [c for _, c in router.best(few, 3)] == by_first[:3]
+    many = [candidate(m, m / 100) for m in range(1, model.RERANK + 11)]
+    picked = [c for _, c in router.best(many, len(many))]
+    first = sorted(many, key=lambda c: (-model.score(c.features), c.member_id))
+    head = first[: model.RERANK]
+    second = sorted(
+        head, key=lambda c: (-model.score(c.features, model.RERANK_WEIGHTS), c.member_id)
+    )
+    assert picked == second + first[model.RERANK :]

@@ -56,7 +56,7 @@ SETTINGS_FORM = (
     'form for @{who} "Your Hearth settings": pause (yes/no) = no, nudges (yes/no) = yes, '
     "expert_requests (yes/no) = yes, reminders (yes/no) = yes, "
     "timezone (text) = {zone}, working_hours (text), quiet_hours (text) = {quiet}, "
-    "digest (one of off/daily/weekly/monthly) = off, "
+    "digest (one of off/daily/weekly/monthly) = off, away_until (text), "
     "segment (one of Delivery/Leadership), interests (any of Risk/Tools)"
 )
 DEFAULTS = {"zone": "UTC", "quiet": "21:00-08:00"}
@@ -294,6 +294,7 @@ async def test_my_data_is_a_file_of_everything_stored(db: Database) -> None:
             "working_hours": None,
             "quiet_hours": None,
             "digest": "off",
+            "away_until": None,
         },
         "communities": [
             {"community": "#community", "joined": "2026-12-01T09:00:00+00:00", "left": None}

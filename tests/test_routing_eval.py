@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from hearth.bot import cli
-from hearth.handlers.expertise import evaluation
+from hearth.handlers.expertise import evaluation, fitting
 from hearth.handlers.expertise.evaluation import Answer, Question
 from tests.conftest import shared_path
 
@@ -105,3 +105,13 @@ def test_the_router_beats_the_baselines_on_a_development_dataset(
     assert methods[1].startswith("popularity-decay[h") and methods[2].startswith("bm25[")
     assert all("hit@1=" in line and "coverage=" in line for line in lines if "questions=" in line)
     assert ratios["ai.stackexchange"] >= 0.85, "\n".join(lines)
+
+
+def test_the_two_stage_fit_learns_what_picks_the_answerer_at_both_stages() -> None:
+    questions = []
+    for n in range(40):  # the answerer has the most of feature 0; feature 1 is noise
+        vectors = [(float((i * 7 + n) % 10), float((i * 3 + n) % 5)) for i in range(10)]
+        questions.append((vectors, max(range(10), key=lambda i: vectors[i][0])))
+    first, second = fitting.fit_two_stage(questions, keep=3)
+    assert first[0] > 1.0 and abs(first[1]) < first[0]
+    assert second[0] > 0.5 and len(second) == 2

@@ -90,6 +90,8 @@ def test_command_menus_come_from_the_registry_within_teams_limits() -> None:
         "settings",
         "optout",
         "optin",
+        "away",
+        "back",
         "my-data",
         "forget-me",
     ]

@@ -45,6 +45,8 @@ from hearth.storage.models import (
 CAP = 3
 """Capped DMs (nudges, expert requests) a member gets at most in CAP_WINDOW."""
 CAP_WINDOW = timedelta(days=7)
+AWAY_HOLDS = "expert_requests"
+"""The preference whose messages (requests for help) a member who is away does not get."""
 DEFAULT_QUIET_HOURS = "21:00-08:00"
 DIGEST_FREQUENCIES = ("off", "daily", "weekly", "monthly")
 DEFAULT_DIGEST_FREQUENCY = "weekly"
@@ -116,6 +118,11 @@ class Choices:
     quiet: Hours | None
     working: Hours | None
     digest: str
+    away_until: datetime | None = None
+    """Set by `/cop away until …`: no requests for help before then."""
+
+    def away(self, now: datetime) -> bool:
+        return self.away_until is not None and now < self.away_until
 
 
 def choices(member: Member, stored: MemberSettings | None, fallback_zone: str) -> Choices:
@@ -131,6 +138,7 @@ def choices(member: Member, stored: MemberSettings | None, fallback_zone: str) -
         quiet=_hours(DEFAULT_QUIET_HOURS if quiet is None else quiet),
         working=_hours(stored.working_hours if stored and stored.working_hours else ""),
         digest=(stored.digest_frequency if stored else None) or DEFAULT_DIGEST_FREQUENCY,
+        away_until=stored.away_until if stored else None,
     )
 
 
@@ -180,6 +188,8 @@ def decide(
         return Decision("drop", "paused all messages")
     if kind.unsolicited and kind.preference and not chosen.dms.get(kind.preference, True):
         return Decision("drop", f"turned off {kind.preference}")
+    if kind.unsolicited and kind.preference == AWAY_HOLDS and chosen.away(now):
+        return Decision("drop", "away")
     earliest, reason = now, ""
     if kind.capped and len(recent) >= CAP:
         earliest, reason = sorted(recent)[len(recent) - CAP] + CAP_WINDOW, "frequency cap"

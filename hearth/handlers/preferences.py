@@ -1,10 +1,15 @@
-"""Members in control: `/cop settings` (a form), the Home view, `/cop optout` and `/cop optin`.
+"""Members in control: `/cop settings` (a form), the Home view, `/cop optout` and `/cop optin`,
+`/cop away until <date>` and `/cop back`.
 
 What a member chooses here is stored at once and read by `policy.check` whenever Hearth is about
 to send them something, so it takes effect everywhere, for messages already queued too.
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, select, update
 
@@ -20,13 +25,14 @@ from hearth.handlers.cards import (
     Section,
     typed,
 )
-from hearth.handlers.commands import Args, CommandError
+from hearth.handlers.commands import Args, CommandError, UsageError
 from hearth.handlers.context import Context
 from hearth.handlers.events import ActionClicked, FormSubmitted, HomeOpened
 from hearth.handlers.expertise.commands import sync_interests
 from hearth.handlers.forms import YES, read
 from hearth.handlers.hours import HoursError, next_allowed, parse_hours
 from hearth.handlers.registry import Registry
+from hearth.handlers.schedules import TimeError, format_moment, parse_moment
 from hearth.storage import outbox
 from hearth.storage.models import (
     Community,
@@ -65,6 +71,16 @@ def register(registry: Registry) -> None:
     registry.command(
         "optin", summary="let Hearth message you again", needs_community=False, group=group
     )(opt_in)
+    registry.command(
+        "away",
+        "until <date>",
+        summary="no requests for help until a date (like until 2026-12-20)",
+        needs_community=False,
+        group=group,
+    )(away)
+    registry.command(
+        "back", summary="take requests for help again", needs_community=False, group=group
+    )(back)
     registry.form(FORM)(save)
     registry.action("settings.open")(open_clicked)
     registry.action("settings.pause")(pause_clicked)
@@ -73,9 +89,12 @@ def register(registry: Registry) -> None:
 
 
 async def current(context: Context, member: Member) -> policy.Choices:
-    """The member's settings with the defaults filled in."""
+    """The member's settings with the defaults filled in (an away time that has passed: none)."""
     stored = await context.session.get(MemberSettings, member.id)
-    return policy.choices(member, stored, await policy.fallback_zone(context.session, member))
+    chosen = policy.choices(member, stored, await policy.fallback_zone(context.session, member))
+    if chosen.away_until is not None and not chosen.away(context.now()):
+        return replace(chosen, away_until=None)
+    return chosen
 
 
 async def settings_form(context: Context, member: Member) -> Form:
@@ -117,6 +136,13 @@ async def settings_form(context: Context, member: Member) -> Form:
             policy.DIGEST_FREQUENCIES,
             required=False,
             initial=digest(chosen),
+        ),
+        Field(
+            "away_until",
+            "Away until: no requests to help with questions before then "
+            "(like 2026-12-20; empty: not away)",
+            required=False,
+            initial=_away_text(chosen),
         ),
     ]
     if segments:
@@ -181,8 +207,10 @@ async def save(context: Context, event: FormSubmitted) -> None:
     try:
         _apply(member, stored, form, values)
         chosen = policy.choices(member, stored, await policy.fallback_zone(context.session, member))
-    except HoursError as error:
+        _apply_away(stored, form, values, chosen.zone, context.now())
+    except (HoursError, TimeError) as error:
         raise CommandError(f"{TITLE}: {error}") from error
+    chosen = await current(context, member)
     if (
         chosen.working
         and next_allowed(context.now(), chosen.zone, quiet=chosen.quiet, working=chosen.working)
@@ -243,6 +271,27 @@ def _apply(
         member.interests = list(chosen) if isinstance(chosen, list) else []
 
 
+def _away_text(chosen: policy.Choices) -> str:
+    """The away time as the form shows it (and `parse_moment` reads it back): local, to the
+    minute."""
+    if chosen.away_until is None:
+        return ""
+    return chosen.away_until.astimezone(ZoneInfo(chosen.zone)).strftime("%Y-%m-%d %H:%M")
+
+
+def _apply_away(
+    stored: MemberSettings,
+    form: Form,
+    values: dict[str, str | list[str] | bool],
+    zone: str,
+    now: datetime,
+) -> None:
+    initial = {f.name: f.initial for f in form.fields}
+    text = str(values["away_until"]).strip()
+    if text != initial["away_until"]:
+        stored.away_until = parse_moment(text, zone, now) if text else None
+
+
 async def _stored(context: Context, member: Member) -> MemberSettings:
     stored = await context.session.get(MemberSettings, member.id)
     if stored is None:
@@ -272,6 +321,46 @@ async def opt_in(context: Context, args: Args) -> None:
         headline = "Done: Hearth may message you again, as your settings say."
     else:
         headline = "Nothing to change: Hearth may already message you, as your settings say."
+    context.reply_privately(Card(headline, _summary(member, chosen)))
+
+
+async def away(context: Context, args: Args) -> None:
+    """`/cop away until 2026-12-20` (to the end of that day, in the member's zone), or
+    `until` a duration or date and time as reminders take them."""
+    member = await context.member()
+    text = args.text.strip()
+    if not text.lower().startswith("until "):
+        raise UsageError(f"Say until when, like `{context.prefix} away until 2026-12-20`.")
+    zone = (await current(context, member)).zone
+    try:
+        until = parse_moment(text[len("until ") :], zone, context.now())
+    except TimeError as error:
+        raise UsageError(str(error)) from error
+    stored = await _stored(context, member)
+    stored.away_until, stored.updated_at = until, context.now()
+    chosen = await current(context, member)
+    context.reply_privately(
+        Card(
+            f"Enjoy the time away: Hearth won't ask you to help with questions until "
+            f"{format_moment(until, zone, now=context.now())}. `{context.prefix} back` ends it "
+            "sooner.",
+            _summary(member, chosen),
+        )
+    )
+
+
+async def back(context: Context, args: Args) -> None:
+    member = await context.member()
+    was_away = (await current(context, member)).away_until is not None
+    stored = await context.session.get(MemberSettings, member.id)
+    if stored is not None and stored.away_until is not None:
+        stored.away_until, stored.updated_at = None, context.now()
+    chosen = await current(context, member)
+    headline = (
+        "Welcome back: Hearth may ask you to help with questions again."
+        if was_away
+        else "Nothing to change: you were not away."
+    )
     context.reply_privately(Card(headline, _summary(member, chosen)))
 
 
@@ -379,6 +468,9 @@ def _summary(member: Member, chosen: policy.Choices) -> tuple[Block, ...]:
         f"Group: {typed(member.segment) if member.segment else 'not chosen'}",
         f"Interests: {', '.join(map(typed, member.interests)) or 'none chosen'}",
     ]
+    if chosen.away_until is not None:
+        until = format_moment(chosen.away_until, chosen.zone)
+        lines.append(f"Away: until {until} (no requests for help before then)")
     return (Section("\n".join(lines)),)
 
 

@@ -164,6 +164,7 @@ async def export_settings(context: Context, member: Member) -> dict[str, Any]:
         "working_hours": str(chosen.working) if chosen.working else None,
         "quiet_hours": str(chosen.quiet) if chosen.quiet else None,
         "digest": chosen.digest if chosen.dms.get("digests") else "off",
+        "away_until": _iso(chosen.away_until),
     }
 
 

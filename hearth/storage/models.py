@@ -429,6 +429,8 @@ class MemberSettings(Base):
     working_hours: Mapped[str | None] = mapped_column(String(64))
     quiet_hours: Mapped[str | None] = mapped_column(String(64))
     digest_frequency: Mapped[str | None] = mapped_column(String(16))
+    away_until: Mapped[datetime | None]
+    """Set by `/cop away until …`: no requests for help before then (None: not away)."""
     updated_at: Mapped[datetime]
 
 

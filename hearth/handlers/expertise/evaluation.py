@@ -25,7 +25,7 @@ from pathlib import Path
 
 from sqlalchemy import insert, select
 
-from hearth.handlers.expertise import fitting, router
+from hearth.handlers.expertise import fitting, model, router
 from hearth.handlers.expertise.text import terms as text_terms
 from hearth.storage import migrate
 from hearth.storage.db import Database
@@ -564,9 +564,10 @@ def run(
             for kind, vectors, _, answerer in outcome.training
             if kind == "validation"
         ]
-        weights = fitting.fit_listwise(questions)
+        first, second = fitting.fit_two_stage(questions, model.RERANK)
         out("# fitted on the validation slices (paste into hearth/handlers/expertise/model.py)")
-        out(f"WEIGHTS = ({', '.join(f'{w:.4f}' for w in weights)},)")
+        out(f"WEIGHTS = ({', '.join(f'{w:.4f}' for w in first)},)")
+        out(f"RERANK_WEIGHTS = ({', '.join(f'{w:.4f}' for w in second)},)")
     return ratios
 
 

@@ -141,3 +141,18 @@ def fit_listwise(
         if converged:
             break
     return w
+
+
+def fit_two_stage(
+    questions: Sequence[tuple[Sequence[Vector], int]], keep: int, l2: float = 1.0
+) -> tuple[list[float], list[float]]:
+    """A first conditional logit over all candidates, and a second one over each question's
+    `keep` best by the first (fitting where the top places are decided)."""
+    first = fit_listwise(questions, l2)
+    narrowed = []
+    for vectors, answerer in questions:
+        scores = [sum(w * x for w, x in zip(first, v, strict=True)) for v in vectors]
+        kept = sorted(range(len(vectors)), key=lambda i: (-scores[i], i))[:keep]
+        if answerer in kept:
+            narrowed.append(([vectors[i] for i in kept], kept.index(answerer)))
+    return first, fit_listwise(narrowed, l2)

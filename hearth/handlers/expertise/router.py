@@ -137,7 +137,7 @@ async def candidates(
     nearby = [m for m in similar if m not in excluded]
     chosen = list(dict.fromkeys([*active, *rough, *nearby, *declared]))
     found = await store.profiles(session, community_id, chosen, totals.answers, model.DECAY)
-    result = []
+    raw: list[tuple[int, tuple[float, ...], float, float]] = []
     for member in chosen:
         profile = found.get(member)
         weights = learned.get(member, {})
@@ -150,7 +150,7 @@ async def candidates(
             for t, w in weights.items()
         )
         coverage = sum(idf[t] for t in weights) / mass
-        near, recent = similar.get(member, ([], 0.0))
+        near, recent = similar.get(member, ([], _NO_RECENT))
         match = model.Match(
             bm25,
             coverage,
@@ -160,8 +160,15 @@ async def candidates(
             recent,
             history.get(member, 0),
         )
-        result.append(Candidate(member, model.features(profile, match), coverage, match.declared))
-    return result
+        raw.append((member, model.features(profile, match), coverage, match.declared))
+    vectors = model.normalised([vector for _, vector, _, _ in raw])
+    return [
+        Candidate(member, vector, coverage, declared)
+        for (member, _, coverage, declared), vector in zip(raw, vectors, strict=True)
+    ]
+
+
+_NO_RECENT = (0.0,) * len(model.SIMILAR_HALF_LIVES)
 
 
 async def _similar(
@@ -171,10 +178,11 @@ async def _similar(
     idf: dict[str, float],
     mass: float,
     totals: store.Totals,
-) -> dict[int, tuple[list[float], float]]:
+) -> dict[int, tuple[list[float], tuple[float, ...]]]:
     """Per member who answered one of the past questions most like this one: their
     similarities (BM25 over each question, as a share of the question's idf mass), best
-    first, and the same summed with recency decay (by the answer clock)."""
+    first, and the same summed with recency decay by the answer clock (one sum per half-life
+    of model.SIMILAR_HALF_LIVES)."""
     scores: dict[int, float] = {}
     average = 0.0
     rows = await store.similar_questions(session, community_id, looked_up)
@@ -184,13 +192,19 @@ async def _similar(
         norm = model.BM25_K1 * (1 - model.BM25_B + model.BM25_B * length / average)
         scores[question] = scores.get(question, 0.0) + idf[term] * (model.BM25_K1 + 1) / (1 + norm)
     best = sorted(scores, key=lambda q: -scores[q])[:SIMILAR_QUESTIONS]
-    found: dict[int, tuple[list[float], float]] = {}
+    found: dict[int, tuple[list[float], tuple[float, ...]]] = {}
     for question, member, accepted, clock in await store.answers_to(session, best):
         similarity = scores[question] / mass * (1.0 + model.ACCEPTED_SIMILARITY * accepted)
-        sims, recent = found.get(member, ([], 0.0))
+        sims, recent = found.get(member, ([], _NO_RECENT))
         sims.append(similarity)
-        decay = 2.0 ** (-(totals.answers - clock) / model.DECAY.slow)
-        found[member] = (sims, recent + similarity * decay)
+        age = totals.answers - clock
+        found[member] = (
+            sims,
+            tuple(
+                r + similarity * 2.0 ** (-age / h)
+                for r, h in zip(recent, model.SIMILAR_HALF_LIVES, strict=True)
+            ),
+        )
     for sims, _ in found.values():
         sims.sort(reverse=True)
     return found
@@ -217,9 +231,19 @@ async def rank_experts(
 
 
 def best(generated: list[Candidate], limit: int) -> list[tuple[float, Candidate]]:
-    """The `limit` best candidates by the model's score, with it (ties: lower member id)."""
-    scored = [(model.score(c.features), c) for c in generated]
-    return sorted(scored, key=lambda pair: (-pair[0], pair[1].member_id))[:limit]
+    """The `limit` best candidates, with their scores (ties: lower member id): ordered by the
+    model, then its top RERANK ordered again by the second stage (fitted where the first three
+    places are decided). The second stage only where it was fitted: among more than RERANK
+    candidates (a small community's handful is the first stage's to order)."""
+    scored = _ordered([(model.score(c.features), c) for c in generated])
+    if len(scored) <= model.RERANK:
+        return scored[:limit]
+    head = [(model.score(c.features, model.RERANK_WEIGHTS), c) for _, c in scored[: model.RERANK]]
+    return (_ordered(head) + scored[model.RERANK :])[:limit]
+
+
+def _ordered(scored: list[tuple[float, Candidate]]) -> list[tuple[float, Candidate]]:
+    return sorted(scored, key=lambda pair: (-pair[0], pair[1].member_id))
 
 
 async def _topic_names(
