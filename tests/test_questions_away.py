@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from hearth.handlers import policy
+from hearth.handlers import build_registry, policy
 from hearth.storage.db import Database
 from hearth.storage.models import Member
 from tests.console_helpers import expected
@@ -116,7 +116,8 @@ def test_the_policy_holds_requests_for_help_while_away_and_nothing_else() -> Non
     now = datetime(2026, 12, 9, 12, tzinfo=UTC)
     member = Member(id=1, is_bot=False, deactivated=False, unsolicited_dms_off=False)
     away = policy.Choices(False, {}, "UTC", False, None, None, "weekly", away_until=now)
-    request, nudge = policy.kind_of("expert_request"), policy.kind_of("nudge")
+    kinds = build_registry().outbox_kinds
+    request, nudge = kinds["expert_request"], kinds["nudge"]
     assert policy.decide(request, member, away, recent=(), now=now).action == "send"
     earlier = now.replace(hour=11)
     assert policy.decide(request, member, away, recent=(), now=earlier).reason == "away"
