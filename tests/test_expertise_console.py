@@ -93,7 +93,7 @@ async def test_learned_expertise_and_interests_show_in_experts(db: Database) -> 
         await session.run_line(line)
     async with db.transaction() as tx:
         community = await tx.scalar(select(Community))
-        ids = dict((await tx.execute(select(Member.user_id, Member.id))).tuples().all())
+        ids = {user: id_ for user, id_ in await tx.execute(select(Member.user_id, Member.id))}
         assert community is not None
         for n in range(3):  # bob answers RAID log questions; his answer was accepted once
             key = f"q{n}"

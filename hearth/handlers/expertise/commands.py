@@ -291,11 +291,12 @@ async def export_expertise(context: Context, member: Member) -> dict[str, Any]:
     topics = await store.member_topics(session, member.id)
     record = await store.member_record(session, member.id)
     ids = {t.community_id for t in topics} | {r.community_id for r in record}
-    names = dict(
-        (await session.execute(select(Community.id, Community.name).where(Community.id.in_(ids))))
-        .tuples()
-        .all()
-    )
+    names = {
+        community_id: name
+        for community_id, name in await session.execute(
+            select(Community.id, Community.name).where(Community.id.in_(ids))
+        )
+    }
     return {
         "topics": [
             {
