@@ -35,6 +35,7 @@ from hearth.handlers.expertise import (
     record_question,
     record_reply,
 )
+from hearth.handlers.expertise.text import OPENING_TERMS
 from hearth.handlers.expertise.text import terms as text_terms
 from hearth.storage import migrate
 from hearth.storage.db import Database
@@ -45,6 +46,7 @@ from hearth.storage.models import (
     ExpertCommunity,
     ExpertProfile,
     ExpertQuestion,
+    ExpertQuestionTerm,
     ExpertTerm,
     ExpertTermStat,
     Member,
@@ -77,6 +79,7 @@ def build(rng: random.Random, members: int, answers: int) -> dict[str, Any]:
     activity = [rng.paretovariate(1.2) for _ in range(members)]
     questions, answer_rows = [], []
     stats: dict[str, int] = defaultdict(int)
+    openings: dict[str, int] = defaultdict(int)
     profiles: dict[int, dict[str, Any]] = {}
     term_rows: dict[tuple[str, int], float] = defaultdict(float)
     clock, term_mass, n = 0, 0.0, 0
@@ -89,6 +92,8 @@ def build(rng: random.Random, members: int, answers: int) -> dict[str, Any]:
         questions.append({"id": n + 1, "key": f"q{n}", "asker": asker, "terms": words, "at": at})
         for w in set(words):
             stats[w] += 1
+        for w in set(words[:OPENING_TERMS]):
+            openings[w] += 1
         k = min(len(pool), rng.choice((1, 2, 2, 3)))
         repliers = rng.choices(pool, weights=[activity[m] for m in pool], k=k)
         accepted_one = rng.random() < 0.6
@@ -108,13 +113,16 @@ def build(rng: random.Random, members: int, answers: int) -> dict[str, Any]:
             term_mass += gain * len(set(words))
             for w in set(words):
                 term_rows[(w, m)] += gain
-            answer_rows.append({"question": n + 1, "member": m, "accepted": accepted, "at": at})
+            answer_rows.append(
+                {"question": n + 1, "member": m, "accepted": accepted, "at": at, "clock": clock}
+            )
         n += 1
     return {
         "topics": topics,
         "questions": questions,
         "answers": answer_rows,
         "stats": stats,
+        "openings": openings,
         "profiles": profiles,
         "terms": term_rows,
         "clock": clock,
@@ -183,8 +191,23 @@ async def load(db: Database, data: dict[str, Any], members: int) -> tuple[int, l
                     "member_id": ids[a["member"]],
                     "accepted": a["accepted"],
                     "answered_at": a["at"],
+                    "clock": a["clock"],
                 }
                 for a in data["answers"]
+            ],
+        ),
+        (
+            ExpertQuestionTerm.__table__,
+            [
+                {
+                    "community_id": cid,
+                    "term": t,
+                    "question_id": q["id"],
+                    "length": len(q["terms"]),
+                    "opening": t in q["terms"][:OPENING_TERMS],
+                }
+                for q in data["questions"]
+                for t in set(q["terms"])
             ],
         ),
         (
@@ -213,7 +236,10 @@ async def load(db: Database, data: dict[str, Any], members: int) -> tuple[int, l
         ),
         (
             ExpertTermStat.__table__,
-            [{"community_id": cid, "term": t, "questions": c} for t, c in data["stats"].items()],
+            [
+                {"community_id": cid, "term": t, "questions": c, "openings": data["openings"][t]}
+                for t, c in data["stats"].items()
+            ],
         ),
         (
             ExpertCommunity.__table__,
@@ -313,7 +339,8 @@ async def main() -> None:
     data = build(random.Random(1), args.members, args.answers)
     print(
         f"data: {args.members} members, {len(data['questions'])} questions, "
-        f"{len(data['answers'])} answers, {len(data['terms'])} index rows"
+        f"{len(data['answers'])} answers, {len(data['terms'])} member index rows, "
+        f"{sum(len(set(q['terms'])) for q in data['questions'])} question index rows"
     )
     if not args.skip_sqlite:
         with tempfile.TemporaryDirectory() as folder:

@@ -20,7 +20,8 @@ from hearth.storage.models import Community, Member
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
 
-async def _setup(db: Database, names: list[str]) -> tuple[int, dict[str, int]]:
+async def setup_community(db: Database, names: list[str]) -> tuple[int, dict[str, int]]:
+    """A community and its members (by name → id), none of them known for anything yet."""
     async with db.transaction() as session:
         community = Community(
             platform="console",
@@ -57,7 +58,7 @@ async def _ask(db: Database, cid: int, key: str, asker: int, text: str, at: date
 
 
 async def test_the_person_who_answered_the_topic_ranks_first(db: Database) -> None:
-    cid, m = await _setup(db, ["ann", "bob", "cat", "dan"])
+    cid, m = await setup_community(db, ["ann", "bob", "cat", "dan"])
     at = T0
     for n in range(6):  # bob answers kubernetes questions, cat answers budgets (more often)
         at += timedelta(hours=1)
@@ -89,7 +90,7 @@ async def test_the_person_who_answered_the_topic_ranks_first(db: Database) -> No
 
 
 async def test_never_the_asker_nor_the_excluded(db: Database) -> None:
-    cid, m = await _setup(db, ["ann", "bob", "cat"])
+    cid, m = await setup_community(db, ["ann", "bob", "cat"])
     await _ask(db, cid, "q1", m["ann"], "Who knows about assurance?", T0)
     async with db.transaction() as session:
         for name in ("bob", "cat", "ann"):  # ann's reply to her own question teaches nothing
@@ -116,7 +117,7 @@ async def test_never_the_asker_nor_the_excluded(db: Database) -> None:
 
 
 async def test_a_reply_to_an_unknown_question_is_ignored(db: Database) -> None:
-    cid, m = await _setup(db, ["ann", "bob"])
+    cid, m = await setup_community(db, ["ann", "bob"])
     async with db.transaction() as session:
         await record_reply(
             session, community_id=cid, question_key="nope", replier_id=m["bob"], at=T0

@@ -336,6 +336,7 @@ async def test_my_data_is_a_file_of_everything_stored(db: Database) -> None:
                 for topic in ("Risk", "Tools")
             ],
             "answering": [],
+            "first_picks_awaiting_answers": [],
         },
         "first_posts_and_nudges": {
             "posted": [

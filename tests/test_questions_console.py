@@ -10,7 +10,14 @@ import pytest
 from sqlalchemy import select
 
 from hearth.storage.db import Database
-from hearth.storage.models import DueJob, KnowledgeEntry, OutboxMessage, Question
+from hearth.storage.models import (
+    DueJob,
+    ExpertCommunity,
+    ExpertPick,
+    KnowledgeEntry,
+    OutboxMessage,
+    Question,
+)
 from tests.console_helpers import expected
 from tests.question_helpers import transcript
 from tests.test_privacy import dump, traces
@@ -158,6 +165,9 @@ async def test_a_question_goes_to_who_knows_not_me_passes_it_on_and_the_answer_i
         )
         assert kept is not None and kept.body.startswith("Start with the top five risks")
         assert list(await session.scalars(select(DueJob.key))) == []  # nothing left to fire
+        # the four questions routed to someone scored their first picks once answered
+        assert await session.scalar(select(ExpertCommunity.calibrated)) == 4
+        assert list(await session.scalars(select(ExpertPick.question_id))) == []
 
 
 async def test_silence_escalates_after_four_working_hours_then_a_day_and_answering_stops_it(

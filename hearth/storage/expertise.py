@@ -11,13 +11,15 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hearth.storage.db import dialect_insert
 from hearth.storage.models import (
     ExpertAnswer,
+    ExpertCalibration,
     ExpertCommunity,
+    ExpertPick,
     ExpertProfile,
     ExpertQuestion,
     ExpertQuestionTerm,
@@ -36,6 +38,16 @@ class Decay:
 
 
 @dataclass(frozen=True)
+class Calibration:
+    """How answered questions score the topic scales their first picks were made under."""
+
+    scales: int
+    """How many topic scales there are (bit i of a pick: scale i)."""
+    keep: float
+    """Each scale's score is multiplied by this per answered question, then 1 added on a hit."""
+
+
+@dataclass(frozen=True)
 class Totals:
     """A community's running totals (see ExpertCommunity)."""
 
@@ -43,6 +55,7 @@ class Totals:
     answers: int
     term_mass: float
     profiles: int
+    calibrated: int = 0
 
 
 @dataclass(frozen=True)
@@ -76,7 +89,8 @@ def _key(key: float, clock: int, half_life: float) -> float:
 async def _bump(session: AsyncSession, community_id: int, **steps: float) -> ExpertCommunity:
     """Add `steps` to the community's totals (one atomic upsert); the totals after."""
     table = ExpertCommunity.__table__
-    values = {"questions": 0, "answers": 0, "term_mass": 0.0, "profiles": 0} | steps
+    values = {"questions": 0, "answers": 0, "term_mass": 0.0, "profiles": 0, "calibrated": 0}
+    values |= steps
     statement = dialect_insert(session)(table).values(community_id=community_id, **values)
     statement = statement.on_conflict_do_update(
         index_elements=["community_id"],
@@ -94,6 +108,7 @@ async def totals(session: AsyncSession, community_id: int) -> Totals:
                 ExpertCommunity.answers,
                 ExpertCommunity.term_mass,
                 ExpertCommunity.profiles,
+                ExpertCommunity.calibrated,
             ).where(ExpertCommunity.community_id == community_id)
         )
     ).one_or_none()
@@ -107,8 +122,11 @@ async def add_question(
     asker_id: int | None,
     terms: list[str],
     at: datetime,
+    *,
+    opening: int,
 ) -> bool:
-    """Remember a question and count its terms; False (and nothing changes) if already seen."""
+    """Remember a question and count its terms (its first `opening` terms are its opening);
+    False (and nothing changes) if already seen."""
     insert = dialect_insert(session)
     table = ExpertQuestion.__table__
     result = await session.execute(
@@ -128,14 +146,27 @@ async def add_question(
         return False
     await _bump(session, community_id, questions=1)
     if terms:
+        opening_terms = set(terms[:opening])
         table = ExpertTermStat.__table__
-        statement = insert(table).on_conflict_do_update(
+        statement = insert(table)
+        statement = statement.on_conflict_do_update(
             index_elements=["community_id", "term"],
-            set_={"questions": table.c.questions + 1},
+            set_={
+                "questions": table.c.questions + 1,
+                "openings": table.c.openings + statement.excluded.openings,
+            },
         )
         await session.execute(
             statement,
-            [{"community_id": community_id, "term": t, "questions": 1} for t in sorted(set(terms))],
+            [
+                {
+                    "community_id": community_id,
+                    "term": t,
+                    "questions": 1,
+                    "openings": int(t in opening_terms),
+                }
+                for t in sorted(set(terms))
+            ],
         )
         await session.execute(
             insert(ExpertQuestionTerm.__table__),
@@ -145,6 +176,7 @@ async def add_question(
                     "term": t,
                     "question_id": question_id,
                     "length": len(terms),
+                    "opening": t in opening_terms,
                 }
                 for t in sorted(set(terms))
             ],
@@ -162,9 +194,11 @@ async def add_answer(
     accepted: bool,
     decay: Decay,
     accepted_bonus: float,
+    calibration: Calibration,
 ) -> bool:
     """Learn from a reply (or an accepted answer) to a known question; False when there was
-    nothing new to learn (unknown question, the asker's own reply, a repeat)."""
+    nothing new to learn (unknown question, the asker's own reply, a repeat). An accepted
+    answer also scores the question's first picks (`calibration`)."""
     answers, profiles = ExpertAnswer.__table__, ExpertProfile.__table__
     questions = ExpertQuestion.__table__
     found = (
@@ -278,21 +312,117 @@ async def add_answer(
                 for t in terms
             ],
         )
+    if accepted:
+        await _calibrate(session, community_id, question_id, member_id, calibration)
     return True
+
+
+async def remember_picks(
+    session: AsyncSession, community_id: int, question_key: str, picks: dict[int, int]
+) -> bool:
+    """Keep the router's first picks of a known question (member → bit i set when picked under
+    topic scale i) until it is answered. Only the first routing of a question counts: False
+    (and nothing changes) for an unknown question or one whose picks are kept already."""
+    question_id = await session.scalar(
+        select(ExpertQuestion.id).where(
+            ExpertQuestion.community_id == community_id,
+            ExpertQuestion.question_key == question_key,
+        )
+    )
+    if question_id is None or not picks:
+        return False
+    kept = await session.scalar(
+        select(ExpertPick.member_id).where(ExpertPick.question_id == question_id).limit(1)
+    )
+    if kept is not None:
+        return False
+    await session.execute(
+        dialect_insert(session)(ExpertPick.__table__).on_conflict_do_nothing(),
+        [{"question_id": question_id, "member_id": m, "scales": s} for m, s in picks.items()],
+    )
+    return True
+
+
+async def _calibrate(
+    session: AsyncSession,
+    community_id: int,
+    question_id: int,
+    answerer_id: int,
+    calibration: Calibration,
+) -> None:
+    """Score each topic scale by whether its first picks held the answerer; the picks are
+    used up (a question counts once)."""
+    picks = dict(
+        (member, scales)
+        for member, scales in await session.execute(
+            select(ExpertPick.member_id, ExpertPick.scales).where(
+                ExpertPick.question_id == question_id
+            )
+        )
+    )
+    if not picks:
+        return
+    hit = picks.get(answerer_id, 0)
+    table = ExpertCalibration.__table__
+    await session.execute(
+        dialect_insert(session)(table).on_conflict_do_nothing(),
+        [
+            {"community_id": community_id, "scale": i, "score": 0.0}
+            for i in range(calibration.scales)
+        ],
+    )
+    await session.execute(
+        update(table)
+        .where(table.c.community_id == community_id)
+        .values(
+            score=table.c.score * calibration.keep
+            + case(
+                (table.c.scale.in_([i for i in range(calibration.scales) if hit >> i & 1]), 1.0),
+                else_=0.0,
+            )
+        )
+    )
+    await session.execute(delete(ExpertPick).where(ExpertPick.question_id == question_id))
+    await _bump(session, community_id, calibrated=1)
+
+
+async def best_scale(
+    session: AsyncSession, community_id: int, *, default: int, minimum: int
+) -> int:
+    """The topic scale whose first picks best held the answerers of the community's recently
+    answered questions (ties: the one nearest `default`); `default` until `minimum` answered
+    questions were scored."""
+    if (await totals(session, community_id)).calibrated < minimum:
+        return default
+    rows = await session.execute(
+        select(ExpertCalibration.scale, ExpertCalibration.score).where(
+            ExpertCalibration.community_id == community_id
+        )
+    )
+    ranked = [(score, -abs(scale - default), -scale, scale) for scale, score in rows]
+    return max(ranked)[3] if ranked else default
+
+
+@dataclass(frozen=True)
+class TermCount:
+    """How many of a community's questions contain a term, and how many open with it."""
+
+    questions: int
+    openings: int
 
 
 async def term_frequencies(
     session: AsyncSession, community_id: int, terms: Collection[str]
-) -> dict[str, int]:
-    """How many questions contain each of `terms` (absent: none)."""
+) -> dict[str, TermCount]:
+    """How many questions contain (and open with) each of `terms` (absent: none)."""
     if not terms:
         return {}
     rows = await session.execute(
-        select(ExpertTermStat.term, ExpertTermStat.questions).where(
+        select(ExpertTermStat.term, ExpertTermStat.questions, ExpertTermStat.openings).where(
             ExpertTermStat.community_id == community_id, ExpertTermStat.term.in_(list(terms))
         )
     )
-    return {term: count for term, count in rows}
+    return {term: TermCount(count, openings) for term, count, openings in rows}
 
 
 async def postings(
@@ -326,9 +456,9 @@ async def postings(
 
 async def similar_questions(
     session: AsyncSession, community_id: int, terms: Collection[str], per_term: int = 1000
-) -> list[tuple[str, int, int]]:
-    """(term, question, question length) for past questions containing one of `terms`, at most
-    `per_term` a term (the most recent)."""
+) -> list[tuple[str, int, int, bool]]:
+    """(term, question, question length, whether the term opens it) for past questions
+    containing one of `terms`, at most `per_term` a term (the most recent)."""
     if not terms:
         return []
     table = ExpertQuestionTerm.__table__
@@ -337,6 +467,7 @@ async def similar_questions(
             table.c.term,
             table.c.question_id,
             table.c.length,
+            table.c.opening,
             func.row_number()
             .over(partition_by=table.c.term, order_by=table.c.question_id.desc())
             .label("place"),
@@ -345,7 +476,7 @@ async def similar_questions(
         .subquery()
     )
     rows = await session.execute(
-        select(ranked.c.term, ranked.c.question_id, ranked.c.length).where(
+        select(ranked.c.term, ranked.c.question_id, ranked.c.length, ranked.c.opening).where(
             ranked.c.place <= per_term
         )
     )
@@ -564,6 +695,17 @@ async def member_record(session: AsyncSession, member_id: int) -> list[ExpertPro
     )
 
 
+async def waiting_picks(session: AsyncSession, member_id: int) -> dict[int, int]:
+    """Per community, the unanswered questions whose kept first picks include the member."""
+    rows = await session.execute(
+        select(ExpertQuestion.community_id, func.count())
+        .join(ExpertPick, ExpertPick.question_id == ExpertQuestion.id)
+        .where(ExpertPick.member_id == member_id)
+        .group_by(ExpertQuestion.community_id)
+    )
+    return {community: count for community, count in rows}
+
+
 async def forget_member(session: AsyncSession, member_id: int) -> None:
     """Erase what expertise knows of a member: topics, answers, profile, index rows; the
     questions they asked keep no trace of them."""
@@ -573,6 +715,7 @@ async def forget_member(session: AsyncSession, member_id: int) -> None:
         )
     await session.execute(delete(ExpertTopic).where(ExpertTopic.member_id == member_id))
     await session.execute(delete(ExpertTerm).where(ExpertTerm.member_id == member_id))
+    await session.execute(delete(ExpertPick).where(ExpertPick.member_id == member_id))
     await session.execute(delete(ExpertAnswer).where(ExpertAnswer.member_id == member_id))
     await session.execute(delete(ExpertProfile).where(ExpertProfile.member_id == member_id))
     await session.execute(

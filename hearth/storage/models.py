@@ -485,6 +485,8 @@ class ExpertCommunity(Base):
     answers: Mapped[int] = mapped_column(Integer, default=0)
     term_mass: Mapped[float] = mapped_column(default=0.0)
     profiles: Mapped[int] = mapped_column(Integer, default=0)
+    calibrated: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """Answered questions whose first picks were scored (see ExpertCalibration)."""
 
 
 class ExpertQuestion(Base):
@@ -525,7 +527,8 @@ class ExpertAnswer(Base):
 
 class ExpertQuestionTerm(Base):
     """The inverted index of questions: which questions contain a term (with the question's
-    length in terms), so that the past questions most like a new one are found by index."""
+    length in terms, and whether the term is among the question's opening terms), so that the
+    past questions most like a new one are found by index."""
 
     __tablename__ = "expert_question_terms"
 
@@ -537,6 +540,37 @@ class ExpertQuestionTerm(Base):
         ForeignKey("expert_questions.id", ondelete="CASCADE"), primary_key=True
     )
     length: Mapped[int] = mapped_column(Integer)
+    opening: Mapped[bool] = mapped_column(default=False, server_default=false())
+
+
+class ExpertPick(Base):
+    """Whom the router would ask first about a question under each topic scale (bit i set: in
+    the first three under scale i), kept until the question is answered (see ExpertCalibration)."""
+
+    __tablename__ = "expert_picks"
+    __table_args__ = (Index("ix_expert_picks_member", "member_id"),)
+
+    question_id: Mapped[int] = mapped_column(
+        ForeignKey("expert_questions.id", ondelete="CASCADE"), primary_key=True
+    )
+    member_id: Mapped[int] = mapped_column(
+        ForeignKey("members.id", ondelete="CASCADE"), primary_key=True
+    )
+    scales: Mapped[int] = mapped_column(Integer)
+
+
+class ExpertCalibration(Base):
+    """Per community and topic scale: how often that scale's first picks held the member whose
+    answer was accepted, decayed per answered question (the community's recent record). Routing
+    weighs topic against activity by the best scale."""
+
+    __tablename__ = "expert_calibration"
+
+    community_id: Mapped[int] = mapped_column(
+        ForeignKey("communities.id", ondelete="CASCADE"), primary_key=True
+    )
+    scale: Mapped[int] = mapped_column(Integer, primary_key=True)
+    score: Mapped[float] = mapped_column(default=0.0)
 
 
 class ExpertProfile(Base):
@@ -586,7 +620,8 @@ class ExpertTerm(Base):
 
 
 class ExpertTermStat(Base):
-    """How many of a community's questions contain a term (for its inverse document frequency)."""
+    """How many of a community's questions contain a term, and how many open with it (for its
+    inverse document frequencies)."""
 
     __tablename__ = "expert_term_stats"
 
@@ -595,6 +630,7 @@ class ExpertTermStat(Base):
     )
     term: Mapped[str] = mapped_column(String(64), primary_key=True)
     questions: Mapped[int] = mapped_column(Integer, default=0)
+    openings: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class ExpertTopic(Base):

@@ -202,7 +202,7 @@ async def who_knows(context: Context, args: Args) -> None:
     topic = _topic(args.one_text(), "Say which topic, like `/cop experts assurance`.")
     community = await context.require_community()
     session = context.session
-    generated = await router.candidates(session, community.id, topic, set())
+    generated = await router.candidates(session, community.id, topic, set(), at=context.now())
     relevant = [c for c in generated if c.learned > 0 or c.declared > 0]
     picks = router.best(relevant, SHOWN)
     named = await store.topics_of(session, community.id, [c.member_id for _, c in picks])
@@ -286,11 +286,13 @@ async def sync_interests(
 
 
 async def export_expertise(context: Context, member: Member) -> dict[str, Any]:
-    """Topics the member is known for and their answering record, per community."""
+    """Topics the member is known for, their answering record, and the questions awaiting an
+    answer they were among the first picks for, per community."""
     session = context.session
     topics = await store.member_topics(session, member.id)
     record = await store.member_record(session, member.id)
-    ids = {t.community_id for t in topics} | {r.community_id for r in record}
+    picked = await store.waiting_picks(session, member.id)
+    ids = {t.community_id for t in topics} | {r.community_id for r in record} | set(picked)
     names = {
         community_id: name
         for community_id, name in await session.execute(
@@ -315,6 +317,10 @@ async def export_expertise(context: Context, member: Member) -> dict[str, Any]:
                 "last_answered": r.last_answered_at.isoformat() if r.last_answered_at else None,
             }
             for r in record
+        ],
+        "first_picks_awaiting_answers": [
+            {"community": names.get(community_id), "questions": count}
+            for community_id, count in picked.items()
         ],
     }
 

@@ -443,46 +443,7 @@ async def _replay(
                         )
                     continue
                 words = text_terms(event.text)
-                if event.key in validation or event.key in test:
-                    assert event.accepted is not None
-                    scores = outcome.test if event.key in test else outcome.validation
-                    candidates = set(first_answer) - {event.asker}
-                    _score_baselines(baselines, words, candidates, first_answer, event, scores)
-                    if collect:  # the same ranking as rank_experts, keeping the features
-                        generated = await router.candidates(
-                            session,
-                            community_id,
-                            event.text,
-                            {ids[event.asker]},
-                            ids[event.asker],
-                        )
-                        picks = router.best(generated, ROUTER_DEPTH)
-                        where = [c.member_id for c in generated]
-                        answerer = ids[event.accepted]
-                        outcome.training.append(
-                            (
-                                "test" if event.key in test else "validation",
-                                [c.features for c in generated],
-                                where,
-                                where.index(answerer) if answerer in where else -1,
-                            )
-                        )
-                        ranked_ids = [c.member_id for _, c in picks]
-                    else:
-                        ranked = await router.rank_experts(
-                            session,
-                            community_id=community_id,
-                            text=event.text,
-                            asker_id=ids[event.asker],
-                            at=event.at,
-                            limit=ROUTER_DEPTH,
-                        )
-                        ranked_ids = [r.member_id for r in ranked]
-                    scores["hearth-router"].add(
-                        [users[m] for m in ranked_ids], event.accepted, candidates
-                    )
-                baselines.question(event.key, words)
-                await router.record_question(
+                await router.record_question(  # first, as the question flow does
                     session,
                     community_id=community_id,
                     question_key=event.key,
@@ -490,6 +451,49 @@ async def _replay(
                     text=event.text,
                     at=event.at,
                 )
+                scored = event.key in validation or event.key in test
+                ranked_ids: list[int] = []
+                if not collect:  # routed as every question is (its first picks calibrate)
+                    ranked = await router.rank_experts(
+                        session,
+                        community_id=community_id,
+                        text=event.text,
+                        asker_id=ids[event.asker],
+                        at=event.at,
+                        limit=ROUTER_DEPTH,
+                        question_key=event.key,
+                    )
+                    ranked_ids = [r.member_id for r in ranked]
+                elif scored:  # the default scale's ranking, keeping the features
+                    assert event.accepted is not None
+                    generated = await router.candidates(
+                        session,
+                        community_id,
+                        event.text,
+                        {ids[event.asker]},
+                        ids[event.asker],
+                        at=event.at,
+                    )
+                    where = [c.member_id for c in generated]
+                    answerer = ids[event.accepted]
+                    outcome.training.append(
+                        (
+                            "test" if event.key in test else "validation",
+                            [c.features for c in generated],
+                            where,
+                            where.index(answerer) if answerer in where else -1,
+                        )
+                    )
+                    ranked_ids = [c.member_id for _, c in router.best(generated, ROUTER_DEPTH)]
+                if scored:
+                    assert event.accepted is not None
+                    scores = outcome.test if event.key in test else outcome.validation
+                    candidates = set(first_answer) - {event.asker}
+                    _score_baselines(baselines, words, candidates, first_answer, event, scores)
+                    scores["hearth-router"].add(
+                        [users[m] for m in ranked_ids], event.accepted, candidates
+                    )
+                baselines.question(event.key, words)
 
 
 def _score_baselines(

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from datetime import datetime
 
-from hearth.storage.expertise import Decay, Profile
+from hearth.storage.expertise import Calibration, Decay, Profile
 
 DECAY = Decay(slow=60.0, fast=12.0)
 """Half-lives of answer activity, in answers recorded in the community."""
@@ -25,6 +26,8 @@ SIMILAR_HALF_LIVES = (30.0, 100.0, 300.0)
 recency, "answered questions like this one lately"."""
 SMALL_SET = 20.0
 """Standardised features count n / (n + SMALL_SET) among n candidates: little among a few."""
+NEVER_ANSWERED_DAYS = 365.0
+"""Days since the last answer of a candidate who never answered (known by a declared topic)."""
 PROFILE_B = 0.3
 """Length normalisation of a member's whole answering record (gentler than a question's:
 prolific answerers are not long documents to discount)."""
@@ -42,15 +45,19 @@ FEATURES = (
     "similar_top3",
     *(f"similar_recent{int(h)}" for h in SIMILAR_HALF_LIVES),
     "asker_history",
+    "opening_max",
+    "opening_top3",
+    *(f"opening_recent{int(h)}" for h in SIMILAR_HALF_LIVES),
+    "days_since",
 )
 """The raw features; the model sees each twice: as is and standardised within the question's
 candidates (`normalised`), so one weight vector fits communities of any size and pace."""
 WEIGHTS = (
-    *(0.583, -0.35, 0.149, -0.108, 0.128, 0.721, 0.235, 3.0, 0.124, 0.58, -0.012, -0.353),
-    *(-0.411, 0.234),
+    *(0.66, -0.28, -0.164, 0.168, -0.275, 0.537, 0.295, 3.0, -0.328, 1.335),
+    *(0.072, -0.185, -0.705, 0.077, -0.045, 1.261, -0.325, -0.491, 1.016, 1.208),
     # the same features standardised within the question's candidates (`normalised`)
-    *(0.385, -0.134, -0.444, 0.397, -1.087, -0.336, -0.35, 0.0, -0.259, 0.639, 0.081, -0.208),
-    *(0.198, -0.027),
+    *(0.119, 0.117, -0.166, 0.053, 0.473, -0.276, -0.294, 0.0, -0.08, 0.288),
+    *(0.015, -0.053, 0.024, -0.009, -0.063, 0.227, 0.012, -0.05, 0.104, -2.329),
 )
 """Fitted (listwise, L2 = 1) on the validation slices of the six development datasets pooled;
 `declared` never occurs there and is set by hand (3.0: a declared topic weighs about as much as
@@ -59,14 +66,42 @@ BIAS = 0.0
 RERANK = 30
 """The first stage's top candidates that the second stage (RERANK_WEIGHTS) orders again."""
 RERANK_WEIGHTS = (
-    *(0.837, 0.403, -0.005, -0.048, 0.528, 0.596, 0.368, 3.0, -0.027, 0.536, -0.171, -0.386),
-    *(-0.144, 0.264),
+    *(0.498, 0.409, 0.048, -0.326, 0.483, 0.429, 0.471, 3.0, -0.429, 1.007),
+    *(-0.047, -0.309, -0.497, 0.168, 0.098, 1.296, -0.195, -0.564, 1.313, 0.344),
     # standardised (within all the question's candidates, as for WEIGHTS)
-    *(0.088, 0.058, -0.483, 0.319, -0.806, -0.483, -0.221, 0.0, -0.255, 0.642, 0.066, -0.198),
-    *(0.213, -0.035),
+    *(0.149, 0.083, -0.571, 0.458, -0.545, -0.442, -0.182, 0.0, -0.129, 0.396),
+    *(0.025, -0.066, 0.041, -0.018, -0.143, 0.23, 0.0, -0.041, 0.097, -0.793),
 )
 """The second stage: the same conditional logit, fitted on the validation slices' RERANK best
 candidates by WEIGHTS (where the answerer is among them); `declared` set by hand as above."""
+
+
+MATCHING = frozenset(
+    (
+        "topic",
+        "coverage",
+        "similar_max",
+        "similar_top3",
+        *(f"similar_recent{int(h)}" for h in SIMILAR_HALF_LIVES),
+        "asker_history",
+        "opening_max",
+        "opening_top3",
+        *(f"opening_recent{int(h)}" for h in SIMILAR_HALF_LIVES),
+    )
+)
+"""The features of how a candidate matches this question (what it is about, who asks), as
+against how active they are. `declared` is not among them: a declared topic always counts."""
+TOPIC_SCALES = (0.25, 0.5, 0.75, 1.0, 1.5, 2.0)
+"""Multipliers of the MATCHING weights: in some communities what a question is about decides
+who answers, in others who is around. Each community routes with the scale whose first picks
+best held the accepted answerers of its recently answered questions (calibration)."""
+DEFAULT_SCALE = TOPIC_SCALES.index(1.0)
+CALIBRATION = Calibration(scales=len(TOPIC_SCALES), keep=1.0 - 1.0 / 200)
+"""Each answered question's weight in the calibration halves after about 140 more."""
+CALIBRATION_MINIMUM = 20
+"""Answered questions scored before a community's own scale replaces the default."""
+FIRST_PICKS = 3
+"""How many first picks per scale are scored (a question's first round of requests)."""
 
 
 @dataclass(frozen=True)
@@ -86,10 +121,15 @@ class Match:
     half-life of SIMILAR_HALF_LIVES)."""
     asker_history: int = 0
     """Questions of this asker the candidate answered before."""
+    opening_max: float = 0.0
+    """The same as similar_max, between the question's opening terms and past questions'."""
+    opening_top3: float = 0.0
+    opening_recent: tuple[float, ...] = (0.0,) * len(SIMILAR_HALF_LIVES)
 
 
-def features(profile: Profile | None, match: Match) -> tuple[float, ...]:
-    """The feature vector, in FEATURES order."""
+def features(profile: Profile | None, match: Match, at: datetime) -> tuple[float, ...]:
+    """The feature vector, in FEATURES order, for a question asked at `at`."""
+    days = NEVER_ANSWERED_DAYS
     if profile is None:
         activity = fast = answers = accepted = 0.0
         since = 10.0
@@ -99,6 +139,8 @@ def features(profile: Profile | None, match: Match) -> tuple[float, ...]:
         answers = math.log1p(profile.answers)
         accepted = math.log1p(profile.accepted)
         since = math.log1p(profile.since_last)
+        if profile.last_answered_at is not None:
+            days = max((at - profile.last_answered_at).total_seconds(), 0.0) / 86400
     return (
         activity,
         fast,
@@ -112,6 +154,10 @@ def features(profile: Profile | None, match: Match) -> tuple[float, ...]:
         math.log1p(match.similar_top3),
         *(math.log1p(r) for r in match.similar_recent),
         math.log1p(match.asker_history),
+        math.log1p(match.opening_max),
+        math.log1p(match.opening_top3),
+        *(math.log1p(r) for r in match.opening_recent),
+        math.log1p(days),
     )
 
 
@@ -134,9 +180,28 @@ def normalised(vectors: list[tuple[float, ...]]) -> list[tuple[float, ...]]:
     ]
 
 
+_SCALED = tuple(name in MATCHING for name in FEATURES) * 2
+
+
+def parts(vector: tuple[float, ...], weights: tuple[float, ...] = WEIGHTS) -> tuple[float, float]:
+    """The logit split in two, (the rest with the bias, the MATCHING features'), so that it is
+    `rest + scale * matching` under a topic scale."""
+    rest, matching = BIAS, 0.0
+    for w, x, scaled in zip(weights, vector, _SCALED, strict=True):
+        if scaled:
+            matching += w * x
+        else:
+            rest += w * x
+    return rest, matching
+
+
+def probability(logit: float) -> float:
+    return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, logit))))
+
+
 def score(
-    vector: tuple[float, ...], weights: tuple[float, ...] = WEIGHTS, bias: float = BIAS
+    vector: tuple[float, ...], weights: tuple[float, ...] = WEIGHTS, scale: float = 1.0
 ) -> float:
     """The logistic regression's probability that this candidate answers well."""
-    z = bias + sum(w * x for w, x in zip(weights, vector, strict=True))
-    return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+    rest, matching = parts(vector, weights)
+    return probability(rest + scale * matching)

@@ -9,6 +9,8 @@ WORD = re.compile(r"[a-z0-9][a-z0-9+#]*")
 MAX_TERMS = 48
 """Distinct terms kept per question (the first ones: a question's opening says what it is about)."""
 MAX_TERM_LENGTH = 32
+OPENING_TERMS = 12
+"""A question's opening: its first terms, which say what it is about (a title, a first line)."""
 
 _STOP = """
 a about above after again against all also am an and any anyone anybody are aren as at be

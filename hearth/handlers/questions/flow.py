@@ -338,6 +338,7 @@ async def route(
         at=now,
         limit=wanted + 10,
         exclude=exclude,
+        question_key=None if question.anonymous else key_of(question),
     )
     order.extend(r.member_id for r in ranked)
     candidates = list(dict.fromkeys(m for m in order if m not in exclude))
