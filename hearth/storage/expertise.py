@@ -350,14 +350,14 @@ async def _calibrate(
     answerer_id: int,
     calibration: Calibration,
 ) -> None:
-    """Score each topic scale by whether its first picks held the answerer; the picks are
-    used up (a question counts once)."""
+    """Score each topic scale by whether its first picks held the answerer. The picks are
+    taken by deleting them, so a question counts once even when two acceptances race."""
     picks = dict(
         (member, scales)
         for member, scales in await session.execute(
-            select(ExpertPick.member_id, ExpertPick.scales).where(
-                ExpertPick.question_id == question_id
-            )
+            delete(ExpertPick)
+            .where(ExpertPick.question_id == question_id)
+            .returning(ExpertPick.member_id, ExpertPick.scales)
         )
     )
     if not picks:
@@ -382,7 +382,6 @@ async def _calibrate(
             )
         )
     )
-    await session.execute(delete(ExpertPick).where(ExpertPick.question_id == question_id))
     await _bump(session, community_id, calibrated=1)
 
 
