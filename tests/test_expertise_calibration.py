@@ -66,11 +66,11 @@ async def test_answered_questions_move_the_scale_to_what_picked_their_answerers(
     cid, m = await setup_community(db, ["ann", "bob", "cat"])
     assert await _best(db, cid) == model.DEFAULT_SCALE  # nothing scored yet
     assert await _answered(db, cid, "q1", {m["ann"]: LOW, m["bob"]: HIGH}, by=m["bob"])
-    assert await _best(db, cid, minimum=2) == model.DEFAULT_SCALE  # too little to go on
     assert await _best(db, cid) == model.DEFAULT_SCALE  # the high scales tie: nearest default
     await _answered(db, cid, "q2", {m["ann"]: LOW, m["bob"]: HIGH}, by=m["ann"])
     # one hit each way, the older one decayed: the low scale nearest the default wins
     assert await _best(db, cid) == model.DEFAULT_SCALE - 1
+    assert await _best(db, cid, minimum=3) == model.DEFAULT_SCALE  # two: too few to go on
     await _answered(db, cid, "q3", {m["ann"]: LOW}, by=m["cat"])  # nobody picked cat
     assert await _best(db, cid) == model.DEFAULT_SCALE - 1
     async with db.transaction() as session:

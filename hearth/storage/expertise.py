@@ -391,14 +391,16 @@ async def best_scale(
     """The topic scale whose first picks best held the answerers of the community's recently
     answered questions (ties: the one nearest `default`); `default` until `minimum` answered
     questions were scored."""
-    if (await totals(session, community_id)).calibrated < minimum:
-        return default
     rows = await session.execute(
-        select(ExpertCalibration.scale, ExpertCalibration.score).where(
-            ExpertCalibration.community_id == community_id
-        )
+        select(ExpertCalibration.scale, ExpertCalibration.score, ExpertCommunity.calibrated)
+        .join(ExpertCommunity, ExpertCommunity.community_id == ExpertCalibration.community_id)
+        .where(ExpertCalibration.community_id == community_id)
     )
-    ranked = [(score, -abs(scale - default), -scale, scale) for scale, score in rows]
+    ranked = [
+        (score, -abs(scale - default), -scale, scale)
+        for scale, score, calibrated in rows
+        if calibrated >= minimum
+    ]
     return max(ranked)[3] if ranked else default
 
 
