@@ -158,3 +158,37 @@ def test_the_second_stage_orders_only_the_top_of_many_candidates() -> None:
         head, key=lambda c: (-model.score(c.features, model.RERANK_WEIGHTS), c.member_id)
     )
     assert picked == second + first[model.RERANK :]
+
+
+async def test_affinity_tells_a_specialist_from_a_generalist_on_broad_terms(db: Database) -> None:
+    """ "mysql" opens half the questions: too broad for the rare-term features to tell apart the
+    member who answers MySQL questions from the one who answers everything else."""
+    cid, m = await setup_community(db, ["ann", "my", "gen", "new"])
+    at = T0
+    for n in range(6):
+        at += timedelta(hours=1)
+        await _ask(db, cid, f"m{n}", m["ann"], f"mysql question number {n}", at)
+        await _ask(db, cid, f"o{n}", m["ann"], f"backup schedule question number {n}", at)
+        async with db.transaction() as session:
+            for key, member in ((f"m{n}", "my"), (f"o{n}", "gen"), (f"m{n}", "gen")):
+                if key.startswith("m") and member == "gen" and n:
+                    continue  # the generalist answered one MySQL question, the first
+                await record_reply(
+                    session, community_id=cid, question_key=key, replier_id=m[member], at=at
+                )
+    async with db.transaction() as session:
+        found = await router.candidates(
+            session, cid, "mysql replication lag", {m["ann"]}, m["ann"], at=at
+        )
+    affinity = {c.member_id: c.features[model.FEATURES.index("affinity")] for c in found}
+    # my: 6 of 6 answers open with mysql, where the community's rate is 1/2: log(7 / 4)
+    assert math.isclose(affinity[m["my"]], math.log(7 / 4))
+    # gen: 1 of 7 against 7 / 2 expected: log(2 / 4.5)
+    assert math.isclose(affinity[m["gen"]], math.log(2 / 4.5))
+    assert m["new"] not in affinity  # never answered, declared nothing: not a candidate
+
+
+def test_affinity_is_zero_without_broad_terms_or_a_record() -> None:
+    assert router._affinity(1, None, [], {}, 10, {}) == 0.0
+    # no record: the lift of nothing against nothing
+    assert router._affinity(1, None, ["sql"], {"sql": 5}, 10, {}) == 0.0

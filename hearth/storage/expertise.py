@@ -455,6 +455,24 @@ async def postings(
     return [tuple(row) for row in rows]  # type: ignore[misc]
 
 
+async def term_weights(
+    session: AsyncSession, community_id: int, terms: Collection[str], members: Collection[int]
+) -> dict[tuple[int, str], float]:
+    """(member, term) → learned weight, for each of `terms` and `members` that has one."""
+    if not terms or not members:
+        return {}
+    table = ExpertTerm.__table__
+    rows = await session.execute(
+        select(table.c.member_id, table.c.term, table.c.weight).where(
+            table.c.community_id == community_id,
+            table.c.term.in_(list(terms)),
+            table.c.member_id.in_(list(members)),
+            table.c.weight > 0,
+        )
+    )
+    return {(member, term): weight for member, term, weight in rows}
+
+
 async def similar_questions(
     session: AsyncSession, community_id: int, terms: Collection[str], per_term: int = 1000
 ) -> list[tuple[str, int, int, bool]]:

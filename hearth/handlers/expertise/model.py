@@ -49,15 +49,16 @@ FEATURES = (
     "opening_top3",
     *(f"opening_recent{int(h)}" for h in SIMILAR_HALF_LIVES),
     "days_since",
+    "affinity",
 )
 """The raw features; the model sees each twice: as is and standardised within the question's
 candidates (`normalised`), so one weight vector fits communities of any size and pace."""
 WEIGHTS = (
-    *(0.66, -0.28, -0.164, 0.168, -0.275, 0.537, 0.295, 3.0, -0.328, 1.335),
-    *(0.072, -0.185, -0.705, 0.077, -0.045, 1.261, -0.325, -0.491, 1.016, 1.208),
+    *(0.857, -0.12, -0.151, 0.177, -0.23, 0.548, 0.193, 3.0, -0.388, 1.183, -0.013),
+    *(-0.262, -0.705, 0.032, 0.006, 0.841, -0.205, -0.417, 0.437, 1.235, 2.095),
     # the same features standardised within the question's candidates (`normalised`)
-    *(0.119, 0.117, -0.166, 0.053, 0.473, -0.276, -0.294, 0.0, -0.08, 0.288),
-    *(0.015, -0.053, 0.024, -0.009, -0.063, 0.227, 0.012, -0.05, 0.104, -2.329),
+    *(0.087, 0.097, 0.053, 0.221, 0.416, -0.346, -0.332, 0.0, -0.054, 0.272, 0.011),
+    *(-0.05, 0.031, -0.011, -0.005, 0.011, -0.009, 0.011, 0.017, -2.343, -0.02),
 )
 """Fitted (listwise, L2 = 1) on the validation slices of the six development datasets pooled;
 `declared` never occurs there and is set by hand (3.0: a declared topic weighs about as much as
@@ -66,11 +67,11 @@ BIAS = 0.0
 RERANK = 30
 """The first stage's top candidates that the second stage (RERANK_WEIGHTS) orders again."""
 RERANK_WEIGHTS = (
-    *(0.498, 0.409, 0.048, -0.326, 0.483, 0.429, 0.471, 3.0, -0.429, 1.007),
-    *(-0.047, -0.309, -0.497, 0.168, 0.098, 1.296, -0.195, -0.564, 1.313, 0.344),
+    *(0.72, 0.484, -0.025, -0.153, 0.183, 0.443, 0.509, 3.0, -0.45, 0.851, -0.033),
+    *(-0.439, -0.465, 0.056, 0.013, 0.775, -0.042, -0.543, 0.84, 0.283, 1.599),
     # standardised (within all the question's candidates, as for WEIGHTS)
-    *(0.149, 0.083, -0.571, 0.458, -0.545, -0.442, -0.182, 0.0, -0.129, 0.396),
-    *(0.025, -0.066, 0.041, -0.018, -0.143, 0.23, 0.0, -0.041, 0.097, -0.793),
+    *(0.117, 0.056, -0.262, 0.436, -0.094, -0.536, -0.238, 0.0, -0.133, 0.412, 0.031),
+    *(-0.08, 0.062, -0.016, -0.066, 0.063, -0.026, 0.036, -0.01, -0.689, 0.027),
 )
 """The second stage: the same conditional logit, fitted on the validation slices' RERANK best
 candidates by WEIGHTS (where the answerer is among them); `declared` set by hand as above."""
@@ -87,6 +88,7 @@ MATCHING = frozenset(
         "opening_max",
         "opening_top3",
         *(f"opening_recent{int(h)}" for h in SIMILAR_HALF_LIVES),
+        "affinity",
     )
 )
 """The features of how a candidate matches this question (what it is about, who asks), as
@@ -125,6 +127,9 @@ class Match:
     """The same as similar_max, between the question's opening terms and past questions'."""
     opening_top3: float = 0.0
     opening_recent: tuple[float, ...] = (0.0,) * len(SIMILAR_HALF_LIVES)
+    affinity: float = 0.0
+    """How much more than the community at large the candidate answered on the question's
+    broad opening terms (mean log-lift)."""
 
 
 def features(profile: Profile | None, match: Match, at: datetime) -> tuple[float, ...]:
@@ -158,6 +163,7 @@ def features(profile: Profile | None, match: Match, at: datetime) -> tuple[float
         math.log1p(match.opening_top3),
         *(math.log1p(r) for r in match.opening_recent),
         math.log1p(days),
+        match.affinity,
     )
 
 

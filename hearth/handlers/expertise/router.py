@@ -33,6 +33,11 @@ NEARBY_QUESTIONS = 200
 INDEX_TERMS = 24
 """The question's rarest terms looked up in the index (and all of its opening terms that are
 not too common)."""
+BROAD_SHARE = 0.01
+BROAD_TERMS = 8
+"""The question's opening terms in at least this share of questions (the BROAD_TERMS most
+frequent) are its broad subject ("mysql", "budget"): the affinity feature asks who answers on
+them more than the community at large does."""
 COMMON_SHARE = 0.05
 COMMON_MIN = 500
 """Terms in more than this share of questions (and more than COMMON_MIN) are too common to
@@ -160,6 +165,10 @@ async def candidates(
     nearby = [m for m in sorted(nearby_members) if m not in excluded]
     chosen = list(dict.fromkeys([*active, *rough, *nearby, *declared]))
     found = await store.profiles(session, community_id, chosen, totals.answers, model.DECAY)
+    broad = sorted(
+        (t for t in opening if frequencies[t] >= BROAD_SHARE * count), key=lambda t: -frequencies[t]
+    )[:BROAD_TERMS]
+    broad_weights = await store.term_weights(session, community_id, broad, chosen)
     raw: list[tuple[int, tuple[float, ...], float, float]] = []
     for member in chosen:
         profile = found.get(member)
@@ -186,6 +195,7 @@ async def candidates(
             near_opening[0] if near_opening else 0.0,
             sum(near_opening[:3]),
             recent_opening,
+            _affinity(member, profile, broad, frequencies, count, broad_weights),
         )
         raw.append((member, model.features(profile, match, at), coverage, match.declared))
     vectors = model.normalised([vector for _, vector, _, _ in raw])
@@ -193,6 +203,26 @@ async def candidates(
         Candidate(member, vector, coverage, declared)
         for (member, _, coverage, declared), vector in zip(raw, vectors, strict=True)
     ]
+
+
+def _affinity(
+    member: int,
+    profile: store.Profile | None,
+    broad: list[str],
+    frequencies: dict[str, int],
+    count: int,
+    weights: dict[tuple[int, str], float],
+) -> float:
+    """How much more than the community at large the member answered on the question's broad
+    terms (mean log-lift): a MySQL hand against a SQL Server one."""
+    if not broad:
+        return 0.0
+    base = profile.answers + model.ACCEPTED_BONUS * profile.accepted if profile else 0.0
+    lifts = [
+        math.log((weights.get((member, t), 0.0) + 1.0) / (base * frequencies[t] / count + 1.0))
+        for t in broad
+    ]
+    return sum(lifts) / len(lifts)
 
 
 def _idf(frequencies: dict[str, int], count: int) -> dict[str, float]:
