@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import select
+
 from hearth.handlers.expertise import (
     model,
     rank_experts,
@@ -15,7 +17,7 @@ from hearth.handlers.expertise import (
 )
 from hearth.storage import expertise as store
 from hearth.storage.db import Database
-from hearth.storage.models import Community, Member
+from hearth.storage.models import Community, ExpertQuestion, Member
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
@@ -191,3 +193,30 @@ def test_affinity_is_zero_without_broad_terms_or_a_record() -> None:
     assert router._affinity(1, None, [], {}, 10, {}) == 0.0
     # no record: the lift of nothing against nothing
     assert router._affinity(1, None, ["sql"], {"sql": 5}, 10, {}) == 0.0
+
+
+async def test_index_reads_keep_each_terms_heaviest_members_and_latest_questions(
+    db: Database,
+) -> None:
+    cid, m = await setup_community(db, ["ann", "bob", "cat", "dan"])
+    repliers = {0: ["bob"], 1: ["cat", "ann"], 2: ["cat", "ann"], 3: ["cat"]}
+    for n, names in repliers.items():  # budget weights: cat 3, ann 2, bob 1
+        at = T0 + timedelta(hours=n)
+        await _ask(db, cid, f"q{n}", m["dan"], "Any advice on budget forecasting?", at)
+        async with db.transaction() as session:
+            for name in names:
+                await record_reply(
+                    session, community_id=cid, question_key=f"q{n}", replier_id=m[name], at=at
+                )
+    async with db.transaction() as session:
+        heaviest = await store.postings(session, cid, ["budget", "forecasting"], per_term=2)
+        latest = await store.similar_questions(session, cid, ["forecasting", "budget"], per_term=2)
+        ids = dict(
+            (await session.execute(select(ExpertQuestion.question_key, ExpertQuestion.id))).all()
+        )
+    assert sorted((term, member) for term, member, _, _ in heaviest) == sorted(
+        (term, m[name]) for term in ("budget", "forecasting") for name in ("ann", "cat")
+    )
+    assert sorted((term, question) for term, question, _, _ in latest) == sorted(
+        (term, ids[key]) for term in ("budget", "forecasting") for key in ("q2", "q3")
+    )

@@ -5,13 +5,23 @@ from __future__ import annotations
 import asyncio
 import contextvars
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Hashable, Iterable
+from collections.abc import AsyncIterator, Callable, Collection, Hashable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar, cast
 
-from sqlalchemy import ColumnElement, DateTime, Interval, event, func, literal, type_coerce
+from sqlalchemy import (
+    ColumnElement,
+    DateTime,
+    Interval,
+    any_,
+    bindparam,
+    event,
+    func,
+    literal,
+    type_coerce,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
@@ -100,6 +110,17 @@ def _dialect(session: Session | AsyncSession) -> str | None:
 def dialect_insert(session: Session | AsyncSession) -> Any:
     """The INSERT construct that knows ON CONFLICT for the session's database."""
     return postgresql.insert if _dialect(session) == "postgresql" else sqlite.insert
+
+
+def one_of(
+    session: Session | AsyncSession, column: ColumnElement[T], values: Collection[T]
+) -> ColumnElement[bool]:
+    """`column IN values`; on PostgreSQL `= ANY(array)`, one parameter, so that a statement
+    is prepared once whatever the number of values (an IN list of a new length is a new
+    statement to parse and plan)."""
+    if _dialect(session) == "postgresql":
+        return column == any_(bindparam(None, list(values), type_=postgresql.ARRAY(column.type)))
+    return column.in_(list(values))
 
 
 def plus_days(

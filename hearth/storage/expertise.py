@@ -7,14 +7,27 @@ ranking one question reads only the index rows of its own terms and a few profil
 from __future__ import annotations
 
 import math
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
+from typing import Any
 
-from sqlalchemy import case, delete, func, select, update
+from sqlalchemy import (
+    BindParameter,
+    CompoundSelect,
+    Select,
+    bindparam,
+    case,
+    delete,
+    func,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hearth.storage.db import dialect_insert
+from hearth.storage.db import dialect_insert, one_of
 from hearth.storage.models import (
     ExpertAnswer,
     ExpertCalibration,
@@ -420,7 +433,8 @@ async def term_frequencies(
         return {}
     rows = await session.execute(
         select(ExpertTermStat.term, ExpertTermStat.questions, ExpertTermStat.openings).where(
-            ExpertTermStat.community_id == community_id, ExpertTermStat.term.in_(list(terms))
+            ExpertTermStat.community_id == community_id,
+            one_of(session, ExpertTermStat.term, terms),
         )
     )
     return {term: TermCount(count, openings) for term, count, openings in rows}
@@ -433,26 +447,34 @@ async def postings(
     at most `per_term` rows a term (the heaviest), so a common word cannot flood the ranking."""
     if not terms:
         return []
-    table = ExpertTerm.__table__
-    ranked = (
-        select(
-            table.c.term,
-            table.c.member_id,
-            table.c.weight,
-            table.c.declared,
-            func.row_number()
-            .over(partition_by=table.c.term, order_by=(table.c.declared + table.c.weight).desc())
-            .label("place"),
-        )
-        .where(table.c.community_id == community_id, table.c.term.in_(list(terms)))
-        .subquery()
-    )
-    rows = await session.execute(
-        select(ranked.c.term, ranked.c.member_id, ranked.c.weight, ranked.c.declared).where(
-            ranked.c.place <= per_term
-        )
-    )
+    statement = _heaviest_members(len(terms), per_term)
+    rows = await session.execute(statement, _per_term_values(community_id, terms))
     return [tuple(row) for row in rows]  # type: ignore[misc]
+
+
+@cache
+def _heaviest_members(count: int, per_term: int) -> CompoundSelect:
+    table = ExpertTerm.__table__
+    return _per_term(
+        count,
+        lambda term: (
+            select(table.c.term, table.c.member_id, table.c.weight, table.c.declared)
+            .where(table.c.community_id == bindparam("community"), table.c.term == term)
+            .order_by((table.c.declared + table.c.weight).desc())
+            .limit(per_term)
+        ),
+    )
+
+
+def _per_term(count: int, query: Callable[[BindParameter[str]], Select[Any]]) -> CompoundSelect:
+    """`query(term)` for `count` terms (`term0`, `term1`…) in one statement: each an index range
+    scan that stops at its own LIMIT (a window over all the terms' rows would read and sort them
+    all). Built once per count (callers cache it): building one costs more than running it."""
+    return union_all(*(select(query(bindparam(f"term{i}")).subquery()) for i in range(count)))
+
+
+def _per_term_values(community_id: int, terms: Collection[str]) -> dict[str, Any]:
+    return {"community": community_id, **{f"term{i}": term for i, term in enumerate(terms)}}
 
 
 async def term_weights(
@@ -465,8 +487,8 @@ async def term_weights(
     rows = await session.execute(
         select(table.c.member_id, table.c.term, table.c.weight).where(
             table.c.community_id == community_id,
-            table.c.term.in_(list(terms)),
-            table.c.member_id.in_(list(members)),
+            one_of(session, table.c.term, terms),
+            one_of(session, table.c.member_id, members),
             table.c.weight > 0,
         )
     )
@@ -480,26 +502,23 @@ async def similar_questions(
     containing one of `terms`, at most `per_term` a term (the most recent)."""
     if not terms:
         return []
-    table = ExpertQuestionTerm.__table__
-    ranked = (
-        select(
-            table.c.term,
-            table.c.question_id,
-            table.c.length,
-            table.c.opening,
-            func.row_number()
-            .over(partition_by=table.c.term, order_by=table.c.question_id.desc())
-            .label("place"),
-        )
-        .where(table.c.community_id == community_id, table.c.term.in_(list(terms)))
-        .subquery()
-    )
-    rows = await session.execute(
-        select(ranked.c.term, ranked.c.question_id, ranked.c.length, ranked.c.opening).where(
-            ranked.c.place <= per_term
-        )
-    )
+    statement = _latest_questions(len(terms), per_term)
+    rows = await session.execute(statement, _per_term_values(community_id, terms))
     return [tuple(row) for row in rows]  # type: ignore[misc]
+
+
+@cache
+def _latest_questions(count: int, per_term: int) -> CompoundSelect:
+    table = ExpertQuestionTerm.__table__
+    return _per_term(
+        count,
+        lambda term: (
+            select(table.c.term, table.c.question_id, table.c.length, table.c.opening)
+            .where(table.c.community_id == bindparam("community"), table.c.term == term)
+            .order_by(table.c.question_id.desc())
+            .limit(per_term)
+        ),
+    )
 
 
 async def answers_to(
@@ -511,7 +530,7 @@ async def answers_to(
     table = ExpertAnswer.__table__
     rows = await session.execute(
         select(table.c.question_id, table.c.member_id, table.c.accepted, table.c.clock).where(
-            table.c.question_id.in_(list(questions))
+            one_of(session, table.c.question_id, questions)
         )
     )
     return [tuple(row) for row in rows]  # type: ignore[misc]
@@ -564,7 +583,7 @@ async def profiles(
             table.c.term_mass,
             table.c.last_clock,
             table.c.last_answered_at,
-        ).where(table.c.community_id == community_id, table.c.member_id.in_(wanted))
+        ).where(table.c.community_id == community_id, one_of(session, table.c.member_id, wanted))
     )
     return {
         member: Profile(

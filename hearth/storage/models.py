@@ -511,7 +511,10 @@ class ExpertAnswer(Base):
     marked their reply as the answer (or others reacted to it)."""
 
     __tablename__ = "expert_answers"
-    __table_args__ = (Index("ix_expert_answers_member", "member_id"),)
+    __table_args__ = (
+        Index("ix_expert_answers_member", "member_id"),
+        Index("ix_expert_answers_covering", "question_id", "member_id", "accepted", "clock"),
+    )
 
     question_id: Mapped[int] = mapped_column(
         ForeignKey("expert_questions.id", ondelete="CASCADE"), primary_key=True
@@ -531,6 +534,16 @@ class ExpertQuestionTerm(Base):
     past questions most like a new one are found by index."""
 
     __tablename__ = "expert_question_terms"
+    __table_args__ = (
+        Index(
+            "ix_expert_question_terms_covering",
+            "community_id",
+            "term",
+            "question_id",
+            "length",
+            "opening",
+        ),
+    )
 
     community_id: Mapped[int] = mapped_column(
         ForeignKey("communities.id", ondelete="CASCADE"), primary_key=True
@@ -606,7 +619,12 @@ class ExpertTerm(Base):
     they declared or were assigned (`declared`)."""
 
     __tablename__ = "expert_terms"
-    __table_args__ = (Index("ix_expert_terms_member", "member_id"),)
+    __table_args__ = (
+        Index("ix_expert_terms_member", "member_id"),
+        Index(
+            "ix_expert_terms_covering", "community_id", "term", "member_id", "weight", "declared"
+        ),
+    )
 
     community_id: Mapped[int] = mapped_column(
         ForeignKey("communities.id", ondelete="CASCADE"), primary_key=True

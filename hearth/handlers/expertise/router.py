@@ -161,7 +161,7 @@ async def candidates(
     history = await store.answered_for(session, community_id, asker_id) if asker_id else {}
     average = totals.term_mass / max(totals.profiles, 1) or 1.0
     active = await store.most_active(session, community_id, ACTIVE_CANDIDATES, excluded)
-    rough = sorted(learned, key=lambda m: -sum(idf[t] for t in learned[m]))[:TEXT_CANDIDATES]
+    rough = sorted(learned, key=lambda m: (-sum(idf[t] for t in learned[m]), m))[:TEXT_CANDIDATES]
     nearby = [m for m in sorted(nearby_members) if m not in excluded]
     chosen = list(dict.fromkeys([*active, *rough, *nearby, *declared]))
     found = await store.profiles(session, community_id, chosen, totals.answers, model.DECAY)
@@ -263,7 +263,7 @@ async def _similar(
     wanted = list(dict.fromkeys(t for q in queries for t in q.terms))
     rows = await store.similar_questions(session, community_id, wanted)
     scores = [_scores(rows, q) for q in queries]
-    best = [sorted(s, key=lambda q: -s[q])[:SIMILAR_QUESTIONS] for s in scores]
+    best = [sorted(s, key=lambda q: (-s[q], -q))[:SIMILAR_QUESTIONS] for s in scores]
     answers = [
         (question, member, accepted, [2.0 ** ((at - clock) / h) for h in model.SIMILAR_HALF_LIVES])
         for question, member, accepted, at in await store.answers_to(
