@@ -209,7 +209,9 @@ async def test_index_reads_keep_each_terms_heaviest_members_and_latest_questions
                     session, community_id=cid, question_key=f"q{n}", replier_id=m[name], at=at
                 )
     async with db.transaction() as session:
-        heaviest = await store.postings(session, cid, ["budget", "forecasting"], per_term=2)
+        heaviest = await store.postings(
+            session, cid, ["budget", "forecasting", "budget"], per_term=2
+        )
         latest = await store.similar_questions(session, cid, ["forecasting", "budget"], per_term=2)
         ids = dict(
             (await session.execute(select(ExpertQuestion.question_key, ExpertQuestion.id))).all()

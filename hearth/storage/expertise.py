@@ -447,9 +447,7 @@ async def postings(
     at most `per_term` rows a term (the heaviest), so a common word cannot flood the ranking."""
     if not terms:
         return []
-    statement = _heaviest_members(len(terms), per_term)
-    rows = await session.execute(statement, _per_term_values(community_id, terms))
-    return [tuple(row) for row in rows]  # type: ignore[misc]
+    return await _read_per_term(session, _heaviest_members, community_id, terms, per_term)
 
 
 @cache
@@ -473,8 +471,20 @@ def _per_term(count: int, query: Callable[[BindParameter[str]], Select[Any]]) ->
     return union_all(*(select(query(bindparam(f"term{i}")).subquery()) for i in range(count)))
 
 
-def _per_term_values(community_id: int, terms: Collection[str]) -> dict[str, Any]:
-    return {"community": community_id, **{f"term{i}": term for i, term in enumerate(terms)}}
+async def _read_per_term(
+    session: AsyncSession,
+    statement: Callable[[int, int], CompoundSelect],
+    community_id: int,
+    terms: Collection[str],
+    per_term: int,
+) -> list[Any]:
+    """The rows of `statement(count, per_term)` for the community's distinct `terms`."""
+    distinct = list(dict.fromkeys(terms))
+    values = {f"term{i}": term for i, term in enumerate(distinct)}
+    rows = await session.execute(
+        statement(len(distinct), per_term), {"community": community_id, **values}
+    )
+    return [tuple(row) for row in rows]
 
 
 async def term_weights(
@@ -502,9 +512,7 @@ async def similar_questions(
     containing one of `terms`, at most `per_term` a term (the most recent)."""
     if not terms:
         return []
-    statement = _latest_questions(len(terms), per_term)
-    rows = await session.execute(statement, _per_term_values(community_id, terms))
-    return [tuple(row) for row in rows]  # type: ignore[misc]
+    return await _read_per_term(session, _latest_questions, community_id, terms, per_term)
 
 
 @cache
