@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import select
 
 from hearth.handlers.expertise import (
@@ -222,3 +223,24 @@ async def test_index_reads_keep_each_terms_heaviest_members_and_latest_questions
     assert sorted((term, question) for term, question, _, _ in latest) == sorted(
         (term, ids[key]) for term in ("budget", "forecasting") for key in ("q2", "q3")
     )
+
+
+async def test_of_equally_similar_past_questions_the_more_recent_counts(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cid, m = await setup_community(db, ["ann", "bob", "cat"])
+    for n, name in enumerate(["bob", "cat"]):  # the same question twice: bob's older, cat's newer
+        at = T0 + timedelta(hours=n)
+        await _ask(db, cid, f"q{n}", m["ann"], "How do I drain kubernetes nodes?", at)
+        async with db.transaction() as session:
+            await record_reply(
+                session, community_id=cid, question_key=f"q{n}", replier_id=m[name], at=at
+            )
+    monkeypatch.setattr(router, "SIMILAR_QUESTIONS", 1)
+    async with db.transaction() as session:
+        found = await router.candidates(
+            session, cid, "drain kubernetes nodes", {m["ann"]}, m["ann"], at=at
+        )
+    similar = {c.member_id: c.features[model.FEATURES.index("similar_max")] for c in found}
+    assert similar[m["cat"]] > 0.0
+    assert similar[m["bob"]] == 0.0
