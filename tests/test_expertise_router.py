@@ -144,6 +144,18 @@ def test_features_are_standardised_within_the_question_and_shrunk_among_few() ->
     assert model.normalised([]) == []
 
 
+def test_activity_is_also_given_as_ranks_among_the_candidates() -> None:
+    assert model.ranks([3.0, 9.0, 3.0, 1.0]) == [2.5, 1.0, 2.5, 4.0]  # ties share their mean
+    assert model.ranks([]) == []
+    raw = [tuple(float(m) for _ in model.FEATURES) for m in (2, 7, 5)]
+    given = model.inputs(raw)
+    ranked = [v[2 * len(model.FEATURES) :] for v in given]
+    assert [v[: 2 * len(model.FEATURES)] for v in given] == model.normalised(raw)
+    assert ranked[1] == (0.0,) * len(model.RANKED)  # the most active leads: -log(1)
+    assert ranked[0] == (-math.log(3),) * len(model.RANKED)
+    assert all(len(v) == len(model.WEIGHTS) == len(model.RERANK_WEIGHTS) for v in given)
+
+
 def test_the_second_stage_orders_only_the_top_of_many_candidates() -> None:
     size = len(model.WEIGHTS)
 

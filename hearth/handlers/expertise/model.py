@@ -52,13 +52,16 @@ FEATURES = (
     "affinity",
 )
 """The raw features; the model sees each twice: as is and standardised within the question's
-candidates (`normalised`), so one weight vector fits communities of any size and pace."""
+candidates (`normalised`), so one weight vector fits communities of any size and pace; and the
+RANKED ones a third time, as ranks among the candidates (`inputs`)."""
 WEIGHTS = (
-    *(0.857, -0.12, -0.151, 0.177, -0.23, 0.548, 0.193, 3.0, -0.388, 1.183, -0.013),
-    *(-0.262, -0.705, 0.032, 0.006, 0.841, -0.205, -0.417, 0.437, 1.235, 2.095),
+    *(0.229, 0.473, -0.063, 0.409, 0.181, 0.453, 0.117, 3.0, -0.357, 1.026, -0.074),
+    *(-0.145, -0.624, 0.086, -0.007, 0.77, -0.248, -0.173, 0.337, 1.036, 2.039),
     # the same features standardised within the question's candidates (`normalised`)
-    *(0.087, 0.097, 0.053, 0.221, 0.416, -0.346, -0.332, 0.0, -0.054, 0.272, 0.011),
-    *(-0.05, 0.031, -0.011, -0.005, 0.011, -0.009, 0.011, 0.017, -2.343, -0.02),
+    *(0.022, 0.037, 0.155, 0.482, -0.114, -0.357, -0.249, 0.0, -0.029, 0.245, 0.02),
+    *(-0.071, 0.054, -0.013, -0.005, -0.005, -0.014, -0.001, 0.049, -1.718, -0.017),
+    # -log of the rank among the candidates in each RANKED feature
+    *(0.357, 0.063, -0.154, -0.477, -1.013),
 )
 """Fitted (listwise, L2 = 1) on the validation slices of the six development datasets pooled;
 `declared` never occurs there and is set by hand (3.0: a declared topic weighs about as much as
@@ -67,11 +70,13 @@ BIAS = 0.0
 RERANK = 30
 """The first stage's top candidates that the second stage (RERANK_WEIGHTS) orders again."""
 RERANK_WEIGHTS = (
-    *(0.72, 0.484, -0.025, -0.153, 0.183, 0.443, 0.509, 3.0, -0.45, 0.851, -0.033),
-    *(-0.439, -0.465, 0.056, 0.013, 0.775, -0.042, -0.543, 0.84, 0.283, 1.599),
+    *(0.423, 0.714, 0.008, 0.04, 0.348, 0.346, 0.239, 3.0, -0.466, 0.636, -0.021),
+    *(-0.299, -0.411, 0.008, 0.024, 0.86, -0.03, -0.367, 0.709, 0.301, 1.698),
     # standardised (within all the question's candidates, as for WEIGHTS)
-    *(0.117, 0.056, -0.262, 0.436, -0.094, -0.536, -0.238, 0.0, -0.133, 0.412, 0.031),
-    *(-0.08, 0.062, -0.016, -0.066, 0.063, -0.026, 0.036, -0.01, -0.689, 0.027),
+    *(0.033, 0.008, -0.148, 0.6, -0.292, -0.501, -0.174, 0.0, -0.119, 0.392, 0.024),
+    *(-0.074, 0.064, -0.01, -0.055, 0.04, -0.021, 0.015, 0.019, -0.641, 0.021),
+    # -log of the rank among the candidates in each RANKED feature
+    *(0.256, 0.089, -0.106, -0.335, -0.292),
 )
 """The second stage: the same conditional logit, fitted on the validation slices' RERANK best
 candidates by WEIGHTS (where the answerer is among them); `declared` set by hand as above."""
@@ -186,7 +191,39 @@ def normalised(vectors: list[tuple[float, ...]]) -> list[tuple[float, ...]]:
     ]
 
 
-_SCALED = tuple(name in MATCHING for name in FEATURES) * 2
+RANKED = ("activity", "fast", "answers", "accepted", "since_last")
+"""The activity features also given as ranks among the question's candidates (`inputs`);
+`days_since` ranks them as `since_last` does (both by the time of their last answer)."""
+_RANKED = tuple(FEATURES.index(name) for name in RANKED)
+
+
+def ranks(column: list[float]) -> list[float]:
+    """Each value's rank in `column`, highest first from 1; ties share their mean rank."""
+    order = sorted(range(len(column)), key=lambda i: -column[i])
+    result = [0.0] * len(column)
+    start = 0
+    while start < len(order):
+        end = start
+        while end + 1 < len(order) and column[order[end + 1]] == column[order[start]]:
+            end += 1
+        for i in order[start : end + 1]:
+            result[i] = (start + end) / 2 + 1
+        start = end + 1
+    return result
+
+
+def inputs(vectors: list[tuple[float, ...]]) -> list[tuple[float, ...]]:
+    """The model's input for one question's candidates (raw vectors in FEATURES order): each
+    vector `normalised`, then -log of its rank among the candidates in each RANKED feature
+    (who leads the others in activity, however far ahead; the log spreads the lead)."""
+    columns = [ranks([v[i] for v in vectors]) for i in _RANKED]
+    return [
+        (*v, *(-math.log(column[k]) for column in columns))
+        for k, v in enumerate(normalised(vectors))
+    ]
+
+
+_SCALED = (*(name in MATCHING for name in FEATURES),) * 2 + (False,) * len(RANKED)
 
 
 def parts(vector: tuple[float, ...], weights: tuple[float, ...] = WEIGHTS) -> tuple[float, float]:

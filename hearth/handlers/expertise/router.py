@@ -198,7 +198,7 @@ async def candidates(
             _affinity(member, profile, broad, frequencies, count, broad_weights),
         )
         raw.append((member, model.features(profile, match, at), coverage, match.declared))
-    vectors = model.normalised([vector for _, vector, _, _ in raw])
+    vectors = model.inputs([vector for _, vector, _, _ in raw])
     return [
         Candidate(member, vector, coverage, declared)
         for (member, _, coverage, declared), vector in zip(raw, vectors, strict=True)
