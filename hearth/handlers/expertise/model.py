@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import groupby
 
 from hearth.storage.expertise import Calibration, Decay, Profile
 
@@ -199,16 +200,15 @@ _RANKED = tuple(FEATURES.index(name) for name in RANKED)
 
 def ranks(column: list[float]) -> list[float]:
     """Each value's rank in `column`, highest first from 1; ties share their mean rank."""
-    order = sorted(range(len(column)), key=lambda i: -column[i])
     result = [0.0] * len(column)
-    start = 0
-    while start < len(order):
-        end = start
-        while end + 1 < len(order) and column[order[end + 1]] == column[order[start]]:
-            end += 1
-        for i in order[start : end + 1]:
-            result[i] = (start + end) / 2 + 1
-        start = end + 1
+    ahead = 0
+    for _, group in groupby(
+        sorted(range(len(column)), key=lambda i: -column[i]), column.__getitem__
+    ):
+        tied = list(group)
+        for i in tied:
+            result[i] = ahead + (len(tied) + 1) / 2
+        ahead += len(tied)
     return result
 
 
